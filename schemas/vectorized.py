@@ -1,0 +1,228 @@
+"""The vectorized executor of `SetRow`: the same contract, run as polars expressions.
+
+It is derived from the model's field metadata (grammar, required, pattern, length, bounds), so a
+new field or bound in `SetRow` reaches bulk validation without a second definition. It returns,
+per row, the first failing rule of each field (pydantic's error type names), and the normalised
+values of the rows with none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from pydantic import BeforeValidator
+
+from schemas.set_row import LB_TO_KG, MAX_LOAD_KG, RowContext, SetRow, TextSpec
+from schemas.text import DECIMAL_RE, EARLIEST, INT_RE, LATEST, TIMESTAMP_RE, WHITESPACE, Grammar
+
+RULE_PREFIX = "__rule_"
+
+
+@dataclass(frozen=True)
+class FieldContract:
+    name: str
+    spec: TextSpec
+
+
+def field_contracts() -> list[FieldContract]:
+    """Read every field's text spec off `SetRow`, in validation order."""
+    contracts = []
+    for name, info in SetRow.model_fields.items():
+        spec = next(m.func for m in info.metadata if isinstance(m, BeforeValidator))
+        assert isinstance(spec, TextSpec), f"SetRow.{name} has no TextSpec"
+        contracts.append(FieldContract(name, spec))
+    return contracts
+
+
+CONTRACTS = field_contracts()
+
+
+def rule_column(name: str) -> str:
+    return RULE_PREFIX + name
+
+
+def _first_failure(checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    """The rule of the first check that fails, as pydantic stops at a field's first error."""
+    (failed, rule), *rest = checks
+    chain = pl.when(failed).then(pl.lit(rule))
+    for failed, rule in rest:
+        chain = chain.when(failed).then(pl.lit(rule))
+    return chain.otherwise(pl.lit(None, pl.String))
+
+
+def _bounds(value: pl.Expr, contract: FieldContract) -> list[tuple[pl.Expr, str]]:
+    checks = []
+    if contract.spec.ge is not None:
+        checks.append((value < contract.spec.ge, "greater_than_equal"))
+    if contract.spec.le is not None:
+        checks.append((value > contract.spec.le, "less_than_equal"))
+    return checks
+
+
+def _parse(contract: FieldContract, raw: pl.Expr) -> tuple[pl.Expr, list[tuple[pl.Expr, str]]]:
+    """The parsed value and the ordered checks for a non-blank, non-timestamp value."""
+    spec = contract.spec
+    stripped = raw.str.strip_chars(WHITESPACE)
+    match spec.grammar:
+        case Grammar.INT:
+            number = stripped.str.replace(r"\.0*$", "").cast(pl.Float64, strict=False)
+            checks = [(~stripped.str.contains(INT_RE), Grammar.INT.value)]
+            return number, checks + _bounds(number, contract)
+        case Grammar.DECIMAL:
+            number = stripped.cast(pl.Float64, strict=False)
+            number = pl.when(number == 0).then(pl.lit(0.0)).otherwise(number)
+            checks = [(~stripped.str.contains(DECIMAL_RE), Grammar.DECIMAL.value)]
+            return number, checks + _bounds(number, contract)
+        case Grammar.CHOICE:
+            choice = stripped.str.to_lowercase().replace_strict(
+                spec.choices, default=None, return_dtype=pl.String
+            )
+            return choice, [(choice.is_null(), Grammar.CHOICE.value)]
+        case Grammar.TEXT:
+            checks = []
+            if spec.max_length is not None:
+                checks.append((raw.str.len_chars() > spec.max_length, "string_too_long"))
+            if spec.pattern is not None:
+                checks.append((~raw.str.contains(spec.pattern), "string_pattern_mismatch"))
+            return raw, checks
+    raise ValueError(f"no vectorized parser for {spec.grammar}")
+
+
+def _blank(raw: pl.Expr) -> pl.Expr:
+    return raw.is_null() | (raw.str.strip_chars(WHITESPACE) == "")
+
+
+def _timestamp(raw: pl.Expr, timezone: pl.Expr, zones: list[str]) -> tuple[pl.Expr, pl.Expr]:
+    """UTC timestamp and first failing rule, mirroring `schemas.text.parse_timestamp`."""
+    parts = raw.str.strip_chars(WHITESPACE).str.extract_groups(TIMESTAMP_RE)
+    part = [parts.struct.field(str(i)) for i in range(1, 9)]
+    year, month, day, *_, fraction, offset = part
+    year_n, _, _, hour, minute, second = (
+        p.cast(pl.Int32, strict=False).fill_null(0) for p in part[:6]
+    )
+    day_start = pl.concat_str([year, month, day], separator="-").str.strptime(
+        pl.Date, "%Y-%m-%d", strict=False
+    )
+    micros = fraction.str.slice(0, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False).fill_null(0)
+    offset_digits = offset.str.replace_all(":", "").str.slice(1)
+    offset_hours = offset_digits.str.slice(0, 2).cast(pl.Int32, strict=False).fill_null(0)
+    offset_mins = offset_digits.str.slice(2, 2).cast(pl.Int32, strict=False).fill_null(0)
+    sign = pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
+    offset_total = sign * (offset_hours * 60 + offset_mins)
+    local = day_start.cast(pl.Datetime("us")) + pl.duration(
+        hours=hour, minutes=minute, seconds=second, microseconds=micros
+    )
+    invalid = (
+        day_start.is_null()
+        | (year_n == 0)
+        | (hour > 23)
+        | (minute > 59)
+        | (second > 59)
+        | (offset_hours > 23)
+        | (offset_mins > 59)
+    )
+    from_offset = (local - pl.duration(minutes=offset_total)).dt.replace_time_zone("UTC")
+    from_zone: pl.Expr = pl.lit(None, pl.Datetime("us", "UTC"))
+    for zone in zones:
+        converted = local.dt.replace_time_zone(
+            zone, ambiguous="earliest", non_existent="null"
+        ).dt.convert_time_zone("UTC")
+        from_zone = pl.when(timezone == zone).then(converted).otherwise(from_zone)
+    utc = pl.when(offset.is_not_null()).then(from_offset).otherwise(from_zone)
+    rule = _first_failure(
+        [
+            (year.is_null(), Grammar.TIMESTAMP.value),
+            (invalid, "invalid_date"),
+            (utc.is_null(), "nonexistent_local_time"),
+            (
+                (utc < pl.lit(EARLIEST)) | (utc >= pl.lit(LATEST)),
+                "timestamp_out_of_range",
+            ),
+        ]
+    )
+    return utc, rule
+
+
+def _athlete_setting(athlete: pl.Expr, overrides: dict[str, str], default: str) -> pl.Expr:
+    if not overrides:
+        return pl.lit(default)
+    return athlete.replace_strict(overrides, default=default, return_dtype=pl.String)
+
+
+def check(frame: pl.DataFrame, context: RowContext) -> pl.DataFrame:
+    """Add the parsed value of every `SetRow` field and a `__rule_<field>` column per field.
+
+    A row is valid when every rule column is null. Columns absent from `frame` are blank.
+    """
+    missing = [c.name for c in CONTRACTS if c.name not in frame.columns]
+    lazy = frame.lazy().with_columns(pl.lit(None, pl.String).alias(name) for name in missing)
+    lazy = lazy.with_columns(pl.col(c.name).cast(pl.String) for c in CONTRACTS)
+    by_name = {c.name: c for c in CONTRACTS}
+    outputs: list[pl.Expr] = []
+    for contract in CONTRACTS:
+        if contract.name in ("performed_at", "reps", "load"):
+            continue
+        raw = pl.col(contract.name)
+        value, checks = _parse(contract, raw)
+        blank = _blank(raw)
+        rule = _first_failure(
+            ([(blank, "missing")] if contract.spec.required else [])
+            + [(blank, "__blank__")]
+            + checks
+        )
+        outputs += [
+            pl.when(rule.is_null()).then(value).alias("__value_" + contract.name),
+            pl.when(rule != "__blank__").then(rule).alias(rule_column(contract.name)),
+        ]
+    lazy = lazy.with_columns(outputs)
+
+    # The timestamp is read in the athlete's zone, and load is bounded in kg, so both wait for
+    # the athlete and unit to be parsed, as pydantic's field order makes them wait.
+    valid_athlete = pl.when(pl.col(rule_column("athlete_id")).is_null()).then(pl.col("athlete_id"))
+    timezone = _athlete_setting(valid_athlete, context.athlete_timezones, context.timezone)
+    zones = sorted({context.timezone, *context.athlete_timezones.values()})
+    utc, ts_rule = _timestamp(pl.col("performed_at"), timezone, zones)
+    blank = _blank(pl.col("performed_at"))
+    lazy = lazy.with_columns(
+        pl.when(blank).then(pl.lit("missing")).otherwise(ts_rule).alias("__rule_performed_at"),
+        utc.alias("__value_performed_at"),
+    ).with_columns(
+        pl.when(pl.col("__rule_performed_at").is_null())
+        .then(pl.col("__value_performed_at"))
+        .alias("__value_performed_at")
+    )
+
+    reps_value, reps_checks = _parse(by_name["reps"], pl.col("reps"))
+    has_measure = (
+        pl.col("__value_duration_s").is_not_null() | pl.col("__value_distance_m").is_not_null()
+    )
+    reps_blank = _blank(pl.col("reps"))
+    reps_rule = _first_failure(
+        [(reps_blank & ~has_measure, "reps_or_measure"), (reps_blank, "__blank__"), *reps_checks]
+    )
+    unit = pl.coalesce(
+        pl.col("__value_unit"),
+        _athlete_setting(valid_athlete, context.athlete_units, context.unit),
+    )
+    load_value, load_checks = _parse(by_name["load"], pl.col("load"))
+    load_kg = pl.when(unit == "lb").then(load_value * LB_TO_KG).otherwise(load_value)
+    load_blank = _blank(pl.col("load"))
+    load_rule = _first_failure(
+        [(load_blank, "__blank__"), *load_checks, (load_kg > MAX_LOAD_KG, "load_limit")]
+    )
+    lazy = lazy.with_columns(
+        pl.when(reps_rule.is_null()).then(reps_value.cast(pl.Int64)).alias("__value_reps"),
+        pl.when(reps_rule != "__blank__").then(reps_rule).alias(rule_column("reps")),
+        pl.when(load_rule.is_null()).then(load_value).alias("__value_load"),
+        pl.when(load_rule != "__blank__").then(load_rule).alias(rule_column("load")),
+    ).with_columns(pl.col("__value_set_index").cast(pl.Int64))
+    return lazy.collect()
+
+
+def rule_columns() -> list[str]:
+    return [rule_column(c.name) for c in CONTRACTS]
+
+
+def is_valid() -> pl.Expr:
+    return pl.all_horizontal(pl.col(rule_columns()).is_null())
