@@ -74,10 +74,12 @@ class TextSpec:
     def check_bounds(self, number: float) -> float:
         if self.ge is not None and number < self.ge:
             raise PydanticCustomError(
-                "greater_than_equal", "must be at least {ge:g}", {"ge": self.ge}
+                "greater_than_equal", "must be at least {ge}", {"ge": f"{self.ge:g}"}
             )
         if self.le is not None and number > self.le:
-            raise PydanticCustomError("less_than_equal", "must be at most {le:g}", {"le": self.le})
+            raise PydanticCustomError(
+                "less_than_equal", "must be at most {le}", {"le": f"{self.le:g}"}
+            )
         return number
 
     def check_text(self, text: str) -> str:

@@ -144,7 +144,7 @@ def _timestamp(raw: pl.Expr, timezone: pl.Expr, zones: list[str]) -> tuple[pl.Ex
     return utc, rule
 
 
-def _athlete_setting(athlete: pl.Expr, overrides: dict[str, str], default: str) -> pl.Expr:
+def athlete_setting(athlete: pl.Expr, overrides: dict[str, str], default: str) -> pl.Expr:
     if not overrides:
         return pl.lit(default)
     return athlete.replace_strict(overrides, default=default, return_dtype=pl.String)
@@ -180,7 +180,7 @@ def check(frame: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     # The timestamp is read in the athlete's zone, and load is bounded in kg, so both wait for
     # the athlete and unit to be parsed, as pydantic's field order makes them wait.
     valid_athlete = pl.when(pl.col(rule_column("athlete_id")).is_null()).then(pl.col("athlete_id"))
-    timezone = _athlete_setting(valid_athlete, context.athlete_timezones, context.timezone)
+    timezone = athlete_setting(valid_athlete, context.athlete_timezones, context.timezone)
     zones = sorted({context.timezone, *context.athlete_timezones.values()})
     utc, ts_rule = _timestamp(pl.col("performed_at"), timezone, zones)
     blank = _blank(pl.col("performed_at"))
@@ -203,7 +203,7 @@ def check(frame: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     )
     unit = pl.coalesce(
         pl.col("__value_unit"),
-        _athlete_setting(valid_athlete, context.athlete_units, context.unit),
+        athlete_setting(valid_athlete, context.athlete_units, context.unit),
     )
     load_value, load_checks = _parse(by_name["load"], pl.col("load"))
     load_kg = pl.when(unit == "lb").then(load_value * LB_TO_KG).otherwise(load_value)

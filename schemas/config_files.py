@@ -1,0 +1,179 @@
+"""Models of the config files `programs.toml` and `exercises.toml`, and the error they raise.
+
+A wrong config stops a run before anything loads, so every rule here names the file, the key
+and the reason in one line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from schemas.set_row import ATHLETE_ID_RE
+
+SLUG_RE = r"^[a-z0-9][a-z0-9_]*$"
+Slug = Annotated[str, Field(pattern=SLUG_RE, max_length=64)]
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used: `file: key: reason`."""
+
+    def __init__(self, file: str, key: str, reason: str) -> None:
+        super().__init__(f"{file}: {key}: {reason}" if key else f"{file}: {reason}")
+        self.file, self.key, self.reason = file, key, reason
+
+    @classmethod
+    def from_validation(cls, file: str, error: ValidationError) -> ConfigError:
+        first = error.errors(include_url=False)[0]
+        key = ".".join(str(part) for part in first["loc"])
+        reason = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            reason = "unknown key"
+        elif first["type"] == "missing":
+            reason = "required key is missing"
+        return cls(file, key, reason)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(Strict):
+    """An inclusive [min, max] range, written in TOML as a two-item array."""
+
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def from_pair(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            if len(value) != 2:
+                raise ValueError("expected [min, max]")
+            return {"min": value[0], "max": value[1]}
+        return value
+
+    @model_validator(mode="after")
+    def ordered(self) -> Self:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class Program(Strict):
+    """A double progression with an optional set ladder (see docs/rules.md)."""
+
+    description: str = ""
+    sets: Range
+    reps: Range
+    sets_on_ladder: bool = False
+    rep_step: int = Field(default=1, ge=1)
+    load_step_kg: float = Field(gt=0)
+    load_step_lb: float = Field(gt=0)
+    intro_sessions: int = Field(default=0, ge=0)
+    confirm_load: int = Field(default=2, ge=1, le=10)
+    rpe_cap: float = Field(default=10, ge=1, le=10)
+    sessions_per_week: int | None = Field(default=None, ge=1, le=14)
+    first_in_session: bool = False
+    load_cue: str = ""
+
+
+class ProgramOverride(Strict):
+    """Any program field, replaced for one athlete."""
+
+    description: str | None = None
+    sets: Range | None = None
+    reps: Range | None = None
+    sets_on_ladder: bool | None = None
+    rep_step: int | None = None
+    load_step_kg: float | None = None
+    load_step_lb: float | None = None
+    intro_sessions: int | None = None
+    confirm_load: int | None = None
+    rpe_cap: float | None = None
+    sessions_per_week: int | None = None
+    first_in_session: bool | None = None
+    load_cue: str | None = None
+
+
+class ProgramsFile(Strict):
+    """`programs.toml`: programs, which exercise follows which, and per-athlete overrides."""
+
+    programs: dict[Slug, Program]
+    assign: dict[Slug, Slug] = {}
+    overrides: dict[str, dict[Slug, ProgramOverride]] = {}
+
+    @field_validator("programs")
+    @classmethod
+    def has_default(cls, programs: dict[str, Program]) -> dict[str, Program]:
+        if "default" not in programs:
+            raise ValueError("a program named 'default' is required for unassigned exercises")
+        return programs
+
+    @model_validator(mode="after")
+    def references_exist(self) -> Self:
+        for exercise, program in self.assign.items():
+            if program not in self.programs:
+                raise ValueError(
+                    f"assign.{exercise}: program {program!r} does not exist "
+                    f"(known: {', '.join(sorted(self.programs))})"
+                )
+        for athlete, by_program in self.overrides.items():
+            if not re.fullmatch(ATHLETE_ID_RE, athlete):
+                raise ValueError(f"overrides.{athlete}: not a valid athlete_id")
+            for program in by_program:
+                if program not in self.programs:
+                    raise ValueError(
+                        f"overrides.{athlete}.{program}: program {program!r} does not exist"
+                    )
+                self.program_for(athlete, program)  # the merged program must be valid too
+        return self
+
+    def program_for(self, athlete: str | None, program_id: str) -> Program:
+        base = self.programs[program_id]
+        override = self.overrides.get(athlete or "", {}).get(program_id)
+        if override is None:
+            return base
+        changes = override.model_dump(exclude_none=True)
+        return Program.model_validate({**base.model_dump(), **changes})
+
+    def program_id_for(self, exercise_id: str) -> str:
+        return self.assign.get(exercise_id, "default")
+
+
+class Exercise(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    aliases: list[str] = []
+
+
+def exercise_key(name: str) -> str:
+    """How names are matched: case-insensitive, with runs of white space collapsed."""
+    return " ".join(name.lower().split())
+
+
+class ExercisesFile(Strict):
+    """`exercises.toml`: canonical exercise ids and the names that map to them."""
+
+    exercises: dict[Slug, Exercise]
+
+    @model_validator(mode="after")
+    def aliases_unique(self) -> Self:
+        seen: dict[str, str] = {}
+        for exercise_id, exercise in self.exercises.items():
+            for alias in [exercise.name, *exercise.aliases]:
+                key = exercise_key(alias)
+                if seen.setdefault(key, exercise_id) != exercise_id:
+                    raise ValueError(
+                        f"exercises.{exercise_id}: alias {alias!r} already names {seen[key]!r}"
+                    )
+        return self
+
+    def alias_map(self) -> dict[str, str]:
+        """Every matching key (name and aliases) → exercise_id."""
+        return {
+            exercise_key(alias): exercise_id
+            for exercise_id, exercise in self.exercises.items()
+            for alias in [exercise.name, *exercise.aliases]
+        }

@@ -1,0 +1,92 @@
+"""Run settings: command-line flags, then `REPFLOW_*` environment variables, then
+`repflow.toml` in the config folder, then these defaults."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from schemas.set_row import RowContext
+
+# The TOML file settings are read from; set by the loader before the model is built.
+SETTINGS_FILE: ContextVar[Path | None] = ContextVar("SETTINGS_FILE", default=None)
+
+
+def valid_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r} (use an IANA name such as Europe/Berlin)"
+        ) from None
+    return name
+
+
+Timezone = Annotated[str, AfterValidator(valid_timezone)]
+
+
+class AthleteSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: Timezone | None = None
+    unit: Literal["kg", "lb"] | None = None
+
+
+class Schedule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cron: str = "0 3 * * *"
+    timezone: Timezone = "UTC"
+
+
+class Settings(BaseSettings):
+    """Everything a run needs to know, typed; see docs/configuration.md."""
+
+    model_config = SettingsConfigDict(env_prefix="REPFLOW_", extra="forbid", frozen=True)
+
+    inbox: Path = Path("inbox")
+    db: Path = Path("warehouse.duckdb")
+    analytics_db: Path | None = None
+    config: Path | None = None
+    timezone: Timezone = "UTC"
+    unit: Literal["kg", "lb"] = "kg"
+    lock_timeout_s: float = Field(default=10.0, ge=0)
+    athletes: dict[str, AthleteSettings] = {}
+    schedule: Schedule = Schedule()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = SETTINGS_FILE.get()
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if toml is not None:
+            sources += (TomlConfigSettingsSource(settings_cls, toml_file=toml),)
+        return sources
+
+    @property
+    def analytics_path(self) -> Path:
+        return self.analytics_db or self.db.with_name("analytics.duckdb")
+
+    def row_context(self) -> RowContext:
+        return RowContext(
+            timezone=self.timezone,
+            unit=self.unit,
+            athlete_timezones={a: s.timezone for a, s in self.athletes.items() if s.timezone},
+            athlete_units={a: s.unit for a, s in self.athletes.items() if s.unit},
+        )

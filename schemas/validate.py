@@ -1,0 +1,185 @@
+"""Validate a reader's rows in bulk: valid set records out, and rejects with every reason.
+
+The vectorized executor decides; pydantic explains each rejected row. Rows that pass become set
+records: defaults applied, units converted to kg, exercise keys and set numbers derived, and a
+key repeated within the file rejected.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import polars as pl
+
+from schemas.set_row import LB_TO_KG, RowContext, explain
+from schemas.vectorized import CONTRACTS, athlete_setting, check, is_valid, rule_column
+
+# The natural key of a set within one source format (see docs/warehouse.md).
+NATURAL_KEY = ("athlete_id", "performed_at", "exercise_key", "set_index")
+RECORD_COLUMNS = (
+    "athlete_id",
+    "session_id",
+    "session_key",
+    "performed_at",
+    "exercise_raw",
+    "exercise_key",
+    "set_index",
+    "set_type",
+    "reps",
+    "load_kg",
+    "load_unit",
+    "rpe",
+    "duration_s",
+    "distance_m",
+    "device_id",
+    "source_line",
+)
+REJECT_SCHEMA = {"source_line": pl.Int64, "raw": pl.String, "errors": pl.String}
+
+
+@dataclass(frozen=True)
+class Validated:
+    sets: pl.DataFrame  # RECORD_COLUMNS
+    rejects: pl.DataFrame  # REJECT_SCHEMA
+
+
+def exercise_key(name: pl.Expr) -> pl.Expr:
+    """Lower-cased with white space collapsed, as `schemas.config_files.exercise_key`."""
+    return name.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars(" ")
+
+
+def local_dates(utc: pl.Expr, timezone: pl.Expr, zones: list[str]) -> pl.Expr:
+    """The calendar date of each instant in its row's timezone."""
+    local: pl.Expr = pl.lit(None, pl.Date)
+    for zone in zones:
+        local = (
+            pl.when(timezone == zone)
+            .then(utc.dt.convert_time_zone(zone).dt.date())
+            .otherwise(local)
+        )
+    return local
+
+
+def validate(rows: pl.DataFrame, context: RowContext, folder_athlete: str | None) -> Validated:
+    """Split `rows` (canonical text columns plus source_line, raw, structure_error)."""
+    rows = rows.with_columns(pl.col("source_line").cast(pl.Int64))
+    if folder_athlete is not None:
+        given = pl.col("athlete_id") if "athlete_id" in rows.columns else pl.lit(None, pl.String)
+        rows = rows.with_columns(
+            athlete_id=pl.when(given.str.strip_chars().str.len_chars() > 0)
+            .then(given)
+            .otherwise(pl.lit(folder_athlete))
+        )
+    broken = rows.filter(pl.col("structure_error").is_not_null())
+    checked = check(rows.filter(pl.col("structure_error").is_null()), context)
+    valid = checked.filter(is_valid())
+    records, duplicates = _records(valid, context)
+    rejects = pl.concat(
+        [
+            _structure_rejects(broken),
+            _explain(checked.filter(~is_valid()), context),
+            _duplicate_rejects(duplicates),
+        ]
+    ).sort("source_line")
+    return Validated(sets=records, rejects=rejects)
+
+
+def _records(valid: pl.DataFrame, context: RowContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+    value = {c.name: pl.col("__value_" + c.name) for c in CONTRACTS}
+    athlete = value["athlete_id"]
+    unit = pl.coalesce(value["unit"], athlete_setting(athlete, context.athlete_units, context.unit))
+    load = value["load"].fill_null(0.0)
+    timezone = athlete_setting(athlete, context.athlete_timezones, context.timezone)
+    zones = sorted({context.timezone, *context.athlete_timezones.values()})
+    performed_at = value["performed_at"].dt.truncate("1s")
+    given_key = pl.col("session_key") if "session_key" in valid.columns else pl.lit(None)
+    session_key = pl.coalesce(
+        value["session_id"],
+        given_key.cast(pl.String),
+        local_dates(performed_at, timezone, zones).cast(pl.String),
+    )
+    records = valid.sort("source_line").select(
+        athlete_id=athlete,
+        session_id=value["session_id"],
+        session_key=session_key,
+        performed_at=performed_at,
+        exercise_raw=value["exercise"],
+        exercise_key=exercise_key(value["exercise"]),
+        set_index=value["set_index"],
+        set_type=value["set_type"].fill_null("working"),
+        reps=value["reps"],
+        load_kg=pl.when(unit == "lb").then(load * LB_TO_KG).otherwise(load),
+        load_unit=unit,
+        rpe=pl.coalesce(value["rpe"], 10.0 - value["rir"]),
+        duration_s=value["duration_s"],
+        distance_m=value["distance_m"],
+        device_id=value["device_id"],
+        source_line=pl.col("source_line"),
+        raw=pl.col("raw"),
+    )
+    # Sets without a number are numbered in file order within athlete, session and exercise.
+    group = ["athlete_id", "session_key", "exercise_key"]
+    records = records.with_columns(
+        set_index=pl.coalesce("set_index", (pl.int_range(pl.len()).over(group) + 1).cast(pl.Int64))
+    )
+    first = records.select(pl.struct(NATURAL_KEY).is_first_distinct()).to_series()
+    return records.filter(first).select(RECORD_COLUMNS), records.filter(~first)
+
+
+def _errors_json(errors: list[dict[str, object]]) -> str:
+    return json.dumps(errors, ensure_ascii=False, default=str)
+
+
+def _structure_rejects(broken: pl.DataFrame) -> pl.DataFrame:
+    errors = [
+        _errors_json([{"field": "", "value": None, "rule": "structure", "message": reason}])
+        for reason in broken["structure_error"].to_list()
+    ]
+    return pl.DataFrame(
+        {"source_line": broken["source_line"], "raw": broken["raw"], "errors": errors},
+        schema=REJECT_SCHEMA,
+    )
+
+
+def _explain(rejected: pl.DataFrame, context: RowContext) -> pl.DataFrame:
+    """Pydantic's account of each rejected row; the executor's rules if pydantic has none."""
+    names = [c.name for c in CONTRACTS]
+    errors = []
+    for row in rejected.select(names + [rule_column(n) for n in names]).iter_rows(named=True):
+        explained = explain({n: row[n] for n in names}, context)
+        if not explained:
+            explained = [
+                {"field": n, "value": row[n], "rule": row[rule_column(n)], "message": "rejected"}
+                for n in names
+                if row[rule_column(n)] is not None
+            ]
+        errors.append(_errors_json(explained))
+    return pl.DataFrame(
+        {"source_line": rejected["source_line"], "raw": rejected["raw"], "errors": errors},
+        schema=REJECT_SCHEMA,
+    )
+
+
+def _duplicate_rejects(duplicates: pl.DataFrame) -> pl.DataFrame:
+    errors = [
+        _errors_json(
+            [
+                {
+                    "field": "set_index",
+                    "value": row["set_index"],
+                    "rule": "duplicate_key_in_file",
+                    "message": (
+                        f"an earlier row of this file already has athlete {row['athlete_id']}, "
+                        f"{row['performed_at']:%Y-%m-%d %H:%M:%S} UTC, "
+                        f"{row['exercise_raw']!r}, set {row['set_index']}"
+                    ),
+                }
+            ]
+        )
+        for row in duplicates.iter_rows(named=True)
+    ]
+    return pl.DataFrame(
+        {"source_line": duplicates["source_line"], "raw": duplicates["raw"], "errors": errors},
+        schema=REJECT_SCHEMA,
+    )

@@ -1,0 +1,48 @@
+"""Readers, one module per input format, each with `FORMAT`, `detect(head)` and `read(path)`.
+
+The registry below is the one list of formats: a new format is one module and one line here.
+Detection looks at the content (a header signature, magic bytes), never at the file name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+from sources import canonical_csv
+from sources.base import Parsed
+from sources.csv_text import UnreadableFile
+
+READERS: tuple[ModuleType, ...] = (canonical_csv,)
+HEAD_BYTES = 64 * 1024
+
+
+def describe(head: bytes) -> str:
+    """The first bytes of a file, as a person can read them in an error message."""
+    if not head:
+        return "the file is empty"
+    sample = head[:16]
+    printable = all(32 <= b < 127 or b in (9, 10, 13) for b in sample)
+    shown = repr(sample.decode("ascii")) if printable else sample.hex(" ")
+    return f"it starts with {shown}"
+
+
+def detect(head: bytes) -> ModuleType:
+    for reader in READERS:
+        if reader.detect(head):
+            return reader
+    known = ", ".join(reader.FORMAT for reader in READERS)
+    raise UnreadableFile(f"unrecognised format: {describe(head)}; known formats: {known}")
+
+
+def read(path: Path) -> Parsed:
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    if not head:
+        raise UnreadableFile("the file is empty")
+    reader = detect(head)
+    parsed: Parsed = reader.read(path)
+    return parsed
+
+
+__all__ = ["READERS", "Parsed", "UnreadableFile", "detect", "read"]

@@ -1,0 +1,38 @@
+"""What every reader returns: canonical text columns, ready for the `SetRow` contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+# The text columns a reader may fill, named as `SetRow`'s fields; a reader leaves out the rest.
+CANONICAL_COLUMNS = (
+    "athlete_id",
+    "session_id",
+    "performed_at",
+    "exercise",
+    "set_index",
+    "set_type",
+    "reps",
+    "load",
+    "unit",
+    "rpe",
+    "rir",
+    "duration_s",
+    "distance_m",
+    "device_id",
+)
+# Bookkeeping columns every reader fills: where the row came from, its raw text, and why its
+# structure is broken (null when it is not).
+TRACE_COLUMNS = ("source_line", "raw", "structure_error")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A file read into rows. `skipped` counts pseudo-rows that are not sets (rest timers)."""
+
+    format: str
+    rows: pl.DataFrame
+    skipped: int = 0
+    names_athletes: bool = False

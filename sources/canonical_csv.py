@@ -1,0 +1,39 @@
+"""The canonical CSV: a header row, `,`-separated, columns named as in docs/formats.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from sources.base import CANONICAL_COLUMNS, TRACE_COLUMNS, Parsed
+from sources.csv_text import UnreadableFile, first_line, header_names, read_table
+
+FORMAT = "canonical_csv"
+REQUIRED = ("performed_at", "exercise", "reps")
+# Canonical column → the header names that mean it.
+ALIASES = {"load": ("load", "weight"), "unit": ("unit", "load_unit")}
+
+
+def detect(head: bytes) -> bool:
+    names = set(header_names(first_line(head), ","))
+    return all(column in names for column in REQUIRED)
+
+
+def read(path: Path) -> Parsed:
+    table = read_table(path.read_bytes(), ",")
+    by_name: dict[str, str] = {}
+    for cell in table.header:
+        key = cell.strip().lower()
+        canonical = next((c for c, names in ALIASES.items() if key in names), key)
+        if canonical in by_name and canonical in CANONICAL_COLUMNS:
+            raise UnreadableFile(f"the header names column {canonical!r} twice")
+        by_name.setdefault(canonical, cell)
+    missing = [column for column in REQUIRED if column not in by_name]
+    if missing:
+        raise UnreadableFile(f"the header has no {', '.join(missing)} column")
+    rows = table.rows.select(
+        *TRACE_COLUMNS,
+        *[pl.col(by_name[c]).alias(c) for c in CANONICAL_COLUMNS if c in by_name],
+    )
+    return Parsed(format=FORMAT, rows=rows, names_athletes="athlete_id" in by_name)

@@ -1,0 +1,157 @@
+"""Tolerant CSV splitting in polars: records, fields and source line numbers, no per-row Python.
+
+Unlike a strict CSV parser, a damaged record (too few fields, a quote left open) does not stop
+the file: it becomes one record with a structure error, and the records after it still parse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+STRUCTURE_ERROR = "structure_error"
+# A quote left open runs to the end of the file; after this many recoveries the rest is one
+# broken record, so a pathological file cannot make the split quadratic.
+MAX_OPEN_QUOTE_RECOVERIES = 100
+
+
+class UnreadableFile(ValueError):
+    """The file as a whole cannot be read; the message says why, for a person."""
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with a BOM, else Windows-1252 as a last resort."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UnreadableFile("the file starts with a UTF-16 mark but is not UTF-16") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def first_line(head: bytes) -> str:
+    return decode(head).replace("\r", "\n").split("\n", 1)[0]
+
+
+def header_names(line: str, separator: str) -> list[str]:
+    """Header cells, unquoted, stripped and lower-cased: what format detection compares."""
+    return [cell.strip().strip('"').strip().lower() for cell in line.split(separator)]
+
+
+def _lines(text: str) -> pl.DataFrame:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = pl.Series("text", [text]).str.split("\n").explode()
+    return pl.DataFrame(lines).with_row_index("line", offset=1)
+
+
+def _group_records(lines: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """Join physical lines into records by quote parity; also say if the last quote is open."""
+    quotes = pl.col("text").str.count_matches('"', literal=True)
+    grouped = lines.with_columns(
+        starts=((quotes.cum_sum() - quotes) % 2 == 0),
+        odd=(quotes.cum_sum() % 2 == 1),
+    ).with_columns(record=pl.col("starts").cum_sum())
+    open_at_end = bool(grouped["odd"][-1]) if grouped.height else False
+    records = grouped.group_by("record", maintain_order=True).agg(
+        pl.col("line").first(), pl.col("text").str.join("\n")
+    )
+    return records.drop("record"), open_at_end
+
+
+def split_records(text: str) -> pl.DataFrame:
+    """Records of `text` as (line, text): line is the 1-based line the record starts on."""
+    lines = _lines(text)
+    done: list[pl.DataFrame] = []
+    for _ in range(MAX_OPEN_QUOTE_RECOVERIES):
+        records, open_at_end = _group_records(lines)
+        if not open_at_end:
+            break
+        # The last record swallowed everything after an unclosed quote: keep its first line as
+        # a broken record of its own and split the lines after it again.
+        start = records["line"][-1]
+        done.append(records.head(-1))
+        done.append(lines.filter(pl.col("line") == start))
+        lines = lines.filter(pl.col("line") > start)
+    done.append(records)
+    blank = pl.col("text").str.strip_chars().str.len_chars() == 0
+    return pl.concat(done).filter(~blank)
+
+
+def _field_pattern(separator: str) -> str:
+    sep = "\\" + separator if separator in "|.^$*+?()[]{}\\" else separator
+    return f'(?:"(?:[^"]|"")*"|[^{sep}"\\n]*)(?:{sep}|$)'
+
+
+def split_fields(records: pl.DataFrame, separator: str) -> pl.DataFrame:
+    """Add `fields`, a list of unquoted cells, and `malformed` where quoting is broken."""
+    matches = pl.col("text").str.extract_all(_field_pattern(separator))
+    cells = pl.col("cells")
+    # A trailing separator ends in an empty last field that the regex does not report.
+    trailing = (
+        pl.when(cells.list.last().str.ends_with(separator))
+        .then(pl.lit([""]))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    )
+    unquote = (
+        pl.when(pl.element().str.starts_with('"'))
+        .then(pl.element().str.slice(1).str.strip_suffix('"').str.replace_all('""', '"'))
+        .otherwise(pl.element())
+    )
+    return (
+        records.with_columns(cells=matches)
+        .with_columns(malformed=cells.list.join("") != pl.col("text"))
+        .with_columns(
+            fields=pl.concat_list(
+                cells.list.eval(pl.element().str.strip_suffix(separator)), trailing
+            ).list.eval(unquote)
+        )
+        .drop("cells")
+    )
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """A CSV file's header and its data records, one string column per header cell."""
+
+    header: list[str]
+    rows: pl.DataFrame  # source_line, raw, structure_error, then one column per header cell
+
+
+def read_table(data: bytes, separator: str) -> CsvTable:
+    records = split_records(decode(data))
+    if records.height == 0:
+        raise UnreadableFile("the file is empty")
+    table = split_fields(records, separator)
+    header = [cell.strip() for cell in table["fields"][0].to_list()]
+    names = _unique(header)
+    width = len(names)
+    count = pl.col("fields").list.len()
+    rows = (
+        table.slice(1)
+        .with_columns(
+            structure_error=pl.when(pl.col("malformed"))
+            .then(pl.lit("quoting is broken (a quote inside a field, or a quote left open)"))
+            .when(count != width)
+            .then(pl.format("expected {} fields as in the header, found {}", pl.lit(width), count))
+        )
+        .select(
+            pl.col("line").alias("source_line"),
+            pl.col("text").alias("raw"),
+            "structure_error",
+            *[pl.col("fields").list.get(i, null_on_oob=True).alias(n) for i, n in enumerate(names)],
+        )
+    )
+    return CsvTable(header=names, rows=rows)
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}__{seen[name]}")
+    return unique

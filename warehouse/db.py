@@ -1,0 +1,121 @@
+"""Opening the warehouse: lock waits with a clear message, and numbered migrations.
+
+DuckDB allows one read-write process or many read-only ones. A writer that finds the file held
+waits a bounded time, then says which process holds it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+LOCK_POLL_S = 0.2
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process holds the database; the message names it when DuckDB does."""
+
+
+class WarehouseMissing(FileNotFoundError):
+    """A reader asked for a database that no run has written yet."""
+
+
+def _holder(message: str) -> str:
+    pid = re.search(r"PID (\d+)", message)
+    return f"process {pid.group(1)}" if pid else "another process"
+
+
+def connect(
+    path: Path, read_only: bool = False, timeout_s: float = 0.0
+) -> duckdb.DuckDBPyConnection:
+    """Open `path`, waiting up to `timeout_s` for another process's lock to go away."""
+    if read_only and not path.exists():
+        raise WarehouseMissing(f"{path} does not exist yet: run `repflow run` or `repflow ingest`")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseLocked(
+                    f"{path} is held by {_holder(str(exc))}; waited {timeout_s:g} s"
+                ) from None
+            time.sleep(LOCK_POLL_S)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every file in warehouse/migrations, in order."""
+    found = []
+    for entry in resources.files("warehouse.migrations").iterdir():
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if match:
+            found.append((int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply pending migrations, each in its own transaction; return the versions applied."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    con.execute(
+        "COMMENT ON TABLE schema_migrations IS "
+        "'Numbered SQL migrations from warehouse/migrations applied to this database.'"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for version, name, sql in migrations():
+        if version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied
+
+
+@contextmanager
+def writer(path: Path, timeout_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The read-write connection, migrated to the current schema."""
+    con = connect(path, timeout_s=timeout_s)
+    try:
+        migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

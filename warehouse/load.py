@@ -1,0 +1,195 @@
+"""Loading one file: its record, its new and edited sets, and its rejects, in one transaction.
+
+Deduplication is an anti-join on the natural key (source_format, athlete_id, performed_at,
+exercise_key, set_index), never a constraint, so the same SQL runs on DuckLake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+import polars as pl
+
+from warehouse.db import transaction
+
+Status = Literal["loaded", "duplicate", "failed"]
+VALUE_COLUMNS = ("reps", "load_kg", "rpe", "set_type", "duration_s", "distance_m")
+KEY_MATCH = (
+    "s.source_format = i.source_format AND s.athlete_id = i.athlete_id "
+    "AND s.performed_at = i.performed_at AND s.exercise_key = i.exercise_key "
+    "AND s.set_index = i.set_index"
+)
+CHANGED = " OR ".join(f"s.{c} IS DISTINCT FROM i.{c}" for c in VALUE_COLUMNS)
+# An unmapped name gets a slug of its own; the same expression re-maps rows when the catalog
+# changes (warehouse.catalog).
+SLUG = "coalesce(nullif(trim(regexp_replace({key}, '[^a-z0-9]+', '_', 'g'), '_'), ''), 'unnamed')"
+SET_COLUMNS = (
+    "athlete_id, session_id, performed_at, exercise_raw, exercise_key, exercise_id, set_index, "
+    "set_type, reps, load_kg, load_unit, rpe, duration_s, distance_m, device_id, source_format, "
+    "file_id, source_line, run_id"
+)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A file as discovered: where it is, what it holds, and whose it is."""
+
+    file_id: str
+    path: str
+    sha256: str
+    bytes: int
+    athlete_id: str | None
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    status: Status
+    format: str | None = None
+    error: str | None = None
+    loaded: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    skipped: int = 0
+
+
+def loaded_file_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute("SELECT DISTINCT file_id FROM ingested_files WHERE status = 'loaded'")
+    return {row[0] for row in rows.fetchall()}
+
+
+def known_paths(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    """(file_id, path) pairs already recorded: a repeat sighting is not recorded again."""
+    rows = con.execute("SELECT file_id, path FROM ingested_files WHERE status <> 'failed'")
+    return {(row[0], row[1]) for row in rows.fetchall()}
+
+
+def _stage(con: duckdb.DuckDBPyConnection, sets: pl.DataFrame, fmt: str, file_id: str) -> None:
+    con.register("incoming_frame", sets.to_arrow())
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE incoming AS
+        WITH alias AS (SELECT unnest(aliases) AS exercise_key, exercise_id FROM exercises)
+        SELECT
+            f.athlete_id,
+            coalesce(f.session_id, 's' || substr(md5(
+                f.athlete_id || chr(31) || ? || chr(31) || f.session_key), 1, 15)) AS session_id,
+            f.performed_at, f.exercise_raw, f.exercise_key,
+            coalesce(a.exercise_id, {SLUG.format(key="f.exercise_key")}) AS exercise_id,
+            f.set_index, f.set_type, f.reps, f.load_kg, f.load_unit, f.rpe, f.duration_s,
+            f.distance_m, f.device_id, ? AS source_format, ? AS file_id, f.source_line
+        FROM incoming_frame f LEFT JOIN alias a USING (exercise_key)
+        """,
+        [fmt, fmt, file_id],
+    )
+    con.unregister("incoming_frame")
+
+
+def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[int, int]:
+    """Store new sets and replace edited ones (old values to set_revisions)."""
+    revised = con.execute(
+        f"""
+        INSERT INTO set_revisions
+        SELECT s.source_format, s.athlete_id, s.performed_at, s.exercise_key, s.set_index,
+               s.set_type, s.reps, s.load_kg, s.load_unit, s.rpe, s.duration_s, s.distance_m,
+               s.file_id, s.source_line, ?, ?, now()
+        FROM sets s JOIN incoming i ON {KEY_MATCH}
+        WHERE {CHANGED}
+        """,
+        [file_id, run_id],
+    ).fetchone()
+    if revised and revised[0]:
+        con.execute(
+            f"""
+            UPDATE sets s SET
+                session_id = i.session_id, exercise_raw = i.exercise_raw,
+                exercise_id = i.exercise_id, set_type = i.set_type, reps = i.reps,
+                load_kg = i.load_kg, load_unit = i.load_unit, rpe = i.rpe,
+                duration_s = i.duration_s, distance_m = i.distance_m, device_id = i.device_id,
+                file_id = i.file_id, source_line = i.source_line, run_id = ?
+            FROM incoming i
+            WHERE {KEY_MATCH} AND ({CHANGED})
+            """,
+            [run_id],
+        )
+    loaded = con.execute(
+        f"""
+        INSERT INTO sets ({SET_COLUMNS})
+        SELECT i.*, ? AS run_id FROM incoming i
+        WHERE NOT EXISTS (SELECT 1 FROM sets s WHERE {KEY_MATCH})
+        """,
+        [run_id],
+    ).fetchone()
+    return (loaded[0] if loaded else 0), (revised[0] if revised else 0)
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection, info: FileInfo, outcome: FileOutcome, run_id: str
+) -> None:
+    # A failed attempt is replaced by the next attempt on the same file and path.
+    con.execute(
+        "DELETE FROM ingested_files WHERE file_id = ? AND path = ?", [info.file_id, info.path]
+    )
+    con.execute(
+        "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        [
+            info.file_id,
+            info.path,
+            info.sha256,
+            info.bytes,
+            outcome.format,
+            info.athlete_id,
+            outcome.status,
+            outcome.error,
+            outcome.loaded,
+            outcome.revised,
+            outcome.unchanged,
+            outcome.rejected,
+            outcome.skipped,
+            run_id,
+        ],
+    )
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    info: FileInfo,
+    fmt: str,
+    sets: pl.DataFrame,
+    rejects: pl.DataFrame,
+    skipped: int,
+    run_id: str,
+) -> FileOutcome:
+    """Store one file's sets and rejects and record it, all or nothing."""
+    with transaction(con):
+        _stage(con, sets, fmt, info.file_id)
+        loaded, revised = _merge(con, info.file_id, run_id)
+        con.register("rejects_frame", rejects.to_arrow())
+        con.execute(
+            "INSERT INTO rejects SELECT ?, source_line, raw, CAST(errors AS JSON), ? "
+            "FROM rejects_frame",
+            [info.file_id, run_id],
+        )
+        con.unregister("rejects_frame")
+        outcome = FileOutcome(
+            status="loaded",
+            format=fmt,
+            loaded=loaded,
+            revised=revised,
+            unchanged=sets.height - loaded - revised,
+            rejected=rejects.height,
+            skipped=skipped,
+        )
+        _record(con, info, outcome, run_id)
+        con.execute("DROP TABLE incoming")
+    return outcome
+
+
+def record_outcome(
+    con: duckdb.DuckDBPyConnection, info: FileInfo, outcome: FileOutcome, run_id: str
+) -> None:
+    """Record a file that loaded nothing: a duplicate, or a failure with its reason."""
+    with transaction(con):
+        _record(con, info, outcome, run_id)
