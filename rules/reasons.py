@@ -14,7 +14,8 @@ def number(value: pl.Expr) -> pl.Expr:
     return value.round(2).cast(pl.String).str.replace(r"(\.\d*?)0+$", "${1}").str.strip_suffix(".")
 
 
-def load_text(kg: pl.Expr, unit: pl.Expr = pl.col("load_unit")) -> pl.Expr:
+def load_text(kg: pl.Expr) -> pl.Expr:
+    unit = pl.col("load_unit")
     shown = pl.when(unit == "lb").then(kg / LB_TO_KG).otherwise(kg)
     return pl.concat_str([number(shown), unit], separator=" ")
 
@@ -71,7 +72,11 @@ def progression() -> pl.Expr:
             previous,
         ),
         4: pl.format(
-            "{} working sets is below the program's {}: do {}.", "sets", "sets_min", following
+            "{} working {} below the program's {}: do {}.",
+            "sets",
+            pl.when(pl.col("sets") == 1).then(pl.lit("set is")).otherwise(pl.lit("sets are")),
+            "sets_min",
+            following,
         ),
         5: pl.format("{} done cleanly: add a rep, {}.", current, following),
         6: pl.format(

@@ -1,0 +1,291 @@
+"""The `repflow` command line.
+
+Only `run` (and later `serve`) start Prefect; every other command is plain Python, so it starts
+in a fraction of a second. Exit codes: 0 fine, 1 a file failed or the warehouse is held,
+2 bad usage or bad config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows import pipeline, summary
+from flows.config import Config, load
+from rules.reasons import prescription
+from schemas.config_files import ConfigError
+from sources.csv_text import UnreadableFile
+from warehouse.db import WarehouseLocked, WarehouseMissing, reader
+
+app = typer.Typer(
+    name="repflow",
+    help="Nightly ingestion of strength-training logs into DuckDB, with progression flags.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Without a terminal (a log file, cron) tables keep their full width instead of wrapping at 80.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+InboxOpt = Annotated[Path | None, typer.Option("--inbox", help="Inbox folder [./inbox].")]
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Working database [./warehouse.duckdb].")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config folder.")]
+AthleteOpt = Annotated[str | None, typer.Option("--athlete", help="Only this athlete.")]
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    err.print(f"repflow: {message}", markup=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def clean_errors() -> Iterator[None]:
+    """Known failures become one line and an exit code, never a traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from None
+    except (WarehouseLocked, WarehouseMissing, UnreadableFile) as exc:
+        raise fail(str(exc), 1) from None
+    except OSError as exc:
+        raise fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), 1) from None
+
+
+def parse_as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date as YYYY-MM-DD", param_hint="--as-of"
+        ) from None
+
+
+def _config(**flags: Any) -> Config:
+    with clean_errors():
+        return load(flags)
+
+
+def _prepare_prefect(config: Config) -> None:
+    """Prefect keeps its state beside the warehouse, and says only what matters."""
+    home = Path(
+        os.environ.setdefault("PREFECT_HOME", str(config.settings.db.resolve().parent / ".prefect"))
+    )
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@app.command()
+def run(
+    inbox: InboxOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Evaluate the rules as of YYYY-MM-DD [today].")
+    ] = None,
+) -> None:
+    """Run the nightly flow once: load new files, evaluate the rules, publish the snapshot."""
+    day = parse_as_of(as_of)
+    flags = {"inbox": inbox, "db": db, "config": config}
+    loaded = _config(**flags)
+    _prepare_prefect(loaded)
+    from flows.nightly import nightly  # Prefect is imported only by the commands that run it
+
+    with clean_errors():
+        try:
+            result = nightly(settings={k: v for k, v in flags.items() if v is not None}, as_of=day)
+        except (ConfigError, WarehouseLocked, WarehouseMissing, UnreadableFile, OSError):
+            raise
+        except Exception as exc:  # the run must end in a message, never a traceback
+            raise fail(f"the run failed: {type(exc).__name__}: {exc}", 1) from None
+    _report(result)
+    if result.flags is not None and result.flags.height:
+        _print_flags(result.flags, Format.table)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Files to load now.", show_default=False)],
+    athlete: Annotated[
+        str | None,
+        typer.Option("--athlete", help="Owner of files that name no athlete themselves."),
+    ] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Load these files now, without Prefect; the rules run with the next `repflow run`."""
+    loaded = _config(db=db, config=config)
+    with clean_errors():
+        found = pipeline.named_files(files, athlete, loaded)
+        result = pipeline.execute(
+            loaded, found, "ingest", None, progress=lambda i, o: out.print(summary.file_line(i, o))
+        )
+    _report(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _report(result: pipeline.RunSummary) -> None:
+    for line in summary.lines(result):
+        out.print(line, markup=False)
+
+
+def _snapshot(db: Path | None, config: Path | None) -> Path:
+    return _config(db=db, config=config).settings.analytics_path
+
+
+def _query(snapshot: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+    with clean_errors(), reader(snapshot) as con:
+        return con.execute(sql, params or []).pl()
+
+
+FLAG_QUERY = """
+SELECT athlete_id, exercise_id, kind, action, current_sets, current_reps, current_load_kg,
+       next_sets, next_reps, next_load_kg, load_unit, reason, evidence, program_id, as_of
+FROM v_current_flags
+WHERE (? IS NULL OR athlete_id = ?)
+ORDER BY athlete_id, exercise_id, kind DESC, action
+"""
+
+
+def _print_flags(flags: pl.DataFrame, fmt: Format) -> None:
+    if fmt is Format.json:
+        out.print(json.dumps(flags.to_dicts(), default=str, ensure_ascii=False, indent=2))
+        return
+    if fmt is Format.csv:
+        sys.stdout.write(csv_safe(flags).write_csv())
+        return
+    shown = flags.select(
+        "athlete_id",
+        "exercise_id",
+        "action",
+        now=prescription(pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg")),
+        next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg")),
+        reason="reason",
+    )
+    table = Table("athlete", "exercise", "action", "now", "next", "reason")
+    for row in shown.iter_rows():
+        table.add_row(*["" if value is None else value for value in row])
+    out.print(table)
+
+
+def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Neutralise spreadsheet formulas (=, +, -, @ at the start of a text cell)."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
+    frame = frame.with_columns(pl.col(lists).list.eval(pl.element().cast(pl.String)).list.join(" "))
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(r"^[=+\-@\t\r]"))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text + lists
+    )
+
+
+@app.command()
+def flags(
+    db: DbOpt = None,
+    athlete: AthleteOpt = None,
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    config: ConfigOpt = None,
+) -> None:
+    """Print the current flags (from the analyst snapshot)."""
+    frame = _query(_snapshot(db, config), FLAG_QUERY, [athlete, athlete])
+    if frame.height == 0 and format is Format.table:
+        out.print("no flags yet: run `repflow run` after loading some sets")
+        return
+    _print_flags(frame, format)
+
+
+@app.command()
+def status(db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """Recent runs, failed files and reject counts (from the analyst snapshot)."""
+    snapshot = _snapshot(db, config)
+    runs = _query(
+        snapshot,
+        "SELECT run_id, command, status, finished_at, files_loaded, files_duplicate, "
+        "files_failed, rows_loaded, rows_revised, rows_rejected, flags_emitted "
+        "FROM runs ORDER BY finished_at DESC LIMIT 10",
+    )
+    failed = _query(
+        snapshot,
+        "SELECT path, athlete_id, error, ingested_at FROM ingested_files "
+        "WHERE status = 'failed' ORDER BY ingested_at DESC",
+    )
+    rejects = _query(
+        snapshot,
+        "SELECT f.path, count(*) AS rejected FROM rejects r "
+        "JOIN (SELECT DISTINCT file_id, path FROM ingested_files WHERE status = 'loaded') f "
+        "USING (file_id) GROUP BY f.path ORDER BY rejected DESC, f.path",
+    )
+    _print_frame("Recent runs", runs)
+    _print_frame("Failed files", failed, empty="no failed files")
+    _print_frame("Rejected rows by file", rejects, empty="no rejected rows")
+
+
+def _print_frame(title: str, frame: pl.DataFrame, empty: str = "nothing yet") -> None:
+    if frame.height == 0:
+        out.print(f"{title}: {empty}")
+        return
+    table = Table(*frame.columns, title=title, title_justify="left")
+    for row in frame.iter_rows():
+        table.add_row(*["" if value is None else str(value) for value in row])
+    out.print(table)
+
+
+@app.command()
+def sql(
+    query: Annotated[str | None, typer.Argument(help="SQL to run; none opens a shell.")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run a read-only query on the analyst snapshot, or open the DuckDB shell on it."""
+    snapshot = _snapshot(db, config)
+    if query is None:
+        shell = shutil.which("duckdb")
+        if shell is None:
+            raise fail(
+                f"no duckdb shell on PATH; give a query, or open {snapshot} read-only "
+                f"from any DuckDB client: duckdb -readonly {snapshot}",
+                1,
+            )
+        os.execv(shell, [shell, "-readonly", str(snapshot)])
+    with clean_errors():
+        try:
+            frame = _query(snapshot, query)
+        except Exception as exc:  # a mistyped query is the user's, not a crash
+            import duckdb
+
+            if isinstance(exc, duckdb.Error):
+                raise fail(str(exc).splitlines()[0], 2) from None
+            raise
+    _print_frame("", frame, empty="no rows")
+
+
+def main() -> None:
+    app()

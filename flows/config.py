@@ -1,0 +1,84 @@
+"""Loading settings and the config files, with one-line errors that name file, key and reason."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+import config as default_config
+from schemas.config_files import ConfigError, ExercisesFile, ProgramsFile
+from schemas.settings import SETTINGS_FILE, Settings
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings
+    programs: ProgramsFile
+    exercises: ExercisesFile
+    sha256: str  # fingerprint of everything that can change a flag
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
+
+
+def _model(model: type[Model], path: Path) -> Model:
+    try:
+        return model.model_validate(_read_toml(path))
+    except ValidationError as exc:
+        raise ConfigError.from_validation(str(path), exc) from None
+
+
+def config_dir(flag: Path | None = None) -> Path:
+    """The config folder: --config, else REPFLOW_CONFIG, else the one shipped in the package."""
+    from_env = os.environ.get("REPFLOW_CONFIG")
+    return flag or (Path(from_env) if from_env else default_config.DEFAULT_DIR)
+
+
+def _settings_source(error: ValidationError, flags: dict[str, Any], settings_file: Path) -> str:
+    """Where the bad setting came from: a flag, an environment variable, or the file."""
+    loc = error.errors(include_url=False)[0]["loc"]
+    key = str(loc[0]) if loc else ""
+    if key in flags:
+        return f"--{key.replace('_', '-')}"
+    if f"REPFLOW_{key.upper()}" in os.environ:
+        return f"environment variable REPFLOW_{key.upper()}"
+    return str(settings_file)
+
+
+def load(overrides: dict[str, Any] | None = None) -> Config:
+    """Settings from flags (`overrides`), env and repflow.toml, plus the two program files."""
+    flags = {key: value for key, value in (overrides or {}).items() if value is not None}
+    folder = config_dir(flags.get("config"))
+    if not folder.is_dir():
+        raise ConfigError(str(folder), "", "config folder not found")
+    settings_file = folder / "repflow.toml"
+    token = SETTINGS_FILE.set(settings_file if settings_file.exists() else None)
+    try:
+        settings = Settings(**flags)
+    except ValidationError as exc:
+        raise ConfigError.from_validation(
+            _settings_source(exc, flags, settings_file), exc
+        ) from None
+    finally:
+        SETTINGS_FILE.reset(token)
+    programs = _model(ProgramsFile, folder / "programs.toml")
+    exercises = _model(ExercisesFile, folder / "exercises.toml")
+    fingerprint = hashlib.sha256()
+    for part in (programs, exercises, settings.row_context()):
+        fingerprint.update(repr(part).encode())
+    return Config(settings, programs, exercises, fingerprint.hexdigest())

@@ -1,0 +1,90 @@
+"""The Prefect flow `nightly`: thin tasks around flows.pipeline, retries on I/O, a summary.
+
+Every decision lives in flows.pipeline; this module only adds orchestration: tasks, retries,
+and the run's markdown and table artifacts.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+
+from flows import pipeline, summary
+from flows.config import load
+
+IO_RETRY_DELAYS = [1, 5]
+
+
+def _retry_on_io(task: Any, task_run: TaskRun, state: State) -> bool:
+    """Retry what can pass: an OSError (a file busy or briefly unreadable), nothing else."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+fingerprint_task = task(
+    pipeline.fingerprint,
+    name="fingerprint",
+    retries=len(IO_RETRY_DELAYS),
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_condition_fn=_retry_on_io,
+    cache_policy=NO_CACHE,
+)
+parse_task = task(
+    pipeline.parse,
+    name="parse",
+    retries=len(IO_RETRY_DELAYS),
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_condition_fn=_retry_on_io,
+    cache_policy=NO_CACHE,
+)
+store_task = task(pipeline.store, name="store", cache_policy=NO_CACHE)
+flag_task = task(pipeline.flag, name="flag", cache_policy=NO_CACHE)
+publish_task = task(
+    pipeline.publish,
+    name="publish",
+    retries=len(IO_RETRY_DELAYS),
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    cache_policy=NO_CACHE,
+)
+
+
+@flow(name="nightly", log_prints=False, validate_parameters=False)
+def nightly(
+    settings: dict[str, Any] | None = None, as_of: date | None = None
+) -> pipeline.RunSummary:
+    """Load every new file in the inbox, evaluate the rules, publish the analyst snapshot."""
+    config = load(settings)
+    files, skipped = pipeline.inbox_files(config)
+    steps = pipeline.Steps(
+        fingerprint=fingerprint_task,
+        parse=parse_task,
+        store=store_task,
+        flag=flag_task,
+        publish=publish_task,
+    )
+    result = pipeline.execute(
+        config,
+        files,
+        "run",
+        as_of or pipeline.today(config.settings.timezone),
+        steps,
+        skipped=skipped,
+    )
+    create_markdown_artifact(
+        key="nightly-summary", markdown=summary.markdown(result), description="Run summary"
+    )
+    create_table_artifact(
+        key="nightly-files", table=summary.file_rows(result), description="Files in this run"
+    )
+    return result

@@ -1,0 +1,377 @@
+"""The pipeline's steps as plain functions: discover, fingerprint, parse, load, flag, publish.
+
+The Prefect flow (flows/nightly.py) and `repflow ingest` call exactly these; nothing here
+imports Prefect, so every decision is testable without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import polars as pl
+
+import sources
+from flows.config import Config
+from rules import evaluate
+from schemas.set_row import ATHLETE_ID_RE
+from schemas.validate import validate
+from sources.csv_text import UnreadableFile
+from warehouse import catalog
+from warehouse.db import writer
+from warehouse.flags import rule_input, store_flags
+from warehouse.load import FileInfo, FileOutcome, known_paths, load_file, loaded_file_ids
+from warehouse.load import record_outcome as record
+from warehouse.lock import run_lock
+from warehouse.publish import publish
+
+HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Discovered:
+    path: Path
+    relative: str
+    athlete_id: str | None
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """A file read and validated, ready for the single writer."""
+
+    format: str
+    sets: pl.DataFrame
+    rejects: pl.DataFrame
+    skipped: int
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    command: str
+    started_at: datetime
+    as_of: date | None = None
+    files: list[tuple[FileInfo, FileOutcome]] = field(default_factory=list)
+    seen_before: int = 0
+    skipped_paths: list[str] = field(default_factory=list)
+    flags: pl.DataFrame | None = None
+    rules_ran: bool = False
+    published: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for _, outcome in self.files if outcome.status == status)
+
+    def total(self, name: str) -> int:
+        return sum(int(getattr(outcome, name)) for _, outcome in self.files)
+
+    @property
+    def status(self) -> str:
+        return "completed_with_failures" if self.count("failed") else "succeeded"
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.count("failed") else 0
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def today(timezone: str) -> date:
+    return datetime.now(ZoneInfo(timezone)).date()
+
+
+def discover(inbox: Path) -> tuple[list[Discovered], list[str]]:
+    """Files in `inbox/<athlete_id>/...` (any depth) and at its root, in a fixed order.
+
+    Symbolic links are never followed; FIFOs, sockets and devices are skipped; so is a folder
+    whose name is not a valid athlete_id. Each skip is reported.
+    """
+    if not inbox.is_dir():
+        raise UnreadableFile(f"inbox {inbox} is not a folder")
+    found: list[Discovered] = []
+    skipped: list[str] = []
+    for entry in sorted(inbox.iterdir()):
+        mode = entry.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            skipped.append(f"{entry.name!r}: a symbolic link, not followed")
+        elif stat.S_ISDIR(mode):
+            if re.fullmatch(ATHLETE_ID_RE, entry.name):
+                found += _walk(inbox, entry, entry.name, skipped)
+            else:
+                skipped.append(f"{entry.name!r}: not a valid athlete_id folder name")
+        elif stat.S_ISREG(mode):
+            found.append(Discovered(entry, entry.name, None))
+        else:
+            skipped.append(f"{entry.name!r}: not a regular file")
+    found.sort(key=lambda d: (d.athlete_id or "", d.relative))
+    return found, skipped
+
+
+def _walk(inbox: Path, folder: Path, athlete: str, skipped: list[str]) -> list[Discovered]:
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs.sort()
+        for name in sorted(files) + [d for d in dirs if Path(root, d).is_symlink()]:
+            path = Path(root, name)
+            relative = str(path.relative_to(inbox))
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                skipped.append(f"{relative!r}: a symbolic link, not followed")
+            elif stat.S_ISREG(mode):
+                found.append(Discovered(path, relative, athlete))
+            else:
+                skipped.append(f"{relative!r}: not a regular file")
+    return found
+
+
+def fingerprint(path: Path, relative: str, athlete_id: str | None) -> FileInfo:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    sha = digest.hexdigest()
+    file_id = hashlib.sha256(f"{athlete_id or ''}\x1f{sha}".encode()).hexdigest()[:16]
+    return FileInfo(file_id, relative, sha, size, athlete_id)
+
+
+def parse(path: Path, athlete_id: str | None, config: Config) -> ParsedFile:
+    """Detect, read and validate one file. UnreadableFile means the file fails as a whole;
+    OSError is left to the caller, which may retry it."""
+    parsed = sources.read(path)
+    if athlete_id is None and not parsed.names_athletes:
+        raise UnreadableFile(
+            "no athlete folder: put the file in inbox/<athlete_id>/, or name athletes in it"
+        )
+    validated = validate(parsed.rows, config.settings.row_context(), athlete_id)
+    return ParsedFile(parsed.format, validated.sets, validated.rejects, parsed.skipped)
+
+
+def classify(con: duckdb.DuckDBPyConnection, infos: list[FileInfo]) -> list[str]:
+    """For each file: `new`, `duplicate` (content loaded from another path) or `seen`."""
+    loaded = loaded_file_ids(con)
+    recorded = known_paths(con)
+    return [
+        ("seen" if (i.file_id, i.path) in recorded else "duplicate")
+        if i.file_id in loaded
+        else "new"
+        for i in infos
+    ]
+
+
+def store(
+    db: Path, info: FileInfo, parsed: ParsedFile | None, failure: str | None, run_id: str
+) -> FileOutcome:
+    """Write one file's outcome: its rows when parsed, else its failure."""
+    with writer(db) as con:
+        if parsed is None:
+            outcome = FileOutcome(status="failed", error=failure)
+            record(con, info, outcome, run_id)
+            return outcome
+        return load_file(
+            con, info, parsed.format, parsed.sets, parsed.rejects, parsed.skipped, run_id
+        )
+
+
+def record_duplicate(db: Path, info: FileInfo, run_id: str) -> FileOutcome:
+    outcome = FileOutcome(status="duplicate")
+    with writer(db) as con:
+        record(con, info, outcome, run_id)
+    return outcome
+
+
+def prepare(db: Path, config: Config, timeout_s: float) -> None:
+    """Migrate the warehouse and mirror the exercise catalog before any file loads."""
+    with writer(db, timeout_s=timeout_s) as con:
+        catalog.sync_exercises(con, config.exercises, config.programs)
+
+
+def rules_due(db: Path, summary: RunSummary, config: Config) -> bool:
+    """The rules can only change with new rows, the as-of date or the config."""
+    if summary.total("loaded") or summary.total("revised"):
+        return True
+    with writer(db) as con:
+        last = con.execute(
+            "SELECT as_of, config_sha256 FROM runs WHERE flags_emitted IS NOT NULL "
+            "ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
+    return last is None or last[0] != summary.as_of or last[1] != config.sha256
+
+
+def flag(db: Path, config: Config, as_of: date, run_id: str) -> pl.DataFrame:
+    """Evaluate the progression rules over every stored set and store the flags."""
+    settings = config.settings
+    with writer(db) as con:
+        catalog.sync_athletes(con, settings.row_context())
+        flags = evaluate(
+            rule_input(con),
+            config.programs,
+            as_of,
+            settings.row_context().athlete_timezones,
+            settings.timezone,
+        )
+        store_flags(con, flags, run_id, as_of)
+    return flags
+
+
+def finish(db: Path, summary: RunSummary, config: Config) -> None:
+    """Write the run's row in `runs`."""
+    flags = summary.flags.height if summary.flags is not None and summary.rules_ran else None
+    with writer(db) as con:
+        con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                summary.run_id,
+                summary.command,
+                summary.started_at,
+                summary.status,
+                summary.as_of if summary.rules_ran else None,
+                len(summary.files) + summary.seen_before,
+                summary.count("loaded"),
+                summary.count("duplicate") + summary.seen_before,
+                summary.count("failed"),
+                summary.total("loaded"),
+                summary.total("revised"),
+                summary.total("rejected"),
+                flags,
+                config.sha256,
+            ],
+        )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+Parse = Callable[[Path, str | None, Config], ParsedFile]
+Store = Callable[[Path, FileInfo, ParsedFile | None, str | None, str], FileOutcome]
+Fingerprint = Callable[[Path, str, str | None], FileInfo]
+Progress = Callable[[FileInfo, FileOutcome], None]
+
+
+def _read_failure(exc: Exception) -> str:
+    if isinstance(exc, UnreadableFile):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"could not read the file: {exc.strerror or exc}"
+    # A reader bug must not stop the night: the file fails, with what went wrong.
+    return f"internal error while reading ({type(exc).__name__}: {exc})"
+
+
+def process_files(
+    files: list[Discovered],
+    config: Config,
+    summary: RunSummary,
+    *,
+    fingerprint_step: Fingerprint = fingerprint,
+    parse_step: Parse = parse,
+    store_step: Store = store,
+    progress: Progress | None = None,
+) -> None:
+    """Fingerprint every file, then parse and store the new ones, one file at a time."""
+    db = config.settings.db
+    infos: list[tuple[Discovered, FileInfo]] = []
+    for found in files:
+        try:
+            infos.append((found, fingerprint_step(found.path, found.relative, found.athlete_id)))
+        except OSError as exc:
+            summary.skipped_paths.append(f"{found.relative!r}: {exc.strerror or exc}")
+    with writer(db) as con:
+        kinds = classify(con, [info for _, info in infos])
+    loaded_now: set[str] = set()
+    for (found, info), kind in zip(infos, kinds, strict=True):
+        if kind == "seen":
+            summary.seen_before += 1
+            continue
+        if kind == "duplicate" or info.file_id in loaded_now:
+            outcome = record_duplicate(db, info, summary.run_id)
+        else:
+            parsed, failure = None, None
+            try:
+                parsed = parse_step(found.path, info.athlete_id, config)
+            except Exception as exc:
+                failure = _read_failure(exc)
+            outcome = store_step(db, info, parsed, failure, summary.run_id)
+            if outcome.status == "loaded":
+                loaded_now.add(info.file_id)
+        summary.files.append((info, outcome))
+        if progress is not None:
+            progress(info, outcome)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The steps a run calls; the Prefect flow swaps in task-wrapped versions."""
+
+    fingerprint: Fingerprint = fingerprint
+    parse: Parse = parse
+    store: Store = store
+    flag: Callable[[Path, Config, date, str], pl.DataFrame] = flag
+    publish: Callable[[Path, Path, float], None] = publish
+
+
+def execute(
+    config: Config,
+    files: list[Discovered],
+    command: str,
+    as_of: date | None,
+    steps: Steps = Steps(),
+    progress: Progress | None = None,
+    skipped: list[str] | None = None,
+) -> RunSummary:
+    """One run: load `files`, evaluate the rules when `as_of` is given and something could
+    have changed, record the run, and publish the analyst snapshot."""
+    settings = config.settings
+    summary = RunSummary(new_run_id(now()), command, now(), as_of=as_of)
+    summary.skipped_paths += skipped or []
+    with run_lock(settings.db, settings.lock_timeout_s):
+        prepare(settings.db, config, settings.lock_timeout_s)
+        process_files(
+            files,
+            config,
+            summary,
+            fingerprint_step=steps.fingerprint,
+            parse_step=steps.parse,
+            store_step=steps.store,
+            progress=progress,
+        )
+        if as_of is not None and rules_due(settings.db, summary, config):
+            summary.flags = steps.flag(settings.db, config, as_of, summary.run_id)
+            summary.rules_ran = True
+        finish(settings.db, summary, config)
+        changed = summary.rules_ran or any(o.status != "duplicate" for _, o in summary.files)
+        if changed or not settings.analytics_path.exists():
+            steps.publish(settings.db, settings.analytics_path, settings.lock_timeout_s)
+            summary.published = True
+    return summary
+
+
+def inbox_files(config: Config) -> tuple[list[Discovered], list[str]]:
+    return discover(config.settings.inbox)
+
+
+def named_files(paths: list[Path], athlete: str | None, config: Config) -> list[Discovered]:
+    """Files named on the command line. A file under the inbox keeps its inbox athlete and
+    path, so replaying it updates the same record the nightly run wrote."""
+    inbox = config.settings.inbox.resolve()
+    found = []
+    for path in paths:
+        resolved = path.resolve()
+        if resolved.is_relative_to(inbox) and athlete is None:
+            relative = resolved.relative_to(inbox)
+            owner = relative.parts[0] if len(relative.parts) > 1 else None
+            found.append(Discovered(path, str(relative), owner))
+        else:
+            found.append(Discovered(path, str(path), athlete))
+    return found
