@@ -32,31 +32,18 @@ def _retry_on_io(task: Any, task_run: TaskRun, state: State) -> bool:
     return False
 
 
-fingerprint_task = task(
-    pipeline.fingerprint,
-    name="fingerprint",
-    retries=len(IO_RETRY_DELAYS),
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    retry_condition_fn=_retry_on_io,
-    cache_policy=NO_CACHE,
+IO_RETRIES: dict[str, Any] = {
+    "retries": len(IO_RETRY_DELAYS),
+    "retry_delay_seconds": IO_RETRY_DELAYS,
+    "retry_condition_fn": _retry_on_io,
+}
+fingerprint_task = task(name="fingerprint", cache_policy=NO_CACHE, **IO_RETRIES)(
+    pipeline.fingerprint
 )
-parse_task = task(
-    pipeline.parse,
-    name="parse",
-    retries=len(IO_RETRY_DELAYS),
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    retry_condition_fn=_retry_on_io,
-    cache_policy=NO_CACHE,
-)
-store_task = task(pipeline.store, name="store", cache_policy=NO_CACHE)
-flag_task = task(pipeline.flag, name="flag", cache_policy=NO_CACHE)
-publish_task = task(
-    pipeline.publish,
-    name="publish",
-    retries=len(IO_RETRY_DELAYS),
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    cache_policy=NO_CACHE,
-)
+parse_task = task(name="parse", cache_policy=NO_CACHE, **IO_RETRIES)(pipeline.parse)
+store_task = task(name="store", cache_policy=NO_CACHE)(pipeline.store)
+flag_task = task(name="flag", cache_policy=NO_CACHE)(pipeline.flag)
+publish_task = task(name="publish", cache_policy=NO_CACHE, **IO_RETRIES)(pipeline.publish)
 
 
 @flow(name="nightly", log_prints=False, validate_parameters=False)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from rules import reasons
 from rules.programs import attach
 from rules.sessions import PAIR, first_in_session, summarise, with_local_dates
 from schemas.config_files import ProgramsFile
+from schemas.vectorized import first_match
 
 # What the engine reads from the warehouse (warehouse.flags.rule_input).
 SET_COLUMNS = (
@@ -25,23 +27,7 @@ SET_COLUMNS = (
     "stack_increment_kg",
     "set_order",
 )
-FLAG_COLUMNS = (
-    "athlete_id",
-    "exercise_id",
-    "kind",
-    "action",
-    "current_sets",
-    "current_reps",
-    "current_load_kg",
-    "next_sets",
-    "next_reps",
-    "next_load_kg",
-    "load_unit",
-    "reason",
-    "evidence",
-    "program_id",
-)
-FLAG_SCHEMA = {
+FLAG_TYPES: dict[str, PolarsDataType] = {
     "athlete_id": pl.String,
     "exercise_id": pl.String,
     "kind": pl.String,
@@ -57,6 +43,8 @@ FLAG_SCHEMA = {
     "evidence": pl.List(pl.Date),
     "program_id": pl.String,
 }
+FLAG_SCHEMA = pl.Schema(FLAG_TYPES)
+FLAG_COLUMNS = tuple(FLAG_TYPES)
 ADVICE_WINDOW_DAYS = 28
 TOLERANCE = 0.01
 
@@ -120,7 +108,7 @@ def _decide(last: pl.DataFrame, depth: int) -> pl.DataFrame:
         .then(pl.lit(7))
         .otherwise(pl.lit(8))
     )
-    by_rule = {
+    by_rule: dict[int, tuple[str, pl.Expr, pl.Expr, pl.Expr]] = {
         # rule: (action, next sets, next reps, next load)
         1: ("hold", s, r, load),
         2: ("hold", s, r, load),
@@ -138,14 +126,11 @@ def _decide(last: pl.DataFrame, depth: int) -> pl.DataFrame:
     }
 
     def pick(slot: int) -> pl.Expr:
-        def value(number: int) -> pl.Expr:
-            item = by_rule[number][slot]
+        def value(item: str | pl.Expr) -> pl.Expr:
             return pl.lit(item) if isinstance(item, str) else item
 
-        chain = pl.when(pl.col("rule") == 1).then(value(1))
-        for number in range(2, 9):
-            chain = chain.when(pl.col("rule") == number).then(value(number))
-        return chain
+        cases = [(pl.col("rule") == n, value(row[slot])) for n, row in by_rule.items()]
+        return first_match(cases, pl.lit(None))
 
     return (
         last.with_columns(target=target, regressed=regressed, step=step)

@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 
 from schemas.set_row import LB_TO_KG
+from schemas.vectorized import first_match
 
 
 def number(value: pl.Expr) -> pl.Expr:
@@ -91,10 +92,9 @@ def progression() -> pl.Expr:
             prescription(pl.col("target"), pl.col("reps_max"), pl.col("load")),
         ),
     }
-    chain = pl.when(pl.col("rule") == 1).then(texts[1])
-    for rule in range(2, 9):
-        chain = chain.when(pl.col("rule") == rule).then(texts[rule])
-    return chain
+    return first_match(
+        [(pl.col("rule") == rule, text) for rule, text in texts.items()], pl.lit(None, pl.String)
+    )
 
 
 def train_more_often(as_of: date, days: int) -> pl.Expr:

@@ -180,7 +180,7 @@ def to_kg(load: float, unit: str) -> float:
 def explain(row: dict[str, object], context: RowContext) -> list[dict[str, object]]:
     """Every error pydantic finds in one row, as {field, value, rule, message}."""
     try:
-        SetRow.model_validate(row, context=context)  # type: ignore[arg-type]
+        SetRow.model_validate(row, context=context)
     except ValidationError as exc:
         return [
             {

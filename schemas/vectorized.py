@@ -42,13 +42,17 @@ def rule_column(name: str) -> str:
     return RULE_PREFIX + name
 
 
+def first_match(cases: list[tuple[pl.Expr, pl.Expr]], otherwise: pl.Expr) -> pl.Expr:
+    """The value of the first case whose condition holds, like SQL's CASE WHEN."""
+    result = otherwise
+    for condition, value in reversed(cases):
+        result = pl.when(condition).then(value).otherwise(result)
+    return result
+
+
 def _first_failure(checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
     """The rule of the first check that fails, as pydantic stops at a field's first error."""
-    (failed, rule), *rest = checks
-    chain = pl.when(failed).then(pl.lit(rule))
-    for failed, rule in rest:
-        chain = chain.when(failed).then(pl.lit(rule))
-    return chain.otherwise(pl.lit(None, pl.String))
+    return first_match([(failed, pl.lit(rule)) for failed, rule in checks], pl.lit(None, pl.String))
 
 
 def _bounds(value: pl.Expr, contract: FieldContract) -> list[tuple[pl.Expr, str]]:
