@@ -44,7 +44,7 @@ def header_names(line: str, separator: str) -> list[str]:
 
 def _lines(text: str) -> pl.DataFrame:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = pl.Series("text", [text]).str.split("\n").explode()
+    lines = pl.Series("text", [text]).str.split("\n").explode(empty_as_null=False)
     return pl.DataFrame(lines).with_row_index("line", offset=1)
 
 

@@ -1,0 +1,86 @@
+"""Shared test cases: set histories for the rules engine, built as the warehouse returns them."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+
+from config import DEFAULT_DIR
+from rules import SET_COLUMNS
+from schemas.config_files import ProgramsFile
+
+LB = 0.45359237
+
+
+def shipped_programs() -> ProgramsFile:
+    with (DEFAULT_DIR / "programs.toml").open("rb") as handle:
+        return ProgramsFile.model_validate(tomllib.load(handle))
+
+
+@dataclass(frozen=True)
+class S:
+    """One set: reps at a load (kg), with optional RPE and type."""
+
+    reps: int | None
+    load_kg: float = 0.0
+    rpe: float | None = None
+    set_type: str = "working"
+
+
+def sets_of(count: int, reps: int, load_kg: float = 0.0) -> list[S]:
+    return [S(reps, load_kg) for _ in range(count)]
+
+
+def history(
+    sessions: list[list[S]],
+    exercise: str = "back_extension",
+    athlete: str = "a1",
+    start: date = date(2026, 9, 1),
+    every_days: int = 3,
+    unit: str = "kg",
+    stack_increment_kg: float | None = None,
+) -> pl.DataFrame:
+    """A frame of SET_COLUMNS: one session every `every_days` days at 07:00 UTC."""
+    rows = []
+    for number, sets in enumerate(sessions):
+        day = start + timedelta(days=every_days * number)
+        for order, item in enumerate(sets, start=1):
+            rows.append(
+                {
+                    "athlete_id": athlete,
+                    "exercise_id": exercise,
+                    "session_id": f"{athlete}-{day}",
+                    "performed_at": datetime(day.year, day.month, day.day, 7, tzinfo=UTC)
+                    + timedelta(minutes=order),
+                    "set_type": item.set_type,
+                    "reps": item.reps,
+                    "load_kg": item.load_kg,
+                    "load_unit": unit,
+                    "rpe": item.rpe,
+                    "stack_increment_kg": stack_increment_kg,
+                    "set_order": order,
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "athlete_id": pl.String,
+            "exercise_id": pl.String,
+            "session_id": pl.String,
+            "performed_at": pl.Datetime("us", "UTC"),
+            "set_type": pl.String,
+            "reps": pl.Int64,
+            "load_kg": pl.Float64,
+            "load_unit": pl.String,
+            "rpe": pl.Float64,
+            "stack_increment_kg": pl.Float64,
+            "set_order": pl.Int64,
+        },
+    ).select(SET_COLUMNS)
+
+
+def last_day(sessions: int, start: date = date(2026, 9, 1), every_days: int = 3) -> date:
+    return start + timedelta(days=every_days * (sessions - 1))

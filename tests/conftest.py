@@ -1,0 +1,88 @@
+"""Shared fixtures: a workspace with an inbox and a warehouse in tmp_path, and CSV helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from flows.config import Config, load
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_DATA = ROOT.parent / "shared" / "data" / "real"
+CANONICAL_HEADER = "performed_at,exercise,reps,load,unit,rpe,set_type"
+
+
+@dataclass
+class Workspace:
+    root: Path
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def db(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def snapshot(self) -> Path:
+        return self.root / "analytics.duckdb"
+
+    def config(self, **overrides: Any) -> Config:
+        return load({"inbox": self.inbox, "db": self.db, **overrides})
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.inbox / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def query(self, sql: str, params: list[Any] | None = None, db: Path | None = None) -> list[Any]:
+        con = duckdb.connect(str(db or self.db), read_only=True)
+        try:
+            return con.execute(sql, params or []).fetchall()
+        finally:
+            con.close()
+
+    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        return self.query(sql, params)[0][0]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    for name in list(os.environ):
+        if name.startswith("REPFLOW_"):
+            monkeypatch.delenv(name)
+    (tmp_path / "inbox").mkdir()
+    return Workspace(tmp_path)
+
+
+def csv_text(*rows: str, header: str = CANONICAL_HEADER) -> str:
+    return "\n".join([header, *rows]) + "\n"
+
+
+def repflow(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Any:
+    """Run the installed `repflow` command as a user would."""
+    command = [str(Path(sys.executable).with_name("repflow")), *args]
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("REPFLOW_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """Prefect's test harness, started once per session, for the tests that run the flow."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
