@@ -146,9 +146,19 @@ def fingerprint(path: Path, relative: str, athlete_id: str | None) -> FileInfo:
     return FileInfo(file_id, relative, sha, size, athlete_id)
 
 
-def parse(path: Path, athlete_id: str | None, config: Config) -> ParsedFile:
-    """Detect, read and validate one file. UnreadableFile means the file fails as a whole;
-    OSError is left to the caller, which may retry it."""
+def parse(path: Path, athlete_id: str | None, config: Config) -> ParsedFile | str:
+    """Detect, read and validate one file, or say why it fails as a whole.
+
+    An OSError is raised, not returned: the caller may retry it (a file briefly locked)."""
+    try:
+        return _parse(path, athlete_id, config)
+    except OSError:
+        raise
+    except Exception as exc:
+        return _read_failure(exc)
+
+
+def _parse(path: Path, athlete_id: str | None, config: Config) -> ParsedFile:
     parsed = sources.read(path)
     if athlete_id is None and not parsed.names_athletes:
         raise UnreadableFile(
@@ -254,7 +264,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-Parse = Callable[[Path, str | None, Config], ParsedFile]
+Parse = Callable[[Path, str | None, Config], ParsedFile | str]
 Store = Callable[[Path, FileInfo, ParsedFile | None, str | None, str], FileOutcome]
 Fingerprint = Callable[[Path, str, str | None], FileInfo]
 Progress = Callable[[FileInfo, FileOutcome], None]
@@ -297,11 +307,11 @@ def process_files(
         if kind == "duplicate" or info.file_id in loaded_now:
             outcome = record_duplicate(db, info, summary.run_id)
         else:
-            parsed, failure = None, None
             try:
-                parsed = parse_step(found.path, info.athlete_id, config)
-            except Exception as exc:
-                failure = _read_failure(exc)
+                result = parse_step(found.path, info.athlete_id, config)
+            except OSError as exc:  # still failing after the retries
+                result = _read_failure(exc)
+            parsed, failure = (None, result) if isinstance(result, str) else (result, None)
             outcome = store_step(db, info, parsed, failure, summary.run_id)
             if outcome.status == "loaded":
                 loaded_now.add(info.file_id)

@@ -1,0 +1,208 @@
+"""The `repflow` command as a user runs it: exit codes, messages, and which database it reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, Workspace, csv_text, repflow
+from warehouse.lock import run_lock
+
+ROWS = [
+    "2026-11-16T07:00:00,Back Extension (Machine),15,40,kg,,working",
+    "2026-11-16T07:03:00,Back Extension (Machine),15,40,kg,,working",
+    "2026-11-16T07:06:00,Back Extension (Machine),15,40,kg,,working",
+    "2026-11-19T07:00:00,Back Extension (Machine),15,40,kg,,working",
+    "2026-11-19T07:03:00,Back Extension (Machine),15,40,kg,,working",
+    "2026-11-19T07:06:00,Back Extension (Machine),15,40,kg,,working",
+]
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_run_end_to_end_flags_in_v_current_flags(workspace: Workspace) -> None:
+    workspace.write("a7/machine.csv", csv_text(*ROWS))
+    args = ["--inbox", "inbox", "--db", "wh/warehouse.duckdb", "--as-of", "2026-11-20"]
+    first = repflow("run", *args, cwd=workspace.root)
+    no_traceback(first)
+    assert first.returncode == 0, first.stderr
+    assert "6 new" in first.stdout and "raise_load" in first.stdout
+    assert " INFO " not in first.stdout + first.stderr  # Prefect stays quiet
+    assert (workspace.root / "wh" / ".prefect").is_dir()  # Prefect's state beside the warehouse
+    snapshot = workspace.root / "wh" / "analytics.duckdb"
+    assert workspace.query(
+        "SELECT athlete_id, exercise_id, action, next_sets, next_reps, next_load_kg, evidence "
+        "FROM v_current_flags",
+        db=snapshot,
+    ) == [
+        (
+            "a7",
+            "back_extension_machine",
+            "raise_load",
+            3,
+            8,
+            45.0,
+            [__import__("datetime").date(2026, 11, 16), __import__("datetime").date(2026, 11, 19)],
+        )
+    ]
+    (workspace.inbox / "a7" / "broken.csv").write_text("performed_at,exercise\n")
+    second = repflow("run", *args, cwd=workspace.root)
+    no_traceback(second)
+    assert second.returncode == 1
+    assert "broken.csv" in second.stdout and "unrecognised format" in second.stdout
+    assert "UnreadableFile" not in second.stderr  # a bad file is an outcome, not a task crash
+    flags = repflow("flags", "--db", "wh/warehouse.duckdb", "--format", "json", cwd=workspace.root)
+    assert flags.returncode == 0
+    assert [f["action"] for f in json.loads(flags.stdout)] == ["raise_load"]
+
+
+def test_ingest_loads_without_prefect_and_reads_go_to_the_snapshot(workspace: Workspace) -> None:
+    path = workspace.write("a7/machine.csv", csv_text(*ROWS))
+    result = repflow("ingest", str(path), "--db", "warehouse.duckdb", cwd=workspace.root)
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert "6 new" in result.stdout
+    assert workspace.query("SELECT DISTINCT athlete_id FROM sets") == [("a7",)]
+    assert workspace.snapshot.exists()
+    status = repflow("status", cwd=workspace.root)
+    assert status.returncode == 0 and "ingest" in status.stdout
+    count = repflow("sql", "SELECT count(*) AS n FROM sets", cwd=workspace.root)
+    assert count.returncode == 0 and "6" in count.stdout
+    flags = repflow("flags", cwd=workspace.root)
+    assert flags.returncode == 0 and "no flags yet" in flags.stdout
+
+
+def test_ingest_needs_an_athlete_for_files_that_name_none(workspace: Workspace) -> None:
+    path = workspace.root / "loose.csv"
+    path.write_text(csv_text(*ROWS))
+    failed = repflow("ingest", str(path), cwd=workspace.root)
+    assert failed.returncode == 1 and "no athlete folder" in failed.stdout
+    loaded = repflow("ingest", str(path), "--athlete", "a9", cwd=workspace.root)
+    assert loaded.returncode == 0, loaded.stdout
+    assert workspace.query("SELECT DISTINCT athlete_id FROM sets") == [("a9",)]
+
+
+def test_read_commands_before_any_run_say_so(workspace: Workspace) -> None:
+    result = repflow("flags", cwd=workspace.root)
+    no_traceback(result)
+    assert result.returncode == 1 and "does not exist yet" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["run", "--as-of", "2026-13-01"], {}, "--as-of"),
+        (["run"], {"REPFLOW_TIMEZONE": "Mars/Olympus"}, "REPFLOW_TIMEZONE: timezone"),
+        (["run", "--config", "missing-dir"], {}, "config folder not found"),
+        (["flags", "--format", "xml"], {}, "--format"),
+    ],
+    ids=["bad-date", "bad-timezone", "no-config", "bad-format"],
+)
+def test_bad_usage_and_bad_settings_exit_2(
+    workspace: Workspace, args: list[str], env: dict[str, str], expected: str
+) -> None:
+    result = repflow(*args, cwd=workspace.root, env=env)
+    no_traceback(result)
+    assert result.returncode == 2
+    assert expected in result.stderr
+
+
+def test_bad_program_config_exits_2_naming_file_key_and_reason(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    for name in ("repflow.toml", "exercises.toml"):
+        (config / name).write_text((ROOT / "config" / name).read_text())
+    programs = (ROOT / "config" / "programs.toml").read_text()
+    (config / "programs.toml").write_text(programs.replace("reps = [10, 15]", "reps = [15, 10]"))
+    workspace.write("a1/x.csv", csv_text(*ROWS))
+    result = repflow("run", "--config", str(config), cwd=workspace.root)
+    no_traceback(result)
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "\n" not in line
+    assert "programs.toml: programs.hyperextension.reps: min 15 is above max 10" in line
+    assert not (workspace.root / "warehouse.duckdb").exists()  # nothing was loaded
+
+
+def test_held_warehouse_exits_1_naming_the_holder(workspace: Workspace) -> None:
+    path = workspace.write("a1/x.csv", csv_text(*ROWS))
+    with run_lock(workspace.db):
+        result = repflow(
+            "ingest", str(path), cwd=workspace.root, env={"REPFLOW_LOCK_TIMEOUT_S": "0.3"}
+        )
+    no_traceback(result)
+    assert result.returncode == 1
+    assert f"PID {os.getpid()}" in result.stderr
+
+
+def test_flags_csv_neutralises_formulas(workspace: Workspace) -> None:
+    rows = [f"2026-11-16T07:0{i}:00,=cmd|' /C calc'!A0,10,20,kg,," for i in range(3)]
+    path = workspace.write("a1/x.csv", csv_text(*rows))
+    assert repflow("ingest", str(path), cwd=workspace.root).returncode == 0
+    import polars as pl
+
+    from flows.cli import csv_safe
+
+    frame = pl.DataFrame({"name": ["=cmd|' /C calc'!A0", "ok", "+1"]})
+    assert csv_safe(frame)["name"].to_list() == ["'=cmd|' /C calc'!A0", "ok", "'+1"]
+    assert workspace.query("SELECT DISTINCT exercise_raw FROM sets") == [("=cmd|' /C calc'!A0",)]
+
+
+def test_wheel_ships_config_and_migrations(tmp_path: Path) -> None:
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if built.returncode != 0 and "hatchling" in built.stderr:
+        built = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "-q",
+                "-w",
+                str(tmp_path),
+                str(ROOT),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("repflow-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in (
+        "config/programs.toml",
+        "config/exercises.toml",
+        "config/repflow.toml",
+        "warehouse/migrations/0001_init.sql",
+        "flows/cli.py",
+        "schemas/set_row.py",
+    ):
+        assert required in names
