@@ -22,13 +22,13 @@ import polars as pl
 
 import sources
 from flows.config import Config
-from rules import evaluate
+from rules import evaluate_relation
 from schemas.set_row import ATHLETE_ID_RE
 from schemas.validate import validate
 from sources.csv_text import UnreadableFile
 from warehouse import catalog
 from warehouse.db import writer
-from warehouse.flags import rule_input, store_flags
+from warehouse.flags import rule_sets, store_flags
 from warehouse.load import FileInfo, FileOutcome, known_paths, load_file, loaded_file_ids
 from warehouse.load import record_outcome as record
 from warehouse.lock import run_lock
@@ -224,8 +224,9 @@ def flag(db: Path, config: Config, as_of: date, run_id: str) -> pl.DataFrame:
     settings = config.settings
     with writer(db) as con:
         catalog.sync_athletes(con, settings.row_context())
-        flags = evaluate(
-            rule_input(con),
+        flags = evaluate_relation(
+            con,
+            rule_sets(con),
             config.programs,
             as_of,
             settings.row_context().athlete_timezones,

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
+import duckdb
 import polars as pl
 from polars._typing import PolarsDataType
 
 from rules import reasons
 from rules.programs import attach
-from rules.sessions import PAIR, first_in_session, summarise, with_local_dates
+from rules.sessions import ADVICE_WINDOW_DAYS, SET_COLUMNS, FirstInSession, summarise
 from schemas.config_files import ProgramsFile
 from schemas.vectorized import first_match
 
-# What the engine reads from the warehouse (warehouse.flags.rule_input).
-SET_COLUMNS = (
-    "athlete_id",
-    "exercise_id",
-    "session_id",
-    "performed_at",
-    "set_type",
-    "reps",
-    "load_kg",
-    "load_unit",
-    "rpe",
-    "stack_increment_kg",
-    "set_order",
-)
 FLAG_TYPES: dict[str, PolarsDataType] = {
     "athlete_id": pl.String,
     "exercise_id": pl.String,
@@ -45,19 +32,8 @@ FLAG_TYPES: dict[str, PolarsDataType] = {
 }
 FLAG_SCHEMA = pl.Schema(FLAG_TYPES)
 FLAG_COLUMNS = tuple(FLAG_TYPES)
-ADVICE_WINDOW_DAYS = 28
 TOLERANCE = 0.01
-
-
-def _history(sessions: pl.DataFrame, depth: int) -> pl.DataFrame:
-    """The last session of each pair, with the `depth` sessions before it as columns _1.._depth."""
-    fields = ("load", "sets", "reps", "clean", "session_date")
-    shifted = [
-        pl.col(name).shift(k).over(PAIR).alias(f"{name}_{k}")
-        for k in range(1, depth + 1)
-        for name in fields
-    ]
-    return sessions.with_columns(shifted).filter(pl.col("position") == pl.col("count") - 1)
+PAIR = ("athlete_id", "exercise_id")
 
 
 def _same_load(k: int) -> pl.Expr:
@@ -161,8 +137,8 @@ def _evidence(depth: int) -> pl.Expr:
     return pl.concat_list(dates).list.drop_nulls()
 
 
-def _progression(sessions: pl.DataFrame, depth: int) -> pl.DataFrame:
-    decided = _decide(_history(sessions, depth), depth)
+def _progression(pairs: pl.DataFrame, depth: int) -> pl.DataFrame:
+    decided = _decide(pairs, depth)
     return decided.with_columns(evidence=_evidence(depth)).select(
         *PAIR,
         kind=pl.lit("progression"),
@@ -180,31 +156,22 @@ def _progression(sessions: pl.DataFrame, depth: int) -> pl.DataFrame:
     )
 
 
-def _advice(sessions: pl.DataFrame, sets: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    window_start = as_of - timedelta(days=ADVICE_WINDOW_DAYS - 1)
-    recent = sessions.group_by(PAIR).agg(
-        recent_dates=pl.col("session_date").filter(pl.col("session_date") >= window_start)
-    )
-    counted = sessions.filter(pl.col("position") == pl.col("count") - 1).join(recent, on=PAIR)
-    often = counted.filter(
+def _advice(pairs: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    often = pairs.filter(
         pl.col("per_week").is_not_null()
-        & (pl.col("first_date") <= as_of - timedelta(days=ADVICE_WINDOW_DAYS))
+        & (pl.col("first_date") <= pl.lit(as_of) - pl.duration(days=ADVICE_WINDOW_DAYS))
         & (pl.col("recent_dates").list.len() < pl.col("per_week") * 4)
     ).with_columns(
         action=pl.lit("train_more_often"),
         reason=reasons.train_more_often(as_of, ADVICE_WINDOW_DAYS),
         evidence=pl.col("recent_dates"),
     )
-    order = first_in_session(sets, as_of)
-    first = (
-        counted.filter(pl.col("first_in_session"))
-        .join(order, on=["athlete_id", "exercise_id", "session_id"])
-        .filter(pl.col("came_after"))
-        .with_columns(
-            action=pl.lit("do_first"),
-            reason=reasons.do_first(),
-            evidence=pl.concat_list(pl.col("session_date")),
-        )
+    first = pairs.filter(
+        pl.col("first_in_session") & pl.col("came_after_exercise").is_not_null()
+    ).with_columns(
+        action=pl.lit("do_first"),
+        reason=reasons.do_first(),
+        evidence=pl.concat_list(pl.col("session_date")),
     )
     return pl.concat(
         [
@@ -219,6 +186,19 @@ def _advice(sessions: pl.DataFrame, sets: pl.DataFrame, as_of: date) -> pl.DataF
             )
             for frame in (often, first)
         ]
+    )
+
+
+def _first_in_session(programs: ProgramsFile) -> FirstInSession:
+    """Which exercises' programs, for any athlete, ask to come first in a session."""
+    first = {pid for pid, p in programs.programs.items() if p.first_in_session}
+    first |= {
+        pid for by in programs.overrides.values() for pid, o in by.items() if o.first_in_session
+    }
+    return FirstInSession(
+        exercises=[e for e, pid in programs.assign.items() if pid in first],
+        assigned=list(programs.assign),
+        default="default" in first,
     )
 
 
@@ -237,22 +217,42 @@ def evaluate(
     timezones: dict[str, str] | None = None,
     default_timezone: str = "UTC",
 ) -> pl.DataFrame:
+    """Flags for the sets in a frame (SET_COLUMNS), evaluated in an in-memory DuckDB."""
+    con = duckdb.connect()
+    try:
+        con.register("rule_sets", sets.select(SET_COLUMNS))
+        return evaluate_relation(con, "rule_sets", programs, as_of, timezones, default_timezone)
+    finally:
+        con.close()
+
+
+def evaluate_relation(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    programs: ProgramsFile,
+    as_of: date,
+    timezones: dict[str, str] | None = None,
+    default_timezone: str = "UTC",
+) -> pl.DataFrame:
     """Flags for every athlete and exercise with a working set with reps on or before `as_of`.
 
-    `sets` has SET_COLUMNS; the result has FLAG_COLUMNS, progression flags first.
+    `relation` names a table or view of `con` with SET_COLUMNS; the result has FLAG_COLUMNS,
+    progression flags first.
     """
-    local = with_local_dates(sets.select(SET_COLUMNS), timezones or {}, default_timezone)
-    summary = summarise(local, as_of)
-    if summary.height == 0:
-        return pl.DataFrame(schema=FLAG_SCHEMA)
-    with_params = attach(summary, programs).with_columns(
-        clean=(pl.col("max_rpe") < pl.col("rpe_cap")).fill_null(True)
-    )
     depth = max(1, _longest_confirm(programs) - 1)
+    pairs = summarise(
+        con, relation, as_of, depth, timezones or {}, default_timezone, _first_in_session(programs)
+    )
+    if pairs.height == 0:
+        return pl.DataFrame(schema=FLAG_SCHEMA)
+    with_params = attach(pairs, programs).with_columns(
+        (pl.col(f"max_rpe{s}") < pl.col("rpe_cap")).fill_null(True).alias(f"clean{s}")
+        for s in [""] + [f"_{k}" for k in range(1, depth + 1)]
+    )
     flags = pl.concat(
-        [_progression(with_params, depth), _advice(with_params, local, as_of)],
+        [_progression(with_params, depth), _advice(with_params, as_of)],
         how="diagonal_relaxed",
     )
     return flags.select(pl.col(name).cast(dtype) for name, dtype in FLAG_SCHEMA.items()).sort(
-        ["athlete_id", "exercise_id", "kind"], descending=[False, False, True]
+        ["athlete_id", "exercise_id", "kind", "action"], descending=[False, False, True, False]
     )

@@ -1,99 +1,203 @@
-"""From sets to sessions: what each session achieved, per athlete and exercise.
+"""From sets to sessions, in SQL: what each session achieved, per athlete and exercise.
 
 A session's top load L is its heaviest working load; its top sets are the working sets at L
-(within 0.01 kg); it achieves S x R @ L, S top sets with at least R reps each.
+(within 0.01 kg); it achieves S x R @ L, S top sets with at least R reps each. DuckDB does the
+heavy aggregation (10 M sets in a second or two); only one row per athlete and exercise, with
+its last few sessions as columns, comes back to polars for the decision.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
+import duckdb
 import polars as pl
 
 LOAD_TOLERANCE_KG = 0.01
-WORKING_TYPES = ("working", "failure")
-PAIR = ("athlete_id", "exercise_id")
-SESSION = ("athlete_id", "exercise_id", "session_id")
+ADVICE_WINDOW_DAYS = 28
+# Columns of the relation the rules read (the warehouse's `sets`, or a frame in tests).
+SET_COLUMNS = (
+    "athlete_id",
+    "exercise_id",
+    "session_id",
+    "performed_at",
+    "set_type",
+    "reps",
+    "load_kg",
+    "load_unit",
+    "rpe",
+    "stack_increment_kg",
+    "file_id",
+    "source_line",
+)
+HISTORY_FIELDS = ("load", "sets", "reps", "max_rpe", "session_date")
 
 
-def with_local_dates(
-    sets: pl.DataFrame, timezones: dict[str, str], default_timezone: str
+@dataclass(frozen=True)
+class FirstInSession:
+    """The exercises the do_first advice looks at: those assigned to a first-in-session
+    program, and every unassigned one when the default program is such a program."""
+
+    exercises: list[str]
+    assigned: list[str]
+    default: bool
+
+
+# One pass groups sets into sessions (top sets picked with list lambdas, no self-join); a second
+# groups sessions into athlete x exercise pairs, keeping the last few sessions in time order.
+_SESSIONS = """
+WITH session AS (
+    SELECT athlete_id, exercise_id, session_id,
+           min(performed_at) AS started_at,
+           max(load_kg) AS load,
+           list(struct_pack(l := load_kg, r := reps, p := rpe, u := load_unit,
+                            m := stack_increment_kg)) AS working
+    FROM {relation}
+    WHERE set_type IN ('working', 'failure') AND reps IS NOT NULL
+    GROUP BY ALL
+),
+dated AS (
+    SELECT s.*,
+           -- A constant zone converts in bulk; a per-row zone is slow, so only athletes
+           -- with a zone of their own take that branch.
+           CASE WHEN z.timezone IS NULL
+                THEN CAST(timezone($default_tz, s.started_at) AS DATE)
+                ELSE CAST(timezone(z.timezone, s.started_at) AS DATE) END AS session_date,
+           list_filter(s.working, x -> x.l >= s.load - {tolerance}) AS top
+    FROM session s LEFT JOIN rule_zones z USING (athlete_id)
+),
+achieved AS MATERIALIZED (
+    SELECT athlete_id, exercise_id, session_id, started_at, session_date, load,
+           len(top) AS sets,
+           list_min(list_transform(top, x -> x.r)) AS reps,
+           list_max(list_transform(top, x -> x.p)) AS max_rpe,
+           CASE WHEN 2 * len(list_filter(top, x -> x.u = 'lb')) > len(top)
+                THEN 'lb' ELSE 'kg' END AS load_unit,
+           list_max(list_transform(top, x -> x.m)) AS stack_increment_kg
+    FROM dated
+    WHERE session_date <= $as_of
+),
+pairs AS MATERIALIZED (
+    SELECT athlete_id, exercise_id,
+           count(*) AS count,
+           min(session_date) AS first_date,
+           coalesce(list(session_date ORDER BY session_date)
+                        FILTER (WHERE session_date >= $window_start), []) AS recent_dates,
+           -- the last depth + 1 sessions, newest first (ties on start broken by session id)
+           max_by(session_id, struct_pack(started_at, session_id), $depth + 1) AS last_ids
+    FROM achieved
+    GROUP BY ALL
+),
+recent AS (
+    SELECT a.*, list_position(p.last_ids, a.session_id) - 1 AS back
+    FROM achieved a JOIN pairs p USING (athlete_id, exercise_id)
+    WHERE list_contains(p.last_ids, a.session_id)
+),
+-- do_first: in the last session, did another exercise's working set come before this one?
+last_session AS (
+    SELECT athlete_id, exercise_id, last_ids[1] AS session_id
+    FROM pairs
+    WHERE list_contains($first_exercises, exercise_id)
+       OR ($default_first AND NOT list_contains($assigned, exercise_id))
+),
+ordered AS (
+    SELECT c.athlete_id, c.session_id, c.exercise_id, c.set_type,
+           row_number() OVER (PARTITION BY c.athlete_id, c.session_id
+                              ORDER BY c.performed_at, c.file_id, c.source_line) AS position
+    FROM {relation} c
+    SEMI JOIN (SELECT DISTINCT athlete_id, session_id FROM last_session) l
+        USING (athlete_id, session_id)
+),
+firsts AS (
+    SELECT athlete_id, session_id, exercise_id,
+           min(position) AS first_any,
+           min(position) FILTER (WHERE set_type IN ('working', 'failure')) AS first_working
+    FROM ordered GROUP BY ALL
+),
+leaders AS (
+    SELECT athlete_id, session_id,
+           list(struct_pack(pos := first_working, exercise_id) ORDER BY first_working)
+               FILTER (WHERE first_working IS NOT NULL) AS working_order
+    FROM firsts GROUP BY ALL
+),
+came_after AS (
+    SELECT athlete_id, exercise_id,
+           CASE WHEN g.working_order[1].exercise_id = l.exercise_id
+                THEN g.working_order[2] ELSE g.working_order[1] END AS other,
+           f.first_any
+    FROM last_session l
+    JOIN firsts f USING (athlete_id, session_id, exercise_id)
+    JOIN leaders g USING (athlete_id, session_id)
+)
+SELECT p.athlete_id, p.exercise_id,
+       any_value(p.count) AS count,
+       any_value(p.first_date) AS first_date,
+       any_value(p.recent_dates) AS recent_dates,
+       any_value(p.last_ids[1]) AS session_id,
+       any_value(r.load_unit) FILTER (WHERE r.back = 0) AS load_unit,
+       any_value(r.stack_increment_kg) FILTER (WHERE r.back = 0) AS stack_increment_kg,
+       any_value(CASE WHEN c.other.pos < c.first_any THEN c.other.exercise_id END)
+           AS came_after_exercise,
+       {history}
+FROM pairs p
+JOIN recent r USING (athlete_id, exercise_id)
+LEFT JOIN came_after c USING (athlete_id, exercise_id)
+GROUP BY p.athlete_id, p.exercise_id
+"""
+
+
+def _history_columns(depth: int) -> str:
+    """`load`, `sets`, ... of the last session, and `load_1`, `sets_1`, ... of earlier ones."""
+    return ",\n       ".join(
+        f"any_value(r.{name}) FILTER (WHERE r.back = {back}) AS {name}{f'_{back}' if back else ''}"
+        for back in range(depth + 1)
+        for name in HISTORY_FIELDS
+    )
+
+
+def summarise(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    as_of: date,
+    depth: int,
+    timezones: dict[str, str],
+    default_timezone: str,
+    first: FirstInSession,
 ) -> pl.DataFrame:
-    """Add `local_date`, the date of each set in its athlete's timezone."""
-    zone = (
-        pl.col("athlete_id").replace_strict(timezones, default=default_timezone)
-        if timezones
-        else pl.lit(default_timezone)
+    """One row per athlete and exercise with a working set with reps on or before `as_of`:
+    its last session's achievement and the `depth` sessions before it as columns _1.._depth.
+
+    A session counts from the local date it started on.
+    """
+    zones = pl.DataFrame(
+        {"athlete_id": list(timezones), "timezone": list(timezones.values())},
+        schema={"athlete_id": pl.String, "timezone": pl.String},
     )
-    local: pl.Expr = pl.lit(None, pl.Date)
-    for name in sorted({default_timezone, *timezones.values()}):
-        converted = pl.col("performed_at").dt.convert_time_zone(name).dt.date()
-        local = pl.when(zone == name).then(converted).otherwise(local)
-    return sets.with_columns(local_date=local)
-
-
-def is_working() -> pl.Expr:
-    return pl.col("set_type").is_in(WORKING_TYPES)
-
-
-def summarise(sets: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """One row per athlete x exercise x session that has a working set with reps, on or before
-    `as_of`, in time order, with its achievement and the history counters the rules need."""
-    working = sets.filter(
-        (pl.col("local_date") <= as_of) & is_working() & pl.col("reps").is_not_null()
-    ).with_columns(top_load=pl.col("load_kg").max().over(SESSION))
-    top = working.filter(pl.col("load_kg") >= pl.col("top_load") - LOAD_TOLERANCE_KG)
-    started = working.group_by(SESSION).agg(
-        started_at=pl.col("performed_at").min(),
-        session_date=pl.col("local_date").sort_by("performed_at").first(),
-    )
-    achieved = top.group_by(SESSION).agg(
-        load=pl.col("top_load").first(),
-        sets=pl.len().cast(pl.Int64),
-        reps=pl.col("reps").min().cast(pl.Int64),
-        max_rpe=pl.col("rpe").max(),
-        load_unit=pl.col("load_unit").mode().sort().first(),
-        stack_increment_kg=pl.col("stack_increment_kg").max(),
-    )
-    return (
-        started.join(achieved, on=SESSION)
-        .sort([*PAIR, "started_at", "session_id"])
-        .with_columns(
-            position=pl.int_range(pl.len()).over(PAIR),
-            count=pl.len().over(PAIR),
-            first_date=pl.col("session_date").min().over(PAIR),
+    con.register("rule_zones", zones)
+    try:
+        sql = _SESSIONS.format(
+            relation=relation, tolerance=LOAD_TOLERANCE_KG, history=_history_columns(depth)
         )
+        window_start = as_of - timedelta(days=ADVICE_WINDOW_DAYS - 1)
+        params = {
+            "as_of": as_of,
+            "default_tz": default_timezone,
+            "window_start": window_start,
+            "depth": depth,
+            "first_exercises": first.exercises,
+            "assigned": first.assigned,
+            "default_first": first.default,
+        }
+        frame = con.execute(sql, params).pl()
+    finally:
+        con.unregister("rule_zones")
+    return frame.with_columns(
+        pl.col("count").cast(pl.Int64),
+        *[pl.col(f"sets{s}").cast(pl.Int64) for s in _suffixes(depth)],
+        *[pl.col(f"reps{s}").cast(pl.Int64) for s in _suffixes(depth)],
     )
 
 
-def first_in_session(sets: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """Per athlete, exercise and session: did another exercise's working set come first?"""
-    day = sets.filter(pl.col("local_date") <= as_of)
-    per_exercise = day.group_by(SESSION).agg(
-        first_any=pl.col("set_order").min(),
-        first_working=pl.col("set_order").filter(is_working()).min(),
-    )
-    by_first = pl.col("exercise_id").sort_by("first_working", nulls_last=True)
-    first_working = pl.col("first_working").sort(nulls_last=True)
-    leaders = per_exercise.group_by(["athlete_id", "session_id"]).agg(
-        lead=first_working.first(),
-        lead_exercise=by_first.first(),
-        runner_up=first_working.slice(1, 1).first(),
-        runner_up_exercise=by_first.slice(1, 1).first(),
-    )
-    ranked = per_exercise.join(leaders, on=["athlete_id", "session_id"])
-    other_first = (
-        pl.when(pl.col("lead_exercise") == pl.col("exercise_id"))
-        .then(pl.col("runner_up"))
-        .otherwise(pl.col("lead"))
-    )
-    other_name = (
-        pl.when(pl.col("lead_exercise") == pl.col("exercise_id"))
-        .then(pl.col("runner_up_exercise"))
-        .otherwise(pl.col("lead_exercise"))
-    )
-    return ranked.select(
-        *SESSION,
-        came_after=(other_first < pl.col("first_any")).fill_null(False),
-        came_after_exercise=other_name,
-    )
+def _suffixes(depth: int) -> list[str]:
+    return [""] + [f"_{back}" for back in range(1, depth + 1)]

@@ -61,7 +61,8 @@ def history(
                     "load_unit": unit,
                     "rpe": item.rpe,
                     "stack_increment_kg": stack_increment_kg,
-                    "set_order": order,
+                    "file_id": "f1",
+                    "source_line": order,
                 }
             )
     return pl.DataFrame(
@@ -77,7 +78,8 @@ def history(
             "load_unit": pl.String,
             "rpe": pl.Float64,
             "stack_increment_kg": pl.Float64,
-            "set_order": pl.Int64,
+            "file_id": pl.String,
+            "source_line": pl.Int64,
         },
     ).select(SET_COLUMNS)
 

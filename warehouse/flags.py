@@ -9,14 +9,12 @@ import polars as pl
 
 from warehouse.db import transaction
 
-RULE_INPUT = """
+# The sets the rules read, with each machine's stack increment (rules.SET_COLUMNS).
+RULE_SETS = """
+CREATE OR REPLACE TEMP VIEW rule_sets AS
 SELECT
     s.athlete_id, s.exercise_id, s.session_id, s.performed_at, s.set_type, s.reps, s.load_kg,
-    s.load_unit, s.rpe, m.stack_increment_kg,
-    row_number() OVER (
-        PARTITION BY s.athlete_id, s.session_id
-        ORDER BY s.performed_at, s.file_id, s.source_line
-    ) AS set_order
+    s.load_unit, s.rpe, m.stack_increment_kg, s.file_id, s.source_line
 FROM sets s
 LEFT JOIN (
     SELECT device_id, arg_max(stack_increment_kg, file_id) AS stack_increment_kg
@@ -25,9 +23,10 @@ LEFT JOIN (
 """
 
 
-def rule_input(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    frame = con.execute(RULE_INPUT).pl()
-    return frame.with_columns(pl.col("performed_at").dt.convert_time_zone("UTC"))
+def rule_sets(con: duckdb.DuckDBPyConnection) -> str:
+    """Create the view the rules read; return its name."""
+    con.execute(RULE_SETS)
+    return "rule_sets"
 
 
 def store_flags(

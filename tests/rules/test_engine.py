@@ -274,7 +274,7 @@ def test_no_train_more_often_at_twice_a_week() -> None:
 def test_do_first_when_another_exercise_came_first() -> None:
     squat = history([sets_of(3, 5, 100)], exercise="squat")
     hyper = history([sets_of(2, 10)], exercise="back_extension").with_columns(
-        pl.col("set_order") + 3, pl.col("performed_at") + timedelta(minutes=30)
+        pl.col("source_line") + 3, pl.col("performed_at") + timedelta(minutes=30)
     )
     flags = evaluate(pl.concat([squat, hyper]), PROGRAMS, date(2026, 9, 2))
     advice = flags.filter(pl.col("action") == "do_first").to_dicts()
@@ -285,7 +285,7 @@ def test_do_first_when_another_exercise_came_first() -> None:
 def test_no_do_first_when_it_came_first() -> None:
     hyper = history([sets_of(2, 10)], exercise="back_extension")
     squat = history([sets_of(3, 5, 100)], exercise="squat").with_columns(
-        pl.col("set_order") + 2, pl.col("performed_at") + timedelta(minutes=30)
+        pl.col("source_line") + 2, pl.col("performed_at") + timedelta(minutes=30)
     )
     flags = evaluate(pl.concat([hyper, squat]), PROGRAMS, date(2026, 9, 2))
     assert "do_first" not in flags["action"].to_list()
