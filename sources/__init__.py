@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from sources import canonical_csv
+from sources import canonical_csv, fitnotes_csv, hevy_csv, strong_csv
 from sources.base import Parsed
 from sources.csv_text import UnreadableFile
 
-READERS: tuple[ModuleType, ...] = (canonical_csv,)
+READERS: tuple[ModuleType, ...] = (canonical_csv, strong_csv, hevy_csv, fitnotes_csv)
 HEAD_BYTES = 64 * 1024
 
 
