@@ -52,6 +52,7 @@ class ParsedFile:
     sets: pl.DataFrame
     rejects: pl.DataFrame
     skipped: int
+    machines: pl.DataFrame | None = None
 
 
 @dataclass
@@ -165,7 +166,9 @@ def _parse(path: Path, athlete_id: str | None, config: Config) -> ParsedFile:
             "no athlete folder: put the file in inbox/<athlete_id>/, or name athletes in it"
         )
     validated = validate(parsed.rows, config.settings.row_context(), athlete_id)
-    return ParsedFile(parsed.format, validated.sets, validated.rejects, parsed.skipped)
+    return ParsedFile(
+        parsed.format, validated.sets, validated.rejects, parsed.skipped, parsed.machines
+    )
 
 
 def classify(con: duckdb.DuckDBPyConnection, infos: list[FileInfo]) -> list[str]:
@@ -189,9 +192,7 @@ def store(
             outcome = FileOutcome(status="failed", error=failure)
             record(con, info, outcome, run_id)
             return outcome
-        return load_file(
-            con, info, parsed.format, parsed.sets, parsed.rejects, parsed.skipped, run_id
-        )
+        return load_file(con, info, parsed, run_id)
 
 
 def record_duplicate(db: Path, info: FileInfo, run_id: str) -> FileOutcome:

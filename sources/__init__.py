@@ -9,11 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from sources import canonical_csv, fitnotes_csv, hevy_csv, strong_csv
+from sources import canonical_csv, fitnotes_csv, hevy_csv, machine_json, strong_csv
 from sources.base import Parsed
 from sources.csv_text import UnreadableFile
 
-READERS: tuple[ModuleType, ...] = (canonical_csv, strong_csv, hevy_csv, fitnotes_csv)
+READERS: tuple[ModuleType, ...] = (
+    canonical_csv,
+    strong_csv,
+    hevy_csv,
+    fitnotes_csv,
+    machine_json,
+)
 HEAD_BYTES = 64 * 1024
 
 

@@ -36,3 +36,4 @@ class Parsed:
     rows: pl.DataFrame
     skipped: int = 0
     names_athletes: bool = False
+    machines: pl.DataFrame | None = None  # connected machines the file describes

@@ -7,7 +7,7 @@ exercise_key, set_index), never a constraint, so the same SQL runs on DuckLake.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import duckdb
 import polars as pl
@@ -153,17 +153,41 @@ def _record(
     )
 
 
+class Loadable(Protocol):
+    """A file read and validated: what `load_file` stores."""
+
+    @property
+    def format(self) -> str: ...
+    @property
+    def sets(self) -> pl.DataFrame: ...
+    @property
+    def rejects(self) -> pl.DataFrame: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def machines(self) -> pl.DataFrame | None: ...
+
+
+def _store_machines(con: duckdb.DuckDBPyConnection, machines: pl.DataFrame, file_id: str) -> None:
+    """The latest description of each machine wins."""
+    con.register("machines_frame", machines.to_arrow())
+    con.execute("DELETE FROM machines WHERE device_id IN (SELECT device_id FROM machines_frame)")
+    con.execute(
+        "INSERT INTO machines SELECT device_id, model, exercise_raw, stack_increment_kg, ? "
+        "FROM machines_frame",
+        [file_id],
+    )
+    con.unregister("machines_frame")
+
+
 def load_file(
-    con: duckdb.DuckDBPyConnection,
-    info: FileInfo,
-    fmt: str,
-    sets: pl.DataFrame,
-    rejects: pl.DataFrame,
-    skipped: int,
-    run_id: str,
+    con: duckdb.DuckDBPyConnection, info: FileInfo, parsed: Loadable, run_id: str
 ) -> FileOutcome:
-    """Store one file's sets and rejects and record it, all or nothing."""
+    """Store one file's sets, rejects and machines and record it, all or nothing."""
+    fmt, sets, rejects = parsed.format, parsed.sets, parsed.rejects
     with transaction(con):
+        if parsed.machines is not None and parsed.machines.height:
+            _store_machines(con, parsed.machines, info.file_id)
         _stage(con, sets, fmt, info.file_id)
         loaded, revised = _merge(con, info.file_id, run_id)
         con.register("rejects_frame", rejects.to_arrow())
@@ -180,7 +204,7 @@ def load_file(
             revised=revised,
             unchanged=sets.height - loaded - revised,
             rejected=rejects.height,
-            skipped=skipped,
+            skipped=parsed.skipped,
         )
         _record(con, info, outcome, run_id)
         con.execute("DROP TABLE incoming")
