@@ -33,6 +33,7 @@ RECORD_COLUMNS = (
     "duration_s",
     "distance_m",
     "device_id",
+    "source_format",
     "source_line",
 )
 REJECT_SCHEMA = {"source_line": pl.Int64, "raw": pl.String, "errors": pl.String}
@@ -115,6 +116,9 @@ def _records(valid: pl.DataFrame, context: RowContext) -> tuple[pl.DataFrame, pl
         duration_s=value["duration_s"],
         distance_m=value["distance_m"],
         device_id=value["device_id"],
+        source_format=(
+            pl.col("source_format") if "source_format" in valid.columns else pl.lit(None, pl.String)
+        ),
         source_line=pl.col("source_line"),
         raw=pl.col("raw"),
     )

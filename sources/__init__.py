@@ -9,7 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from sources import canonical_csv, fitnotes_csv, hevy_csv, machine_json, strong_csv
+from sources import (
+    canonical_csv,
+    fitnotes_csv,
+    garmin_fit,
+    hevy_csv,
+    machine_json,
+    strong_csv,
+    zip_bundle,
+)
 from sources.base import Parsed
 from sources.csv_text import UnreadableFile
 
@@ -19,6 +27,8 @@ READERS: tuple[ModuleType, ...] = (
     hevy_csv,
     fitnotes_csv,
     machine_json,
+    garmin_fit,
+    zip_bundle,
 )
 HEAD_BYTES = 64 * 1024
 

@@ -8,7 +8,7 @@ import polars as pl
 from schemas.config_files import ExercisesFile, ProgramsFile, exercise_key
 from schemas.set_row import RowContext
 from warehouse.db import transaction
-from warehouse.load import SLUG
+from warehouse.load import ALIASES, EXERCISE_ID, MATCH_ALIASES
 
 
 def sync_exercises(
@@ -44,14 +44,15 @@ def sync_exercises(
         con.unregister("catalog_frame")
         remapped = con.execute(
             f"""
-            WITH alias AS (SELECT unnest(aliases) AS exercise_key, exercise_id FROM exercises),
+            WITH {ALIASES},
             target AS (
-                SELECT DISTINCT s.exercise_key,
-                       coalesce(a.exercise_id, {SLUG.format(key="s.exercise_key")}) AS exercise_id
-                FROM sets s LEFT JOIN alias a USING (exercise_key)
+                SELECT DISTINCT s.source_format, s.exercise_key,
+                       {EXERCISE_ID.format(rows="s")} AS exercise_id
+                FROM sets s {MATCH_ALIASES.format(rows="s", fmt="s.source_format")}
             )
             UPDATE sets SET exercise_id = t.exercise_id FROM target t
-            WHERE sets.exercise_key = t.exercise_key AND sets.exercise_id <> t.exercise_id
+            WHERE sets.exercise_key = t.exercise_key AND sets.source_format = t.source_format
+              AND sets.exercise_id <> t.exercise_id
             """
         ).fetchone()
     return remapped[0] if remapped else 0

@@ -22,9 +22,20 @@ KEY_MATCH = (
     "AND s.set_index = i.set_index"
 )
 CHANGED = " OR ".join(f"s.{c} IS DISTINCT FROM i.{c}" for c in VALUE_COLUMNS)
-# An unmapped name gets a slug of its own; the same expression re-maps rows when the catalog
-# changes (warehouse.catalog).
-SLUG = "coalesce(nullif(trim(regexp_replace({key}, '[^a-z0-9]+', '_', 'g'), '_'), ''), 'unnamed')"
+# How a name finds its exercise: an alias match; for Garmin, whose names are "Category: Subtype",
+# the category alone; else a slug of its own. warehouse.catalog re-maps stored rows with the same
+# SQL when the catalog changes.
+ALIASES = "alias AS (SELECT unnest(aliases) AS exercise_key, exercise_id FROM exercises)"
+MATCH_ALIASES = """
+    LEFT JOIN alias a ON a.exercise_key = {rows}.exercise_key
+    LEFT JOIN alias g ON {fmt} = 'garmin_fit'
+                     AND g.exercise_key = split_part({rows}.exercise_key, ':', 1)
+"""
+EXERCISE_ID = (
+    "coalesce(a.exercise_id, g.exercise_id, "
+    "nullif(trim(regexp_replace({rows}.exercise_key, '[^a-z0-9]+', '_', 'g'), '_'), ''), "
+    "'unnamed')"
+)
 SET_COLUMNS = (
     "athlete_id, session_id, performed_at, exercise_raw, exercise_key, exercise_id, set_index, "
     "set_type, reps, load_kg, load_unit, rpe, duration_s, distance_m, device_id, source_format, "
@@ -71,18 +82,21 @@ def _stage(con: duckdb.DuckDBPyConnection, sets: pl.DataFrame, fmt: str, file_id
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE incoming AS
-        WITH alias AS (SELECT unnest(aliases) AS exercise_key, exercise_id FROM exercises)
+        WITH {ALIASES}
         SELECT
             f.athlete_id,
             coalesce(f.session_id, 's' || substr(md5(
-                f.athlete_id || chr(31) || ? || chr(31) || f.session_key), 1, 15)) AS session_id,
+                f.athlete_id || chr(31) || coalesce(f.source_format, $fmt) || chr(31)
+                || f.session_key), 1, 15)) AS session_id,
             f.performed_at, f.exercise_raw, f.exercise_key,
-            coalesce(a.exercise_id, {SLUG.format(key="f.exercise_key")}) AS exercise_id,
+            {EXERCISE_ID.format(rows="f")} AS exercise_id,
             f.set_index, f.set_type, f.reps, f.load_kg, f.load_unit, f.rpe, f.duration_s,
-            f.distance_m, f.device_id, ? AS source_format, ? AS file_id, f.source_line
-        FROM incoming_frame f LEFT JOIN alias a USING (exercise_key)
+            f.distance_m, f.device_id, coalesce(f.source_format, $fmt) AS source_format,
+            $file_id AS file_id, f.source_line
+        FROM incoming_frame f
+        {MATCH_ALIASES.format(rows="f", fmt="coalesce(f.source_format, $fmt)")}
         """,
-        [fmt, fmt, file_id],
+        {"fmt": fmt, "file_id": file_id},
     )
     con.unregister("incoming_frame")
 

@@ -1,0 +1,109 @@
+"""Zip bundles of any other format (a Garmin bulk export is a zip of FIT files).
+
+Members are read in name order by their own readers, and their rows keep their own format, so
+a FIT file deduplicates the same whether it came loose or zipped. Guards: member names that
+climb out (`../`), absolute names, more than MAX_TOTAL_BYTES uncompressed or a compression
+ratio above MAX_RATIO (a zip bomb), and zips inside the zip each fail the whole file.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from types import ModuleType
+
+import polars as pl
+
+from sources.base import Parsed
+from sources.csv_text import UnreadableFile
+
+FORMAT = "zip_bundle"
+MAGIC = b"PK\x03\x04"
+MAX_TOTAL_BYTES = 1 << 30
+MAX_RATIO = 200
+MAX_MEMBERS = 10_000
+CHUNK = 1 << 20
+
+
+def detect(head: bytes) -> bool:
+    return head.startswith(MAGIC)
+
+
+def _check(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > MAX_MEMBERS:
+        raise UnreadableFile(f"zip with {len(members)} members (at most {MAX_MEMBERS})")
+    for member in members:
+        name = PurePosixPath(member.filename.replace("\\", "/"))
+        if name.is_absolute() or ".." in name.parts:
+            raise UnreadableFile(f"zip member {member.filename!r} points outside the bundle")
+    declared = sum(m.file_size for m in members)
+    if declared > MAX_TOTAL_BYTES:
+        raise UnreadableFile(f"zip would unpack to {declared} bytes (at most {MAX_TOTAL_BYTES})")
+    return sorted(members, key=lambda m: m.filename)
+
+
+def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, used: int) -> int:
+    """Copy one member out, counting real bytes: a lying header cannot pass the limits."""
+    written = 0
+    with archive.open(member) as source, target.open("wb") as sink:
+        while chunk := source.read(CHUNK):
+            written += len(chunk)
+            if used + written > MAX_TOTAL_BYTES:
+                raise UnreadableFile(f"zip unpacks to more than {MAX_TOTAL_BYTES} bytes")
+            if written > MAX_RATIO * max(member.compress_size, 1) and written > CHUNK:
+                raise UnreadableFile(
+                    f"zip member {member.filename!r} expands more than {MAX_RATIO}x: a zip bomb"
+                )
+            sink.write(chunk)
+    return written
+
+
+def read(path: Path) -> Parsed:
+    # The registry imports this module, so the members' readers are looked up at call time.
+    from sources import HEAD_BYTES
+    from sources import detect as detect_format
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise UnreadableFile(f"not a readable zip: {exc}") from None
+    parts: list[pl.DataFrame] = []
+    machines: list[pl.DataFrame] = []
+    formats: set[str] = set()
+    skipped, used, offset, names_athletes = 0, 0, 0, False
+    with archive, tempfile.TemporaryDirectory(prefix="repflow-zip-") as folder:
+        for number, member in enumerate(_check(archive)):
+            target = Path(folder) / f"member-{number}"  # never the member's own name
+            used += _extract(archive, member, target, used)
+            head = target.read_bytes()[:HEAD_BYTES]
+            if detect(head):
+                raise UnreadableFile(f"zip member {member.filename!r} is itself a zip")
+            try:
+                reader: ModuleType = detect_format(head)
+            except UnreadableFile:
+                skipped += 1  # a bundle may carry summaries and readmes beside its data
+                continue
+            parsed = reader.read(target)
+            formats.add(parsed.format)
+            rows = parsed.rows.with_columns(
+                pl.col("source_line").cast(pl.Int64) + offset,
+                pl.lit(parsed.format).alias("source_format"),
+                pl.concat_str([pl.lit(f"{member.filename}: "), pl.col("raw")]).alias("raw"),
+            )
+            offset = int(rows["source_line"].max() or offset)
+            parts.append(rows)
+            skipped += parsed.skipped
+            names_athletes |= parsed.names_athletes
+            if parsed.machines is not None:
+                machines.append(parsed.machines)
+    if not parts:
+        raise UnreadableFile("a zip with no member in a known format")
+    return Parsed(
+        format=formats.pop() if len(formats) == 1 else FORMAT,
+        rows=pl.concat(parts, how="diagonal_relaxed"),
+        skipped=skipped,
+        names_athletes=names_athletes,
+        machines=pl.concat(machines) if machines else None,
+    )
