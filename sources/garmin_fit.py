@@ -52,7 +52,9 @@ def _decode(path: Path) -> dict[str, list[dict[str, Any]]]:
     messages, errors = decoder.read(convert_datetimes_to_dates=True)
     if errors:
         raise UnreadableFile(f"the FIT file could not be decoded: {errors[0]}")
-    return dict(messages)
+    # The SDK's own typing says little; its messages are dicts of lists of dicts.
+    decoded: dict[str, list[dict[str, Any]]] = messages  # type: ignore[assignment]
+    return decoded
 
 
 def _title(name: str) -> str:
