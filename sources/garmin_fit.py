@@ -61,14 +61,17 @@ def _title(name: str) -> str:
     return name.replace("_", " ").title()
 
 
+def _first(value: Any) -> Any:
+    """An array field's first value: the SDK gives a one-value array as the value itself."""
+    return (value[0] if value else None) if isinstance(value, list) else value
+
+
 def exercise_name(message: dict[str, Any]) -> str:
     """The watch's first guess, resolved through the FIT profile."""
-    categories = message.get("category") or []
-    category = categories[0] if categories else None
+    category = _first(message.get("category"))
     if not isinstance(category, str) or category == "unknown":
         return "Unknown"
-    subtypes = message.get("category_subtype") or []
-    subtype = subtypes[0] if isinstance(subtypes, list) and subtypes else None
+    subtype = _first(message.get("category_subtype"))
     names = Profile["types"].get(f"{category}_exercise_name", {})
     if isinstance(subtype, int) and subtype in names:
         return f"{_title(category)}: {_title(names[subtype])}"
