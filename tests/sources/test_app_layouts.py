@@ -93,3 +93,24 @@ def test_fitnotes_older_header_in_lbs(workspace: Workspace) -> None:
     text = "Date,Exercise,Category,Weight (lbs),Reps\n2024-03-01,Curl,Arms,30,12\n"
     sets, _, _ = sets_of(workspace, "fitnotes-lbs.csv", text)
     assert (sets["load_unit"][0], sets["load_kg"][0]) == ("lb", 30 * 0.45359237)
+
+
+def test_same_workout_in_two_apps_stays_two_sets_of_rows(workspace: Workspace) -> None:
+    from datetime import date
+
+    from flows import pipeline
+
+    workspace.write(
+        "u1/strong.csv",
+        "Date,Workout Name,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,"
+        "Workout Notes,RPE\n2026-11-16 07:00:00,A,Squat,1,100,5,0,0,,,\n",
+    )
+    workspace.write(
+        "u1/canonical.csv", "performed_at,exercise,reps,load\n2026-11-16T07:00:00,Squat,5,100\n"
+    )
+    config = workspace.config()
+    pipeline.execute(config, pipeline.inbox_files(config)[0], "run", date(2026, 11, 17))
+    assert workspace.query("SELECT source_format FROM sets ORDER BY 1") == [
+        ("canonical_csv",),
+        ("strong_csv",),
+    ]
