@@ -92,3 +92,31 @@ def test_wrong_envelope_is_a_clear_reject(workspace: Workspace) -> None:
 
 def test_json_without_the_format_marker_is_not_a_machine_export(tmp_path: Path) -> None:
     assert not __import__("sources").machine_json.detect(b'{"sessions": []}')
+
+
+def test_machine_stack_increment_is_the_load_step_end_to_end(workspace: Workspace) -> None:
+    from datetime import date
+
+    from flows import pipeline
+
+    sessions = [
+        {
+            "member_id": "a7",
+            "started_at": f"2026-11-{day}T07:30:00+01:00",
+            "sets": [{"reps": 15, "weight_kg": 40}] * 3,
+        }
+        for day in (16, 19)
+    ]
+    export = {
+        **EXPORT,
+        "machine": {**EXPORT["machine"], "stack_increment_kg": 7.5},
+        "sessions": sessions,
+    }
+    workspace.write("machine.json", json.dumps(export))  # at the root: it names its athletes
+    config = workspace.config()
+    summary = pipeline.execute(config, pipeline.inbox_files(config)[0], "run", date(2026, 11, 20))
+    assert summary.exit_code == 0
+    assert workspace.query(
+        "SELECT athlete_id, action, next_sets, next_reps, next_load_kg FROM v_current_flags",
+        db=workspace.snapshot,
+    ) == [("a7", "raise_load", 3, 8, 47.5)]
