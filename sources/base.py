@@ -26,6 +26,17 @@ CANONICAL_COLUMNS = (
 # Bookkeeping columns every reader fills: where the row came from, its raw text, and why its
 # structure is broken (null when it is not).
 TRACE_COLUMNS = ("source_line", "raw", "structure_error")
+# Readers of one-workout-at-a-time formats give the workout's start, to derive the session id.
+SESSION_KEY = "session_key"
+TEXT_SCHEMA = {
+    "source_line": pl.Int64,
+    **{name: pl.String for name in (*TRACE_COLUMNS[1:], SESSION_KEY, *CANONICAL_COLUMNS)},
+}
+
+
+def text_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    """Rows built one message at a time (JSON, FIT) as a frame of canonical text columns."""
+    return pl.DataFrame(rows, schema=TEXT_SCHEMA)
 
 
 @dataclass(frozen=True)

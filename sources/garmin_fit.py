@@ -19,23 +19,10 @@ import polars as pl
 from garmin_fit_sdk import Decoder, Profile, Stream
 
 from schemas.set_row import LB_TO_KG
-from sources.base import Parsed
+from sources.base import Parsed, text_frame
 from sources.csv_text import UnreadableFile
 
 FORMAT = "garmin_fit"
-TEXT_COLUMNS = (
-    "session_key",
-    "performed_at",
-    "exercise",
-    "set_index",
-    "reps",
-    "load",
-    "unit",
-    "duration_s",
-    "device_id",
-    "raw",
-    "structure_error",
-)
 
 
 def detect(head: bytes) -> bool:
@@ -122,8 +109,7 @@ def read(path: Path) -> Parsed:
                 "device_id": None if serial is None else str(serial),
             }
         )
-    schema = {"source_line": pl.Int64, **{name: pl.String for name in TEXT_COLUMNS}}
-    frame = pl.DataFrame(rows, schema=schema)
+    frame = text_frame(rows)
     numbered = frame.with_columns(
         set_index=(pl.int_range(pl.len()).over("session_key", "exercise") + 1).cast(pl.String)
     )

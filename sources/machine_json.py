@@ -12,26 +12,10 @@ import polars as pl
 from pydantic import ValidationError
 
 from schemas.machine_export import FORMAT_ID, MachineEnvelope
-from sources.base import Parsed
+from sources.base import Parsed, text_frame
 from sources.csv_text import UnreadableFile, decode
 
 FORMAT = "machine_json"
-TEXT_COLUMNS = (
-    "athlete_id",
-    "session_key",
-    "performed_at",
-    "exercise",
-    "set_index",
-    "set_type",
-    "reps",
-    "load",
-    "unit",
-    "rpe",
-    "duration_s",
-    "device_id",
-    "raw",
-    "structure_error",
-)
 
 
 def detect(head: bytes) -> bool:
@@ -109,8 +93,7 @@ def read(path: Path) -> Parsed:
         rows += _rows(line, document, machines)
     if not rows:
         raise UnreadableFile(f"a {FORMAT_ID} export with no sessions")
-    schema = {"source_line": pl.Int64, **{name: pl.String for name in TEXT_COLUMNS}}
-    frame = pl.DataFrame(rows, schema=schema)
+    frame = text_frame(rows)
     return Parsed(
         format=FORMAT,
         rows=frame,
