@@ -27,7 +27,7 @@ from schemas.set_row import ATHLETE_ID_RE
 from schemas.validate import validate
 from sources.csv_text import UnreadableFile
 from warehouse import catalog
-from warehouse.db import writer
+from warehouse.db import reader, writer
 from warehouse.flags import rule_sets, store_flags
 from warehouse.load import FileInfo, FileOutcome, known_paths, load_file, loaded_file_ids
 from warehouse.load import record_outcome as record
@@ -73,6 +73,11 @@ class RunSummary:
 
     def total(self, name: str) -> int:
         return sum(int(getattr(outcome, name)) for _, outcome in self.files)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the warehouse changed: a file recorded, or flags written."""
+        return self.rules_ran or bool(self.files)
 
     @property
     def status(self) -> str:
@@ -242,7 +247,7 @@ def finish(db: Path, summary: RunSummary, config: Config) -> None:
     flags = summary.flags.height if summary.flags is not None and summary.rules_ran else None
     with writer(db) as con:
         con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 summary.run_id,
                 summary.command,
@@ -258,6 +263,7 @@ def finish(db: Path, summary: RunSummary, config: Config) -> None:
                 summary.total("rejected"),
                 flags,
                 config.sha256,
+                summary.changed,
             ],
         )
 
@@ -362,11 +368,28 @@ def execute(
             summary.flags = steps.flag(settings.db, config, as_of, summary.run_id)
             summary.rules_ran = True
         finish(settings.db, summary, config)
-        changed = summary.rules_ran or any(o.status != "duplicate" for _, o in summary.files)
-        if changed or not settings.analytics_path.exists():
+        if snapshot_behind(settings.db, settings.analytics_path):
             steps.publish(settings.db, settings.analytics_path, settings.lock_timeout_s)
             summary.published = True
     return summary
+
+
+LAST_CHANGE = "SELECT arg_max(run_id, finished_at) FROM runs WHERE changed"
+
+
+def snapshot_behind(db: Path, snapshot: Path) -> bool:
+    """Whether the snapshot misses a change: also true after a run that died between
+    recording its changes and publishing them."""
+    if not snapshot.exists():
+        return True
+    with writer(db) as con:
+        working = con.execute(LAST_CHANGE).fetchone()
+    try:
+        with reader(snapshot) as con:
+            published = con.execute(LAST_CHANGE).fetchone()
+    except duckdb.Error:
+        return True  # unreadable or from an older schema: replace it
+    return working != published
 
 
 def inbox_files(config: Config) -> tuple[list[Discovered], list[str]]:

@@ -16,7 +16,8 @@ CREATE TABLE runs (
     rows_revised    BIGINT NOT NULL,
     rows_rejected   BIGINT NOT NULL,
     flags_emitted   INTEGER,
-    config_sha256   VARCHAR NOT NULL
+    config_sha256   VARCHAR NOT NULL,
+    changed         BOOLEAN NOT NULL
 );
 COMMENT ON TABLE runs IS 'One row per finished run of repflow run or repflow ingest, written when it ends.';
 COMMENT ON COLUMN runs.run_id IS 'Run identifier: UTC start time plus a random suffix, sortable.';
@@ -33,6 +34,7 @@ COMMENT ON COLUMN runs.rows_loaded IS 'New sets stored.';
 COMMENT ON COLUMN runs.rows_revised IS 'Stored sets whose values a newer export changed (old values in set_revisions).';
 COMMENT ON COLUMN runs.rows_rejected IS 'Rows that failed validation (details in rejects).';
 COMMENT ON COLUMN runs.flags_emitted IS 'Flags written by this run; null when the rules did not run.';
+COMMENT ON COLUMN runs.changed IS 'Whether the run changed the warehouse (files recorded or flags written): the snapshot follows the last such run.';
 COMMENT ON COLUMN runs.config_sha256 IS 'Fingerprint of the config the run used: the rules re-run when it changes.';
 
 CREATE TABLE ingested_files (
