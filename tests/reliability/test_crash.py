@@ -1,0 +1,176 @@
+"""Crash anywhere: SIGKILL a loading process at random moments, rerun, compare.
+
+After the rerun the warehouse must equal an uninterrupted run's (ignoring run ids and
+timestamps), and the analyst snapshot, whenever it exists, must be a whole state.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from flows import pipeline
+from tests.conftest import Workspace, csv_text, repflow
+
+pytestmark = pytest.mark.slow
+AS_OF = date(2026, 11, 30)
+SEEDS = range(20)
+STATE_QUERIES = {
+    "sets": "SELECT * EXCLUDE (run_id) FROM sets ORDER BY ALL",
+    "set_revisions": "SELECT * EXCLUDE (run_id, revised_at) FROM set_revisions ORDER BY ALL",
+    "rejects": "SELECT * EXCLUDE (run_id) FROM rejects ORDER BY ALL",
+    "ingested_files": (
+        "SELECT path, sha256, status, error, rows_loaded, rows_revised, rows_unchanged, "
+        "rows_rejected, rows_skipped FROM ingested_files ORDER BY ALL"
+    ),
+    "v_current_flags": "SELECT * EXCLUDE (run_id, evaluated_at) FROM v_current_flags ORDER BY ALL",
+}
+
+
+def build_inbox(inbox: Path) -> None:
+    """Overlapping exports, edits, rejects and one broken file for four athletes."""
+    for athlete in ("a1", "b2", "c3", "d4"):
+        history: list[str] = []
+        for week in range(6):
+            day = 2 + week * 3
+            rows = [
+                f"2026-11-{day:02d}T07:{minute:02d}:00,Back Extension,{10 + week},0,kg,,working"
+                for minute in range(3)
+            ] + [
+                f"2026-11-{day:02d}T07:{10 + s}:00,Squat,{5 + s % 2},{80 + week * 2.5},kg,8,working"
+                for s in range(3)
+            ]
+            if week == 4:
+                rows.append(f"2026-11-{day:02d}T07:20:00,Squat,ten,80,kg,,working")
+            history += rows
+            if week == 3:  # an edit of an earlier set
+                history[0] = history[0].replace(",10,0,kg", ",11,0,kg")
+            text = csv_text(*history)  # Strong-style: each export repeats the history
+            (inbox / athlete).mkdir(parents=True, exist_ok=True)
+            (inbox / athlete / f"export-{week}.csv").write_text(text)
+    (inbox / "d4" / "broken.bin").write_bytes(b"\x00\x01garbage" * 64)
+
+
+def state(db: Path) -> dict[str, list[Any]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {name: con.execute(sql).fetchall() for name, sql in STATE_QUERIES.items()}
+    finally:
+        con.close()
+
+
+def snapshot_is_whole(snapshot: Path) -> None:
+    if not snapshot.exists():
+        return
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        stored = con.execute("SELECT count(*) FROM sets").fetchone()
+        loaded = con.execute(
+            "SELECT coalesce(sum(rows_loaded), 0) FROM ingested_files WHERE status = 'loaded'"
+        ).fetchone()
+        assert stored == loaded
+    finally:
+        con.close()
+
+
+def loader(workspace: Workspace) -> list[str]:
+    script = textwrap.dedent(
+        f"""
+        from datetime import date
+        from flows import pipeline
+        from flows.config import load
+        config = load({{"inbox": {str(workspace.inbox)!r}, "db": {str(workspace.db)!r}}})
+        files, skipped = pipeline.inbox_files(config)
+        pipeline.execute(config, files, "run", date(2026, 11, 30), skipped=skipped)
+        """
+    )
+    return [sys.executable, "-c", script]
+
+
+def finish(workspace: Workspace) -> None:
+    config = workspace.config()
+    files, skipped = pipeline.inbox_files(config)
+    pipeline.execute(config, files, "run", AS_OF, skipped=skipped)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[Any]], float]:
+    workspace = Workspace(tmp_path_factory.mktemp("reference"))
+    build_inbox(workspace.inbox)
+    started = time.monotonic()
+    subprocess.run(loader(workspace), check=True, capture_output=True, timeout=300)
+    return state(workspace.db), time.monotonic() - started
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_killed_load_then_rerun_equals_an_uninterrupted_run(
+    reference: tuple[dict[str, list[Any]], float], tmp_path: Path, seed: int
+) -> None:
+    expected, duration = reference
+    workspace = Workspace(tmp_path)
+    build_inbox(workspace.inbox)
+    delay = random.Random(seed).uniform(0.3 * duration, duration)
+    process = subprocess.Popen(
+        loader(workspace), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    snapshot_is_whole(workspace.snapshot)
+    finish(workspace)
+    snapshot_is_whole(workspace.snapshot)
+    assert state(workspace.db) == expected
+    assert state(workspace.snapshot) == expected
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_killed_repflow_run_then_rerun_equals_an_uninterrupted_run(
+    reference: tuple[dict[str, list[Any]], float], tmp_path: Path, seed: int
+) -> None:
+    expected, _ = reference
+    workspace = Workspace(tmp_path)
+    build_inbox(workspace.inbox)
+    home = tmp_path / "prefect-home"
+    shutil.rmtree(home, ignore_errors=True)
+    command = [
+        str(Path(sys.executable).with_name("repflow")),
+        "run",
+        "--inbox",
+        str(workspace.inbox),
+        "--db",
+        str(workspace.db),
+        "--as-of",
+        str(AS_OF),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Prefect's start-up takes most of a run; kill somewhere in the loading that follows it.
+    deadline = time.monotonic() + 120
+    while not workspace.db.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(random.Random(seed).uniform(0.0, 1.5))
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    snapshot_is_whole(workspace.snapshot)
+    rerun = repflow(
+        "run",
+        "--inbox",
+        str(workspace.inbox),
+        "--db",
+        str(workspace.db),
+        "--as-of",
+        str(AS_OF),
+        cwd=tmp_path,
+    )
+    assert rerun.returncode == 1  # the broken file still fails, nothing else
+    assert state(workspace.db) == expected
