@@ -37,6 +37,8 @@ RECORD_COLUMNS = (
     "source_line",
 )
 REJECT_SCHEMA = {"source_line": pl.Int64, "raw": pl.String, "errors": pl.String}
+# A rejected row keeps its raw text, up to this many characters (a 100 MB line is not stored).
+MAX_RAW_CHARS = 4096
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,12 @@ def validate(rows: pl.DataFrame, context: RowContext, folder_athlete: str | None
             _duplicate_rejects(duplicates),
         ]
     ).sort("source_line")
+    long_raw = pl.col("raw").str.len_chars() > MAX_RAW_CHARS
+    rejects = rejects.with_columns(
+        raw=pl.when(long_raw)
+        .then(pl.col("raw").str.slice(0, MAX_RAW_CHARS) + pl.lit(" … (cut)"))
+        .otherwise(pl.col("raw"))
+    )
     return Validated(sets=records, rejects=rejects)
 
 

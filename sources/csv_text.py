@@ -14,6 +14,8 @@ STRUCTURE_ERROR = "structure_error"
 # A quote left open runs to the end of the file; after this many recoveries the rest is one
 # broken record, so a pathological file cannot make the split quadratic.
 MAX_OPEN_QUOTE_RECOVERIES = 100
+# No export has more; a header of a million cells is an attack on memory, not a log.
+MAX_COLUMNS = 1000
 
 
 class UnreadableFile(ValueError):
@@ -121,17 +123,37 @@ class CsvTable:
     rows: pl.DataFrame  # source_line, raw, structure_error, then one column per header cell
 
 
+def _split_broken(table: pl.DataFrame, width: int, separator: str) -> pl.DataFrame:
+    """A record that spans lines and does not parse is most likely a stray quote that swallowed
+    the rows after it: split it back into its lines, so those rows parse on their own."""
+    broken = (pl.col("malformed") | (pl.col("fields").list.len() != width)) & pl.col(
+        "text"
+    ).str.contains("\n")
+    suspect = table.filter(broken)
+    if suspect.height == 0:
+        return table
+    lines = (
+        suspect.select("line", pl.col("text").str.split("\n"))
+        .explode("text")
+        .with_columns(line=pl.col("line") + pl.int_range(pl.len()).over("line"))
+    )
+    resplit = split_fields(lines.filter(pl.col("text").str.strip_chars() != ""), separator)
+    return pl.concat([table.filter(~broken), resplit]).sort("line")
+
+
 def read_table(data: bytes, separator: str) -> CsvTable:
     records = split_records(decode(data))
     if records.height == 0:
         raise UnreadableFile("the file is empty")
     table = split_fields(records, separator)
     header = [cell.strip() for cell in table["fields"][0].to_list()]
+    if len(header) > MAX_COLUMNS:
+        raise UnreadableFile(f"the header has {len(header)} columns (at most {MAX_COLUMNS})")
     names = _unique(header)
     width = len(names)
     count = pl.col("fields").list.len()
     rows = (
-        table.slice(1)
+        _split_broken(table.slice(1), width, separator)
         .with_columns(
             structure_error=pl.when(pl.col("malformed"))
             .then(pl.lit("quoting is broken (a quote inside a field, or a quote left open)"))
