@@ -22,6 +22,9 @@ def detect(head: bytes) -> bool:
 
 def read(path: Path) -> Parsed:
     table = read_table(path.read_bytes(), ",")
+    repeated = [name for name in table.repeated if name in CANONICAL_COLUMNS]
+    if repeated:
+        raise UnreadableFile(f"the header names column {repeated[0]!r} twice: which one is meant?")
     by_name: dict[str, str] = {}
     for cell in table.header:
         key = cell.strip().lower()

@@ -119,8 +119,9 @@ def split_fields(records: pl.DataFrame, separator: str) -> pl.DataFrame:
 class CsvTable:
     """A CSV file's header and its data records, one string column per header cell."""
 
-    header: list[str]
+    header: list[str]  # the header cells, a repeated name suffixed `__2`, `__3`
     rows: pl.DataFrame  # source_line, raw, structure_error, then one column per header cell
+    repeated: list[str]  # header names that occur more than once
 
 
 def _split_broken(table: pl.DataFrame, width: int, separator: str) -> pl.DataFrame:
@@ -167,7 +168,8 @@ def read_table(data: bytes, separator: str) -> CsvTable:
             *[pl.col("fields").list.get(i, null_on_oob=True).alias(n) for i, n in enumerate(names)],
         )
     )
-    return CsvTable(header=names, rows=rows)
+    repeated = sorted({cell.lower() for cell in header if header.count(cell) > 1})
+    return CsvTable(header=names, rows=rows, repeated=repeated)
 
 
 def _unique(names: list[str]) -> list[str]:
