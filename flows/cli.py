@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import polars as pl
 import typer
 from rich.console import Console
@@ -69,6 +70,9 @@ def clean_errors() -> Iterator[None]:
         raise fail(str(exc), 1) from None
     except OSError as exc:
         raise fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), 1) from None
+    except duckdb.Error as exc:  # disk full, a read-only folder, a damaged database file
+        first = str(exc).splitlines()[0]
+        raise fail(f"the warehouse could not be written or read: {first}", 1) from None
 
 
 def parse_as_of(value: str | None) -> date | None:
@@ -158,9 +162,14 @@ def _snapshot(db: Path | None, config: Path | None) -> Path:
     return _config(db=db, config=config).settings.analytics_path
 
 
-def _query(snapshot: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-    with clean_errors(), reader(snapshot) as con:
+def _query_unchecked(snapshot: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+    with reader(snapshot) as con:
         return con.execute(sql, params or []).pl()
+
+
+def _query(snapshot: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+    with clean_errors():
+        return _query_unchecked(snapshot, sql, params)
 
 
 FLAG_QUERY = """
@@ -277,13 +286,9 @@ def sql(
         os.execv(shell, [shell, "-readonly", str(snapshot)])
     with clean_errors():
         try:
-            frame = _query(snapshot, query)
-        except Exception as exc:  # a mistyped query is the user's, not a crash
-            import duckdb
-
-            if isinstance(exc, duckdb.Error):
-                raise fail(str(exc).splitlines()[0], 2) from None
-            raise
+            frame = _query_unchecked(snapshot, query)
+        except duckdb.Error as exc:  # a mistyped query is the user's, not a crash
+            raise fail(str(exc).splitlines()[0], 2) from None
     _print_frame("", frame, empty="no rows")
 
 

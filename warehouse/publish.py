@@ -23,14 +23,17 @@ def _fsync_dir(path: Path) -> None:
 
 def publish(db: Path, snapshot: Path, timeout_s: float = 0.0) -> None:
     """Checkpoint `db`, copy it beside `snapshot`, and rename the copy over `snapshot`."""
+    tmp = snapshot.with_name(snapshot.name + ".tmp")
     con = connect(db, timeout_s=timeout_s)
     try:
         con.execute("CHECKPOINT")
-        tmp = snapshot.with_name(snapshot.name + ".tmp")
         shutil.copyfile(db, tmp)
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not keep half a copy
+        raise
     finally:
         con.close()
-    with tmp.open("rb+") as handle:
-        os.fsync(handle.fileno())
     os.replace(tmp, snapshot)
     _fsync_dir(snapshot.parent)
