@@ -42,3 +42,42 @@ def test_nightly_flow_loads_flags_and_writes_artifacts(
     assert "completed_with_failures" in str(markdown.data)
     table = Artifact.get("nightly-files")
     assert table is not None and "broken.bin" in str(table.data)
+
+
+def test_parse_task_retries_an_io_error_then_succeeds(
+    prefect_harness: None, workspace: Workspace
+) -> None:
+    import threading
+
+    from prefect import flow
+
+    from flows.nightly import parse_task
+
+    path = workspace.inbox / "a1" / "late.csv"
+    path.parent.mkdir()
+    config = workspace.config()
+
+    @flow
+    def parse_once() -> object:
+        return parse_task.with_options(retry_delay_seconds=[1, 1])(path, "a1", config)
+
+    # The file appears only after the first attempt has failed with FileNotFoundError.
+    appear = threading.Timer(
+        0.5, lambda: path.write_text(csv_text("2026-11-16T07:00:00,Squat,5,100,kg,,"))
+    )
+    appear.start()
+    try:
+        result = parse_once()
+    finally:
+        appear.cancel()
+    assert not isinstance(result, str)
+    assert result.sets.height == 1
+
+
+def test_parse_task_does_not_retry_a_bad_file(prefect_harness: None, workspace: Workspace) -> None:
+    from flows.nightly import _retry_on_io, parse_task
+
+    path = workspace.write("a1/bad.csv", "not,a,log\n")
+    result = parse_task.fn(path, "a1", workspace.config())
+    assert isinstance(result, str) and "unrecognised format" in result
+    assert _retry_on_io is parse_task.retry_condition_fn
