@@ -28,6 +28,10 @@ types: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
+# Benchmarks against their baselines (docs/performance.md); not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
 # The quick loop: everything but the slow end-to-end tests.
 quick: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
+import polars.selectors as cs
 from pydantic import BeforeValidator
 
 from schemas.set_row import LB_TO_KG, MAX_LOAD_KG, RowContext, SetRow, TextSpec
@@ -97,55 +98,83 @@ def _blank(raw: pl.Expr) -> pl.Expr:
     return raw.is_null() | (raw.str.strip_chars(WHITESPACE) == "")
 
 
-def _timestamp(raw: pl.Expr, timezone: pl.Expr, zones: list[str]) -> tuple[pl.Expr, pl.Expr]:
-    """UTC timestamp and first failing rule, mirroring `schemas.text.parse_timestamp`."""
+def _timestamp(lazy: pl.LazyFrame, timezone: pl.Expr, zones: list[str]) -> pl.LazyFrame:
+    """Add `__value_performed_at` (UTC) and `__rule_performed_at`, mirroring
+    `schemas.text.parse_timestamp`. Each stage is its own column, so the regular expression and
+    the conversions run once per row, not once per reference."""
+    raw = pl.col("performed_at")
+    names = ["year", "month", "day", "hour", "minute", "second", "fraction", "offset"]
     parts = raw.str.strip_chars(WHITESPACE).str.extract_groups(TIMESTAMP_RE)
-    part = [parts.struct.field(str(i)) for i in range(1, 9)]
-    year, month, day, *_, fraction, offset = part
-    year_n, _, _, hour, minute, second = (
-        p.cast(pl.Int32, strict=False).fill_null(0) for p in part[:6]
+    lazy = lazy.with_columns(parts.alias("__ts")).with_columns(
+        pl.col("__ts").struct.field(str(i)).alias(f"__ts_{name}") for i, name in enumerate(names, 1)
     )
-    day_start = pl.concat_str([year, month, day], separator="-").str.strptime(
-        pl.Date, "%Y-%m-%d", strict=False
-    )
-    micros = fraction.str.slice(0, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False).fill_null(0)
-    offset_digits = offset.str.replace_all(":", "").str.slice(1)
+    part = {name: pl.col(f"__ts_{name}") for name in names}
+    number = {
+        name: part[name].cast(pl.Int32, strict=False).fill_null(0)
+        for name in ("year", "hour", "minute", "second")
+    }
+    offset_digits = part["offset"].str.replace_all(":", "").str.slice(1)
     offset_hours = offset_digits.str.slice(0, 2).cast(pl.Int32, strict=False).fill_null(0)
     offset_mins = offset_digits.str.slice(2, 2).cast(pl.Int32, strict=False).fill_null(0)
-    sign = pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
-    offset_total = sign * (offset_hours * 60 + offset_mins)
-    local = day_start.cast(pl.Datetime("us")) + pl.duration(
-        hours=hour, minutes=minute, seconds=second, microseconds=micros
+    sign = pl.when(part["offset"].str.starts_with("-")).then(-1).otherwise(1)
+    day_start = pl.concat_str(
+        [part["year"], part["month"], part["day"]], separator="-"
+    ).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    micros = (
+        part["fraction"].str.slice(0, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False)
+    ).fill_null(0)
+    lazy = lazy.with_columns(
+        __ts_day=day_start,
+        __ts_offset_minutes=sign * (offset_hours * 60 + offset_mins),
+        __ts_invalid=(
+            (number["year"] == 0)
+            | (number["hour"] > 23)
+            | (number["minute"] > 59)
+            | (number["second"] > 59)
+            | (offset_hours > 23)
+            | (offset_mins > 59)
+        ),
+        __ts_micros=micros,
+    ).with_columns(
+        __ts_local=pl.col("__ts_day").cast(pl.Datetime("us"))
+        + pl.duration(
+            hours=number["hour"],
+            minutes=number["minute"],
+            seconds=number["second"],
+            microseconds=pl.col("__ts_micros"),
+        ),
+        __ts_invalid=pl.col("__ts_invalid") | pl.col("__ts_day").is_null(),
     )
-    invalid = (
-        day_start.is_null()
-        | (year_n == 0)
-        | (hour > 23)
-        | (minute > 59)
-        | (second > 59)
-        | (offset_hours > 23)
-        | (offset_mins > 59)
+    local = pl.col("__ts_local")
+    from_offset = (local - pl.duration(minutes=pl.col("__ts_offset_minutes"))).dt.replace_time_zone(
+        "UTC"
     )
-    from_offset = (local - pl.duration(minutes=offset_total)).dt.replace_time_zone("UTC")
     from_zone: pl.Expr = pl.lit(None, pl.Datetime("us", "UTC"))
     for zone in zones:
         converted = local.dt.replace_time_zone(
             zone, ambiguous="earliest", non_existent="null"
         ).dt.convert_time_zone("UTC")
         from_zone = pl.when(timezone == zone).then(converted).otherwise(from_zone)
-    utc = pl.when(offset.is_not_null()).then(from_offset).otherwise(from_zone)
+    lazy = lazy.with_columns(
+        __ts_utc=pl.when(part["offset"].is_not_null()).then(from_offset).otherwise(from_zone)
+    )
+    utc = pl.col("__ts_utc")
     rule = _first_failure(
         [
-            (year.is_null(), Grammar.TIMESTAMP.value),
-            (invalid, "invalid_date"),
+            (_blank(raw), "missing"),
+            (part["year"].is_null(), Grammar.TIMESTAMP.value),
+            (pl.col("__ts_invalid"), "invalid_date"),
             (utc.is_null(), "nonexistent_local_time"),
-            (
-                (utc < pl.lit(EARLIEST)) | (utc >= pl.lit(LATEST)),
-                "timestamp_out_of_range",
-            ),
+            ((utc < pl.lit(EARLIEST)) | (utc >= pl.lit(LATEST)), "timestamp_out_of_range"),
         ]
     )
-    return utc, rule
+    return (
+        lazy.with_columns(rule.alias("__rule_performed_at"))
+        .with_columns(
+            pl.when(pl.col("__rule_performed_at").is_null()).then(utc).alias("__value_performed_at")
+        )
+        .drop(cs.starts_with("__ts"))
+    )
 
 
 def athlete_setting(athlete: pl.Expr, overrides: dict[str, str], default: str) -> pl.Expr:
@@ -186,16 +215,7 @@ def check(frame: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     valid_athlete = pl.when(pl.col(rule_column("athlete_id")).is_null()).then(pl.col("athlete_id"))
     timezone = athlete_setting(valid_athlete, context.athlete_timezones, context.timezone)
     zones = sorted({context.timezone, *context.athlete_timezones.values()})
-    utc, ts_rule = _timestamp(pl.col("performed_at"), timezone, zones)
-    blank = _blank(pl.col("performed_at"))
-    lazy = lazy.with_columns(
-        pl.when(blank).then(pl.lit("missing")).otherwise(ts_rule).alias("__rule_performed_at"),
-        utc.alias("__value_performed_at"),
-    ).with_columns(
-        pl.when(pl.col("__rule_performed_at").is_null())
-        .then(pl.col("__value_performed_at"))
-        .alias("__value_performed_at")
-    )
+    lazy = _timestamp(lazy, timezone, zones)
 
     reps_value, reps_checks = _parse(by_name["reps"], pl.col("reps"))
     has_measure = (

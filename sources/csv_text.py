@@ -58,6 +58,8 @@ def _group_records(lines: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
         odd=(quotes.cum_sum() % 2 == 1),
     ).with_columns(record=pl.col("starts").cum_sum())
     open_at_end = bool(grouped["odd"][-1]) if grouped.height else False
+    if grouped["starts"].all():  # no field spans lines: every line is a record
+        return lines, open_at_end
     records = grouped.group_by("record", maintain_order=True).agg(
         pl.col("line").first(), pl.col("text").str.join("\n")
     )
@@ -83,13 +85,47 @@ def split_records(text: str) -> pl.DataFrame:
     return pl.concat(done).filter(~blank)
 
 
+def _escaped(separator: str) -> str:
+    return "\\" + separator if separator in "|.^$*+?()[]{}\\-" else separator
+
+
 def _field_pattern(separator: str) -> str:
-    sep = "\\" + separator if separator in "|.^$*+?()[]{}\\" else separator
+    sep = _escaped(separator)
     return f'(?:"(?:[^"]|"")*"|[^{sep}"\\n]*)(?:{sep}|$)'
 
 
 def split_fields(records: pl.DataFrame, separator: str) -> pl.DataFrame:
-    """Add `fields`, a list of unquoted cells, and `malformed` where quoting is broken."""
+    """Add `fields`, a list of unquoted cells, and `malformed` where quoting is broken.
+
+    Records whose quotes only wrap whole fields without a separator or quote inside (most rows
+    of most exports, `""` for an empty cell included) split plainly; the rest go through the
+    quote-aware regular expression.
+    """
+    sep = _escaped(separator)
+    escaped = pl.col("text").str.contains(f'[^{sep}]""|""[^{sep}]')  # a doubled quote in a field
+    quoted = escaped | (
+        pl.col("text").str.replace_all(f'"[^"{sep}\\n]*"', "").str.contains('"', literal=True)
+    )
+    unwrap = (
+        pl.when(pl.element().str.starts_with('"') & (pl.element().str.len_chars() >= 2))
+        .then(pl.element().str.slice(1).str.strip_suffix('"'))
+        .otherwise(pl.element())
+    )
+    # A quote that does not wrap its whole field (`"x"y`) is broken quoting, as in the regex path.
+    stray = pl.element().str.contains('"', literal=True) & ~(pl.element().str.contains('^"[^"]*"$'))
+    cells = pl.col("text").str.split(separator)
+    plain = records.filter(~quoted).with_columns(
+        fields=cells.list.eval(unwrap), malformed=cells.list.eval(stray).list.any()
+    )
+    complex_ = _split_quoted(records.filter(quoted), separator)
+    if complex_.height == 0:
+        return plain
+    if plain.height == 0:
+        return complex_
+    return pl.concat([plain, complex_.select(plain.columns)]).sort("line")
+
+
+def _split_quoted(records: pl.DataFrame, separator: str) -> pl.DataFrame:
     matches = pl.col("text").str.extract_all(_field_pattern(separator))
     cells = pl.col("cells")
     # A trailing separator ends in an empty last field that the regex does not report.
