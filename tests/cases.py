@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import tomllib
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -86,3 +88,12 @@ def history(
 
 def last_day(sessions: int, start: date = date(2026, 9, 1), every_days: int = 3) -> date:
     return start + timedelta(days=every_days * (sessions - 1))
+
+
+def zipped(entries: dict[str, bytes]) -> bytes:
+    """A zip archive of `entries` (member name -> bytes), deflated."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -3,8 +3,6 @@ or rejected rows; never a crash, a hang, a traceback or a lost valid row of the 
 
 from __future__ import annotations
 
-import io
-import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from hypothesis import strategies as st
 
 from flows import pipeline
 from flows.config import load
+from tests.cases import zipped
 from tests.conftest import CANONICAL_HEADER, Workspace, csv_text
 from tests.sources.fit_fixtures import FitSet, write_fit
 
@@ -33,14 +32,6 @@ def valid_rows(count: int, day: int, start: int = 0) -> list[str]:
 
 def fit_bytes(tmp: Path) -> bytes:
     return write_fit(tmp / "x.fit", [FitSet(10, 60.0), FitSet(8, 60.0)]).read_bytes()
-
-
-def zipped(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def hostile_cases(tmp: Path) -> dict[str, tuple[bytes, str, int]]:

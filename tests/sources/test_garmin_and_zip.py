@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import shutil
-import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from schemas.set_row import RowContext
 from schemas.validate import validate
 from sources import read
 from sources.csv_text import UnreadableFile
+from tests.cases import zipped
 from tests.conftest import REAL_DATA, Workspace, csv_text
 from tests.sources.fit_fixtures import FitSet, write_fit
 
@@ -97,21 +96,13 @@ def test_damaged_fit_fails_with_a_reason(workspace: Workspace, damage: str) -> N
     assert "damaged or truncated" in str(outcome.error)
 
 
-def bundle(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_zip_bundle_loads_each_member_with_its_own_format(workspace: Workspace) -> None:
     fit = write_fit(workspace.root / "x.fit", [FitSet(10, 60.0), FitSet(8, 62.5)]).read_bytes()
     canonical = csv_text(
         "2026-11-16T07:00:00,Bench Press,8,60,kg,,working",
         "2026-11-16T07:05:00,Bench Press,x,60,kg,,working",
     )
-    data = bundle({"activities/1.fit": fit, "log.csv": canonical.encode(), "README.txt": b"hi"})
+    data = zipped({"activities/1.fit": fit, "log.csv": canonical.encode(), "README.txt": b"hi"})
     (workspace.inbox / "z1").mkdir()
     (workspace.inbox / "z1" / "export.zip").write_bytes(data)
     summary = run(workspace)
@@ -133,7 +124,7 @@ def test_zip_bundle_loads_each_member_with_its_own_format(workspace: Workspace) 
     [
         ({"../../etc/passwd": b"root:x:0:0"}, "points outside the bundle"),
         ({"/abs.csv": b"x"}, "points outside the bundle"),
-        ({"inner.zip": bundle({"a.csv": b"x"})}, "is itself a zip"),
+        ({"inner.zip": zipped({"a.csv": b"x"})}, "is itself a zip"),
         ({"bomb.csv": b"0" * (5 << 20)}, "zip bomb"),
     ],
     ids=["zip-slip", "absolute", "nested", "bomb"],
@@ -143,7 +134,7 @@ def test_zip_guards_fail_the_file(
 ) -> None:
     target = workspace.inbox / "z1" / "bad.zip"
     target.parent.mkdir()
-    target.write_bytes(bundle(entries))
+    target.write_bytes(zipped(entries))
     summary = run(workspace)
     ((_, outcome),) = summary.files
     assert outcome.status == "failed"
@@ -152,7 +143,7 @@ def test_zip_guards_fail_the_file(
 
 
 def test_truncated_zip_fails_cleanly(tmp_path: Path) -> None:
-    data = bundle({"a.csv": csv_text("2026-11-16T07:00:00,Squat,5,100,kg,,").encode()})
+    data = zipped({"a.csv": csv_text("2026-11-16T07:00:00,Squat,5,100,kg,,").encode()})
     path = tmp_path / "cut.zip"
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(UnreadableFile, match="not a readable zip"):
