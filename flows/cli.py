@@ -30,6 +30,7 @@ from rules.reasons import prescription
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
 from warehouse.db import WarehouseLocked, WarehouseMissing, reader
+from warehouse.lock import run_lock
 
 app = typer.Typer(
     name="repflow",
@@ -116,10 +117,13 @@ def run(
     day = parse_as_of(as_of)
     flags = {"inbox": inbox, "db": db, "config": config}
     loaded = _config(**flags)
-    _prepare_prefect(loaded)
-    from flows.nightly import nightly  # Prefect is imported only by the commands that run it
+    settings = loaded.settings
+    # Take the writer's lock before Prefect starts: a second run fails in a second, not after
+    # Prefect's start-up, and with one line rather than a failed flow's log.
+    with clean_errors(), run_lock(settings.db, settings.lock_timeout_s):
+        _prepare_prefect(loaded)
+        from flows.nightly import nightly  # only the commands that run the flow import Prefect
 
-    with clean_errors():
         try:
             result = nightly(settings={k: v for k, v in flags.items() if v is not None}, as_of=day)
         except (ConfigError, WarehouseLocked, WarehouseMissing, UnreadableFile, OSError):

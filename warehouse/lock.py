@@ -11,6 +11,10 @@ from pathlib import Path
 
 from warehouse.db import LOCK_POLL_S, WarehouseLocked
 
+# Locks this process holds: taking one again is a no-op, so a command can lock before starting
+# Prefect and the flow inside it can lock the same warehouse without waiting on itself.
+_HELD: set[Path] = set()
+
 
 def lock_path(db: Path) -> Path:
     return db.with_name(db.name + ".run.lock")
@@ -19,7 +23,10 @@ def lock_path(db: Path) -> Path:
 @contextmanager
 def run_lock(db: Path, timeout_s: float = 0.0) -> Iterator[None]:
     """Hold an exclusive flock beside `db`; wait up to `timeout_s`, then name the holder."""
-    path = lock_path(db)
+    path = lock_path(db).resolve()
+    if path in _HELD:
+        yield
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
     deadline = time.monotonic() + timeout_s
@@ -41,6 +48,10 @@ def run_lock(db: Path, timeout_s: float = 0.0) -> Iterator[None]:
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
-        yield
+        _HELD.add(path)
+        try:
+            yield
+        finally:
+            _HELD.discard(path)
     finally:
         handle.close()  # closing the descriptor releases the flock

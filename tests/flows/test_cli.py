@@ -206,3 +206,18 @@ def test_wheel_ships_config_and_migrations(tmp_path: Path) -> None:
         "schemas/set_row.py",
     ):
         assert required in names
+
+
+def test_a_second_run_exits_1_before_starting_prefect(workspace: Workspace) -> None:
+    import time
+
+    workspace.write("a1/x.csv", csv_text(*ROWS))
+    with run_lock(workspace.db):
+        started = time.monotonic()
+        result = repflow("run", cwd=workspace.root, env={"REPFLOW_LOCK_TIMEOUT_S": "0.2"})
+        elapsed = time.monotonic() - started
+    no_traceback(result)
+    assert result.returncode == 1
+    assert f"another repflow run (PID {os.getpid()})" in result.stderr
+    assert elapsed < 8  # no Prefect start-up before the lock
+    assert not (workspace.root / ".prefect").exists()
