@@ -211,11 +211,38 @@ def test_files_load_in_a_fixed_order(workspace: Workspace) -> None:
 
 
 def test_a_run_waits_for_the_lock_then_says_who_holds_it(workspace: Workspace) -> None:
+    import subprocess
+    import sys
+
     workspace.write("a1/export.csv", csv_text(*WEEK_1))
     config = workspace.config(lock_timeout_s=0.3)
-    with run_lock(config.settings.db), pytest.raises(WarehouseLocked, match=f"PID {os.getpid()}"):
-        run(config)
-    assert run(config).total("loaded") == 3
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom pathlib import Path\nfrom warehouse.lock import run_lock\n"
+            f"with run_lock(Path({str(config.settings.db)!r})):\n"
+            "    print('held', flush=True)\n    sys.stdin.readline()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(WarehouseLocked, match=f"PID {holder.pid}"):
+            run(config)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run(config).total("loaded") == 3  # the dead holder's lock is gone
+
+
+def test_the_lock_is_reentrant_within_a_process(workspace: Workspace) -> None:
+    workspace.write("a1/export.csv", csv_text(*WEEK_1))
+    config = workspace.config(lock_timeout_s=0.3)
+    with run_lock(config.settings.db):  # as `repflow run` holds it around the flow
+        assert run(config).total("loaded") == 3
 
 
 def test_exercise_catalog_changes_remap_stored_sets(workspace: Workspace, tmp_path: Path) -> None:
