@@ -63,29 +63,41 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def _create_migrations_table(con: duckdb.DuckDBPyConnection) -> None:
+    with transaction(con):
+        con.execute(
+            "CREATE TABLE schema_migrations "
+            "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+        )
+        for target, text in (
+            ("TABLE schema_migrations", "Numbered SQL migrations applied to this database."),
+            (
+                "COLUMN schema_migrations.version",
+                "The number of the migration file (0001_*.sql is 1).",
+            ),
+            ("COLUMN schema_migrations.name", "The name of the migration file after its number."),
+            ("COLUMN schema_migrations.applied_at", "When it was applied."),
+        ):
+            con.execute(f"COMMENT ON {target} IS '{text}'")
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply pending migrations, each in its own transaction; return the versions applied."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations "
-        "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-    )
-    con.execute(
-        "COMMENT ON TABLE schema_migrations IS "
-        "'Numbered SQL migrations from warehouse/migrations applied to this database.'"
-    )
+    """Apply pending migrations, each in its own transaction; return the versions applied.
+
+    A database that is up to date is only read: opening the warehouse writes nothing."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        _create_migrations_table(con)
     done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
     for version, name, sql in migrations():
         if version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         applied.append(version)
     return applied
 
