@@ -7,7 +7,9 @@ import tomllib
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from config import DEFAULT_DIR
@@ -97,3 +99,18 @@ def zipped(entries: dict[str, bytes]) -> bytes:
         for name, data in entries.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def stored_sets_if_whole(database: Path) -> int:
+    """The sets stored in a warehouse, after checking it is a whole state: every stored set
+    belongs to a file recorded as loaded, and every loaded file's sets are there."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        stored = con.execute("SELECT count(*) FROM sets").fetchone()
+        recorded = con.execute(
+            "SELECT coalesce(sum(rows_loaded), 0) FROM ingested_files WHERE status = 'loaded'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert stored is not None and stored == recorded, (stored, recorded)
+    return int(stored[0])

@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from flows import pipeline
+from tests.cases import stored_sets_if_whole
 from tests.conftest import Workspace, csv_text, repflow
 
 pytestmark = pytest.mark.slow
@@ -71,17 +72,8 @@ def state(db: Path) -> dict[str, list[Any]]:
 
 
 def snapshot_is_whole(snapshot: Path) -> None:
-    if not snapshot.exists():
-        return
-    con = duckdb.connect(str(snapshot), read_only=True)
-    try:
-        stored = con.execute("SELECT count(*) FROM sets").fetchone()
-        loaded = con.execute(
-            "SELECT coalesce(sum(rows_loaded), 0) FROM ingested_files WHERE status = 'loaded'"
-        ).fetchone()
-        assert stored == loaded
-    finally:
-        con.close()
+    if snapshot.exists():
+        stored_sets_if_whole(snapshot)
 
 
 def loader(workspace: Workspace) -> list[str]:

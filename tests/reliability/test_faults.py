@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from flows import pipeline
+from tests.cases import stored_sets_if_whole
 from tests.conftest import Workspace, csv_text, repflow
 
 ROWS = [f"2026-11-{day:02d}T07:00:00,Squat,5,{60 + day},kg,," for day in range(1, 29)]
@@ -82,15 +83,7 @@ def test_disk_full_is_a_clear_error_and_the_warehouse_survives(
     assert not (small_disk / "analytics.duckdb.tmp").exists()
     # Whatever committed is whole: every stored set belongs to a file recorded as loaded.
     for database in (db, small_disk / "analytics.duckdb"):
-        con = duckdb.connect(str(database), read_only=True)
-        try:
-            stored = con.execute("SELECT count(*) FROM sets").fetchone()
-            recorded = con.execute(
-                "SELECT sum(rows_loaded) FROM ingested_files WHERE status = 'loaded'"
-            ).fetchone()
-            assert stored == recorded and stored is not None and stored[0] >= 5
-        finally:
-            con.close()
+        assert stored_sets_if_whole(database) >= 5
 
 
 def test_read_only_folder_is_a_clear_error(workspace: Workspace, small_disk: Path) -> None:

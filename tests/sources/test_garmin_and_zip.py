@@ -28,7 +28,6 @@ def run(workspace: Workspace, as_of: date | None = None) -> pipeline.RunSummary:
     return pipeline.execute(config, files, "run" if as_of else "ingest", as_of)
 
 
-@pytest.mark.skipif(not REAL_FIT.exists(), reason="../shared/data/real is missing")
 def test_real_garmin_file_keeps_active_strength_sets_only(workspace: Workspace) -> None:
     from garmin_fit_sdk import Decoder, Stream
 

@@ -16,8 +16,6 @@ import pytest
 from flows import pipeline
 from tests.conftest import REAL_DATA, Workspace
 
-pytestmark = pytest.mark.skipif(not REAL_DATA.is_dir(), reason="../shared/data/real is missing")
-
 
 def load(workspace: Workspace, relative: str, athlete: str = "u1") -> pipeline.RunSummary:
     target = workspace.inbox / athlete / Path(relative).name
