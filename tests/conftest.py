@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from flows.config import Config, load
+from tests import debian
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"
@@ -86,3 +87,9 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start installing the Debian packages that the selected tests need (tests/debian.py)."""
+    wanted = {str(mark.args[0]) for item in session.items for mark in item.iter_markers("debian")}
+    debian.start(wanted)
