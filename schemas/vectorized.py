@@ -8,6 +8,7 @@ values of the rows with none.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -183,65 +184,135 @@ def athlete_setting(athlete: pl.Expr, overrides: dict[str, str], default: str) -
     return athlete.replace_strict(overrides, default=default, return_dtype=pl.String)
 
 
+def _per_distinct(
+    keys: pl.DataFrame, derive: Callable[[pl.LazyFrame], pl.LazyFrame]
+) -> pl.DataFrame:
+    """The columns `derive` adds, computed once per distinct row of `keys` and looked up for
+    every row. Exports repeat the same athlete, exercise, unit, weight, reps and even workout
+    start on many rows, so most values are parsed a few thousand times, not a million."""
+    distinct = derive(keys.lazy().unique()).collect()
+    looked_up = keys.join(
+        distinct, on=keys.columns, how="left", nulls_equal=True, maintain_order="left"
+    )
+    return looked_up.drop(keys.columns)
+
+
+def _field_rule(contract: FieldContract, checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    blank = _blank(pl.col(contract.name))
+    return _first_failure(
+        ([(blank, "missing")] if contract.spec.required else []) + [(blank, "__blank__")] + checks
+    )
+
+
+def _simple_field(contract: FieldContract) -> Callable[[pl.LazyFrame], pl.LazyFrame]:
+    """A field whose rules read only its own text."""
+
+    def derive(lazy: pl.LazyFrame) -> pl.LazyFrame:
+        value, checks = _parse(contract, pl.col(contract.name))
+        return lazy.with_columns(_field_rule(contract, checks).alias("__rule")).select(
+            contract.name,
+            pl.when(pl.col("__rule").is_null()).then(value).alias("__value_" + contract.name),
+            pl.when(pl.col("__rule") != "__blank__")
+            .then(pl.col("__rule"))
+            .alias(rule_column(contract.name)),
+        )
+
+    return derive
+
+
+def _number_field(contract: FieldContract) -> Callable[[pl.LazyFrame], pl.LazyFrame]:
+    """Reps and load: the text's own rules here; the rules that need other fields (a measure
+    instead of reps, the load limit in kg) are applied per row afterwards."""
+
+    def derive(lazy: pl.LazyFrame) -> pl.LazyFrame:
+        value, checks = _parse(contract, pl.col(contract.name))
+        return lazy.select(
+            contract.name,
+            _blank(pl.col(contract.name)).alias(f"__blank_{contract.name}"),
+            value.alias(f"__number_{contract.name}"),
+            _first_failure(checks).alias(f"__text_rule_{contract.name}"),
+        )
+
+    return derive
+
+
 def check(frame: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     """Add the parsed value of every `SetRow` field and a `__rule_<field>` column per field.
 
     A row is valid when every rule column is null. Columns absent from `frame` are blank.
     """
     missing = [c.name for c in CONTRACTS if c.name not in frame.columns]
-    lazy = frame.lazy().with_columns(pl.lit(None, pl.String).alias(name) for name in missing)
-    lazy = lazy.with_columns(pl.col(c.name).cast(pl.String) for c in CONTRACTS)
-    by_name = {c.name: c for c in CONTRACTS}
-    outputs: list[pl.Expr] = []
+    frame = frame.with_columns(pl.lit(None, pl.String).alias(name) for name in missing)
+    frame = frame.with_columns(pl.col(c.name).cast(pl.String) for c in CONTRACTS)
+    looked_up: list[pl.DataFrame] = []
     for contract in CONTRACTS:
-        if contract.name in ("performed_at", "reps", "load"):
+        if contract.name == "performed_at":
             continue
-        raw = pl.col(contract.name)
-        value, checks = _parse(contract, raw)
-        blank = _blank(raw)
-        rule = _first_failure(
-            ([(blank, "missing")] if contract.spec.required else [])
-            + [(blank, "__blank__")]
-            + checks
+        derive = (
+            _number_field(contract)
+            if contract.name in ("reps", "load")
+            else _simple_field(contract)
         )
-        outputs += [
-            pl.when(rule.is_null()).then(value).alias("__value_" + contract.name),
-            pl.when(rule != "__blank__").then(rule).alias(rule_column(contract.name)),
-        ]
-    lazy = lazy.with_columns(outputs)
+        looked_up.append(_per_distinct(frame.select(contract.name), derive))
+    frame = frame.hstack([column for part in looked_up for column in part.get_columns()])
 
     # The timestamp is read in the athlete's zone, and load is bounded in kg, so both wait for
     # the athlete and unit to be parsed, as pydantic's field order makes them wait.
     valid_athlete = pl.when(pl.col(rule_column("athlete_id")).is_null()).then(pl.col("athlete_id"))
     timezone = athlete_setting(valid_athlete, context.athlete_timezones, context.timezone)
     zones = sorted({context.timezone, *context.athlete_timezones.values()})
-    lazy = _timestamp(lazy, timezone, zones)
+    stamps = frame.select("performed_at", timezone.alias("__zone"))
+    frame = frame.hstack(
+        _per_distinct(stamps, lambda lazy: _timestamp(lazy, pl.col("__zone"), zones))
+    )
 
-    reps_value, reps_checks = _parse(by_name["reps"], pl.col("reps"))
     has_measure = (
         pl.col("__value_duration_s").is_not_null() | pl.col("__value_distance_m").is_not_null()
     )
-    reps_blank = _blank(pl.col("reps"))
-    reps_rule = _first_failure(
-        [(reps_blank & ~has_measure, "reps_or_measure"), (reps_blank, "__blank__"), *reps_checks]
+    reps_blank = pl.col("__blank_reps")
+    reps_rule = first_match(
+        [
+            (reps_blank & ~has_measure, pl.lit("reps_or_measure")),
+            (reps_blank, pl.lit("__blank__")),
+        ],
+        pl.col("__text_rule_reps"),
     )
     unit = pl.coalesce(
         pl.col("__value_unit"),
         athlete_setting(valid_athlete, context.athlete_units, context.unit),
     )
-    load_value, load_checks = _parse(by_name["load"], pl.col("load"))
+    load_value = pl.col("__number_load")
     load_kg = pl.when(unit == "lb").then(load_value * LB_TO_KG).otherwise(load_value)
-    load_blank = _blank(pl.col("load"))
-    load_rule = _first_failure(
-        [(load_blank, "__blank__"), *load_checks, (load_kg > MAX_LOAD_KG, "load_limit")]
+    load_rule = first_match(
+        [
+            (pl.col("__blank_load"), pl.lit("__blank__")),
+            (pl.col("__text_rule_load").is_not_null(), pl.col("__text_rule_load")),
+            (load_kg > MAX_LOAD_KG, pl.lit("load_limit")),
+        ],
+        pl.lit(None, pl.String),
     )
-    lazy = lazy.with_columns(
-        pl.when(reps_rule.is_null()).then(reps_value.cast(pl.Int64)).alias("__value_reps"),
-        pl.when(reps_rule != "__blank__").then(reps_rule).alias(rule_column("reps")),
-        pl.when(load_rule.is_null()).then(load_value).alias("__value_load"),
-        pl.when(load_rule != "__blank__").then(load_rule).alias(rule_column("load")),
-    ).with_columns(pl.col("__value_set_index").cast(pl.Int64))
-    return lazy.collect()
+    helpers = [
+        f"__{kind}_{name}" for kind in ("blank", "number", "text_rule") for name in ("reps", "load")
+    ]
+    return (
+        frame.lazy()
+        .with_columns(reps_rule.alias("__reps_rule"), load_rule.alias("__load_rule"))
+        .with_columns(
+            pl.when(pl.col("__reps_rule").is_null())
+            .then(pl.col("__number_reps").cast(pl.Int64))
+            .alias("__value_reps"),
+            pl.when(pl.col("__reps_rule") != "__blank__")
+            .then(pl.col("__reps_rule"))
+            .alias(rule_column("reps")),
+            pl.when(pl.col("__load_rule").is_null()).then(load_value).alias("__value_load"),
+            pl.when(pl.col("__load_rule") != "__blank__")
+            .then(pl.col("__load_rule"))
+            .alias(rule_column("load")),
+            pl.col("__value_set_index").cast(pl.Int64),
+        )
+        .drop([*helpers, "__reps_rule", "__load_rule"])
+        .collect()
+    )
 
 
 def rule_columns() -> list[str]:

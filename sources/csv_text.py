@@ -97,27 +97,19 @@ def _field_pattern(separator: str) -> str:
 def split_fields(records: pl.DataFrame, separator: str) -> pl.DataFrame:
     """Add `fields`, a list of unquoted cells, and `malformed` where quoting is broken.
 
-    Records whose quotes only wrap whole fields without a separator or quote inside (most rows
-    of most exports, `""` for an empty cell included) split plainly; the rest go through the
+    A record whose quotes only wrap whole fields, with no separator, quote or line break inside
+    (most rows of most exports, `""` for an empty cell included), splits plainly once its quotes
+    are dropped: one anchored regular expression tells which. The rest go through the
     quote-aware regular expression.
     """
     sep = _escaped(separator)
-    escaped = pl.col("text").str.contains(f'[^{sep}]""|""[^{sep}]')  # a doubled quote in a field
-    quoted = escaped | (
-        pl.col("text").str.replace_all(f'"[^"{sep}\\n]*"', "").str.contains('"', literal=True)
+    field = f'(?:"[^"{sep}\\n]*"|[^"{sep}\\n]*)'
+    simple = records["text"].str.contains(f"^{field}(?:{sep}{field})*$")
+    plain = records.filter(simple).with_columns(
+        fields=pl.col("text").str.replace_all('"', "", literal=True).str.split(separator),
+        malformed=pl.lit(False),
     )
-    unwrap = (
-        pl.when(pl.element().str.starts_with('"') & (pl.element().str.len_chars() >= 2))
-        .then(pl.element().str.slice(1).str.strip_suffix('"'))
-        .otherwise(pl.element())
-    )
-    # A quote that does not wrap its whole field (`"x"y`) is broken quoting, as in the regex path.
-    stray = pl.element().str.contains('"', literal=True) & ~(pl.element().str.contains('^"[^"]*"$'))
-    cells = pl.col("text").str.split(separator)
-    plain = records.filter(~quoted).with_columns(
-        fields=cells.list.eval(unwrap), malformed=cells.list.eval(stray).list.any()
-    )
-    complex_ = _split_quoted(records.filter(quoted), separator)
+    complex_ = _split_quoted(records.filter(~simple), separator)
     if complex_.height == 0:
         return plain
     if plain.height == 0:
