@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import polars as pl
 
 from schemas.set_row import LB_TO_KG, RowContext, explain
-from schemas.vectorized import CONTRACTS, athlete_setting, check, is_valid, rule_column
+from schemas.vectorized import (
+    CONTRACTS,
+    athlete_setting,
+    check,
+    is_valid,
+    per_distinct,
+    rule_column,
+)
 
 # The natural key of a set within one source format (see docs/warehouse.md).
 NATURAL_KEY = ("athlete_id", "performed_at", "exercise_key", "set_index")
@@ -102,19 +109,32 @@ def _records(valid: pl.DataFrame, context: RowContext) -> tuple[pl.DataFrame, pl
     timezone = athlete_setting(athlete, context.athlete_timezones, context.timezone)
     zones = sorted({context.timezone, *context.athlete_timezones.values()})
     performed_at = value["performed_at"].dt.truncate("1s")
-    given_key = pl.col("session_key") if "session_key" in valid.columns else pl.lit(None)
-    session_key = pl.coalesce(
-        value["session_id"],
-        given_key.cast(pl.String),
-        local_dates(performed_at, timezone, zones).cast(pl.String),
+    # Both derive from values that repeat on many rows: computed once per distinct value.
+    valid = valid.sort("source_line").with_columns(__performed_at=performed_at, __zone=timezone)
+    valid = valid.hstack(
+        per_distinct(
+            valid.select("__performed_at", "__zone"),
+            lambda lazy: lazy.with_columns(
+                __local_date=local_dates(pl.col("__performed_at"), pl.col("__zone"), zones).cast(
+                    pl.String
+                )
+            ),
+        )
+    ).hstack(
+        per_distinct(
+            valid.select(value["exercise"]),
+            lambda lazy: lazy.with_columns(__exercise_key=exercise_key(value["exercise"])),
+        )
     )
-    records = valid.sort("source_line").select(
+    given_key = pl.col("session_key") if "session_key" in valid.columns else pl.lit(None)
+    session_key = pl.coalesce(value["session_id"], given_key.cast(pl.String), "__local_date")
+    records = valid.select(
         athlete_id=athlete,
         session_id=value["session_id"],
         session_key=session_key,
-        performed_at=performed_at,
+        performed_at=pl.col("__performed_at"),
         exercise_raw=value["exercise"],
-        exercise_key=exercise_key(value["exercise"]),
+        exercise_key=pl.col("__exercise_key"),
         set_index=value["set_index"],
         set_type=value["set_type"].fill_null("working"),
         reps=value["reps"],
@@ -136,6 +156,8 @@ def _records(valid: pl.DataFrame, context: RowContext) -> tuple[pl.DataFrame, pl
         set_index=pl.coalesce("set_index", (pl.int_range(pl.len()).over(group) + 1).cast(pl.Int64))
     )
     first = records.select(pl.struct(NATURAL_KEY).is_first_distinct()).to_series()
+    if first.all():  # the usual case: no copy of a million rows to drop none
+        return records.select(RECORD_COLUMNS), records.clear()
     return records.filter(first).select(RECORD_COLUMNS), records.filter(~first)
 
 

@@ -184,7 +184,7 @@ def athlete_setting(athlete: pl.Expr, overrides: dict[str, str], default: str) -
     return athlete.replace_strict(overrides, default=default, return_dtype=pl.String)
 
 
-def _per_distinct(
+def per_distinct(
     keys: pl.DataFrame, derive: Callable[[pl.LazyFrame], pl.LazyFrame]
 ) -> pl.DataFrame:
     """The columns `derive` adds, computed once per distinct row of `keys` and looked up for
@@ -253,7 +253,7 @@ def check(frame: pl.DataFrame, context: RowContext) -> pl.DataFrame:
             if contract.name in ("reps", "load")
             else _simple_field(contract)
         )
-        looked_up.append(_per_distinct(frame.select(contract.name), derive))
+        looked_up.append(per_distinct(frame.select(contract.name), derive))
     frame = frame.hstack([column for part in looked_up for column in part.get_columns()])
 
     # The timestamp is read in the athlete's zone, and load is bounded in kg, so both wait for
@@ -263,7 +263,7 @@ def check(frame: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     zones = sorted({context.timezone, *context.athlete_timezones.values()})
     stamps = frame.select("performed_at", timezone.alias("__zone"))
     frame = frame.hstack(
-        _per_distinct(stamps, lambda lazy: _timestamp(lazy, pl.col("__zone"), zones))
+        per_distinct(stamps, lambda lazy: _timestamp(lazy, pl.col("__zone"), zones))
     )
 
     has_measure = (
