@@ -77,28 +77,74 @@ def known_paths(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     return {(row[0], row[1]) for row in rows.fetchall()}
 
 
-def _stage(con: duckdb.DuckDBPyConnection, sets: pl.DataFrame, fmt: str, file_id: str) -> None:
-    con.register("incoming_frame", sets.to_arrow())
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE incoming AS
+def _staged_rows(fmt_param: str, file_param: str) -> str:
+    """The SELECT that turns a validated frame (`incoming_frame`) into `sets` columns."""
+    fmt = f"coalesce(f.source_format, {fmt_param})"
+    return f"""
         WITH {ALIASES}
         SELECT
             f.athlete_id,
             coalesce(f.session_id, 's' || substr(md5(
-                f.athlete_id || chr(31) || coalesce(f.source_format, $fmt) || chr(31)
-                || f.session_key), 1, 15)) AS session_id,
+                f.athlete_id || chr(31) || {fmt} || chr(31) || f.session_key), 1, 15)
+            ) AS session_id,
             f.performed_at, f.exercise_raw, f.exercise_key,
             {EXERCISE_ID.format(rows="f")} AS exercise_id,
             f.set_index, f.set_type, f.reps, f.load_kg, f.load_unit, f.rpe, f.duration_s,
-            f.distance_m, f.device_id, coalesce(f.source_format, $fmt) AS source_format,
-            $file_id AS file_id, f.source_line
+            f.distance_m, f.device_id, {fmt} AS source_format,
+            {file_param} AS file_id, f.source_line
         FROM incoming_frame f
-        {MATCH_ALIASES.format(rows="f", fmt="coalesce(f.source_format, $fmt)")}
-        """,
-        {"fmt": fmt, "file_id": file_id},
-    )
-    con.unregister("incoming_frame")
+        {MATCH_ALIASES.format(rows="f", fmt=fmt)}
+    """
+
+
+def _fresh(con: duckdb.DuckDBPyConnection, sets: pl.DataFrame, fmt: str) -> bool:
+    """True when no stored set can share a key with `sets`: none of its formats and athletes
+    has a set stored in its time range. Then the rows are inserted as they are, without the
+    anti-join and the revision join (the first load of a file, or a new week of one)."""
+    if sets.height == 0:
+        return True
+    formats = sets["source_format"].fill_null(fmt).unique().to_list()
+    bounds = sets.select(lo=pl.col("performed_at").min(), hi=pl.col("performed_at").max()).row(0)
+    con.register("incoming_athletes", sets.select(pl.col("athlete_id").unique()).to_arrow())
+    try:
+        overlap = con.execute(
+            """
+            SELECT 1 FROM sets
+            WHERE performed_at BETWEEN ? AND ? AND list_contains(?, source_format)
+              AND athlete_id IN (SELECT athlete_id FROM incoming_athletes)
+            LIMIT 1
+            """,
+            [bounds[0], bounds[1], formats],
+        ).fetchone()
+    finally:
+        con.unregister("incoming_athletes")
+    return overlap is None
+
+
+def _insert_fresh(
+    con: duckdb.DuckDBPyConnection, sets: pl.DataFrame, fmt: str, file_id: str, run_id: str
+) -> int:
+    con.register("incoming_frame", sets.to_arrow())
+    try:
+        inserted = con.execute(
+            f"INSERT INTO sets ({SET_COLUMNS}) SELECT *, $run_id AS run_id FROM "
+            f"({_staged_rows('$fmt', '$file_id')})",
+            {"fmt": fmt, "file_id": file_id, "run_id": run_id},
+        ).fetchone()
+    finally:
+        con.unregister("incoming_frame")
+    return inserted[0] if inserted else 0
+
+
+def _stage(con: duckdb.DuckDBPyConnection, sets: pl.DataFrame, fmt: str, file_id: str) -> None:
+    con.register("incoming_frame", sets.to_arrow())
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE incoming AS {_staged_rows('$fmt', '$file_id')}",
+            {"fmt": fmt, "file_id": file_id},
+        )
+    finally:
+        con.unregister("incoming_frame")
 
 
 def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[int, int]:
@@ -202,8 +248,12 @@ def load_file(
     with transaction(con):
         if parsed.machines is not None and parsed.machines.height:
             _store_machines(con, parsed.machines, info.file_id)
-        _stage(con, sets, fmt, info.file_id)
-        loaded, revised = _merge(con, info.file_id, run_id)
+        if _fresh(con, sets, fmt):
+            loaded, revised = _insert_fresh(con, sets, fmt, info.file_id, run_id), 0
+        else:
+            _stage(con, sets, fmt, info.file_id)
+            loaded, revised = _merge(con, info.file_id, run_id)
+            con.execute("DROP TABLE incoming")
         con.register("rejects_frame", rejects.to_arrow())
         con.execute(
             "INSERT INTO rejects SELECT ?, source_line, raw, CAST(errors AS JSON), ? "
@@ -221,7 +271,6 @@ def load_file(
             skipped=parsed.skipped,
         )
         _record(con, info, outcome, run_id)
-        con.execute("DROP TABLE incoming")
     return outcome
 
 

@@ -8,8 +8,13 @@ import sys
 import textwrap
 from datetime import date
 
+import polars as pl
+import pytest
+
+import warehouse.load as load
 from flows import pipeline
 from tests.conftest import Workspace, csv_text
+from warehouse.db import writer
 
 ROWS = [f"2026-11-{day:02d}T07:00:00,Squat,5,{60 + day},kg,," for day in range(1, 29)]
 
@@ -31,11 +36,14 @@ def test_process_killed_mid_file_leaves_nothing_and_the_next_run_loads_it_whole(
         from flows import pipeline
         from flows.config import load as load_config
 
-        merge = load._merge
-        def merge_then_die(con, file_id, run_id):
-            merge(con, file_id, run_id)  # rows are in, the transaction is not committed
-            os.kill(os.getpid(), signal.SIGKILL)
-        load._merge = merge_then_die
+        def then_die(step):
+            def wrapped(*args):
+                step(*args)  # rows are in, the transaction is not committed
+                os.kill(os.getpid(), signal.SIGKILL)
+            return wrapped
+        # A first load takes the fresh path, a file overlapping stored sets the merge.
+        load._merge = then_die(load._merge)
+        load._insert_fresh = then_die(load._insert_fresh)
         config = load_config({{"inbox": {str(workspace.inbox)!r}, "db": {str(workspace.db)!r}}})
         files, _ = pipeline.inbox_files(config)
         pipeline.execute(config, files, "ingest", None)
@@ -91,3 +99,44 @@ def test_snapshot_is_not_rewritten_when_nothing_changed(workspace: Workspace) ->
     again = _run(workspace)
     assert not again.published and not again.rules_ran
     assert workspace.snapshot.stat().st_mtime_ns == before
+
+
+def _sets(workspace: Workspace) -> list[tuple[object, ...]]:
+    return workspace.query(
+        "SELECT * EXCLUDE (run_id, file_id) FROM sets ORDER BY athlete_id, performed_at, set_index"
+    )
+
+
+def test_a_fresh_load_stores_what_the_merge_would(
+    workspace: Workspace, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [*ROWS, "2026-11-29T07:00:00,Bench Press,8,40,kg,8,", "2026-11-29,Row,,,kg,,warmup"]
+    workspace.write("a1/export.csv", csv_text(*rows))
+    assert _run(workspace).total("loaded") == len(rows) - 1  # the row without reps is rejected
+    fresh = _sets(workspace)
+
+    other = Workspace(tmp_path_factory.mktemp("merged"))
+    other.write("a1/export.csv", csv_text(*rows))
+    monkeypatch.setattr(load, "_fresh", lambda *args: False)
+    assert _run(other).total("loaded") == len(rows) - 1
+    assert _sets(other) == fresh
+
+
+def test_fresh_means_no_stored_set_of_the_same_format_and_athlete_in_the_time_range(
+    workspace: Workspace,
+) -> None:
+    workspace.write("a1/export.csv", csv_text(*ROWS[5:10]))
+    _run(workspace)
+    config = workspace.config()
+
+    def frame(athlete: str, day: int, fmt: str | None = None) -> pl.DataFrame:
+        sets = pipeline.parse(workspace.write("x.csv", csv_text(ROWS[day - 1])), athlete, config)
+        assert not isinstance(sets, str)
+        return sets.sets.with_columns(source_format=pl.lit(fmt, pl.String))
+
+    with writer(workspace.db) as con:
+        assert not load._fresh(con, frame("a1", 7), "canonical_csv")  # inside the range
+        assert load._fresh(con, frame("a1", 20), "canonical_csv")  # a later week
+        assert load._fresh(con, frame("a2", 7), "canonical_csv")  # another athlete
+        assert load._fresh(con, frame("a1", 7, "strong_csv"), "canonical_csv")  # another app
+        assert load._fresh(con, frame("a1", 7).clear(), "canonical_csv")  # nothing to store
