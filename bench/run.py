@@ -9,6 +9,7 @@ these machines are shared and noisy. The last line is `ingest_vs_duckdb_read_csv
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -23,7 +24,7 @@ import duckdb
 import polars as pl
 
 from flows import pipeline
-from flows.config import load
+from flows.config import Config, load
 from rules import evaluate_relation
 from warehouse.db import writer
 from warehouse.flags import rule_sets
@@ -102,32 +103,121 @@ def ingest(csv: Path, folder: Path) -> None:
     db.unlink()
 
 
-def whole_process_ingest(csv: Path, folder: Path) -> float:
+def whole_process_ingest(csv: Path, folder: Path, name: str = "cli") -> tuple[float, float]:
+    """`repflow ingest` as a command: seconds and the peak RSS (MB) of that process."""
     repflow = str(Path(sys.executable).with_name("repflow"))
-    started = time.perf_counter()
-    subprocess.run(
-        [repflow, "ingest", str(csv), "--athlete", "bench", "--db", str(folder / "cli.duckdb")],
-        check=True,
-        capture_output=True,
+    db = folder / f"{name}.duckdb"
+    command = [repflow, "ingest", str(csv), "--athlete", "bench", "--db", str(db)]
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: measure in a fresh child.
+    probe = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(time.perf_counter() - t, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
     )
-    return time.perf_counter() - started
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *command], check=True, capture_output=True, text=True
+    ).stdout.split()
+    db.unlink(missing_ok=True)
+    return float(out[0]), float(out[1])
+
+
+def reexport(folder: Path, rows: int, repeat: int) -> tuple[float, float, float]:
+    """Re-ingesting a file whose rows are 99% stored, against the first load of its new 1%
+    (the target adds the time to hash and scan the file, measured here as a fingerprint)."""
+    full, new = folder / "reexport-full.csv", folder / "reexport-new.csv"
+    generate(full, rows)
+    table = pl.read_csv(full, infer_schema=False)
+    old_part = table.head(rows - rows // 100)
+    old_csv = folder / "reexport-old.csv"
+    old_part.write_csv(old_csv)
+    table.tail(rows // 100).write_csv(new)
+    config = load({})
+
+    def timed_ingest(target: Path, before: Path | None) -> float:
+        db = folder / f"reexport-{time.monotonic_ns()}.duckdb"
+        pipeline.prepare(db, config, 0)
+        if before is not None:
+            _store(db, before, config)
+        started = time.perf_counter()
+        _store(db, target, config)
+        elapsed = time.perf_counter() - started
+        db.unlink()
+        return elapsed
+
+    again = statistics.median(timed_ingest(full, old_csv) for _ in range(repeat))
+    first_new = statistics.median(timed_ingest(new, None) for _ in range(repeat))
+    scan = median_seconds(lambda: pipeline.fingerprint(full, full.name, "bench"), repeat)
+    return again, first_new, scan
+
+
+def _store(db: Path, csv: Path, config: Config) -> None:
+    info = pipeline.fingerprint(csv, csv.name, "bench")
+    parsed = pipeline.parse(csv, "bench", config)
+    assert not isinstance(parsed, str), parsed
+    pipeline.store(
+        db,
+        FileInfo(info.file_id, info.path, info.sha256, info.bytes, "bench"),
+        parsed,
+        None,
+        "bench",
+    )
+
+
+EMPTY_FLOW = """
+from prefect import flow
+
+@flow(name="empty")
+def empty() -> None:
+    pass
+
+empty()
+"""
+
+
+def nothing_to_do(folder: Path, repeat: int) -> tuple[float, float]:
+    """`repflow run` over an inbox that is all loaded, against an empty Prefect flow run, both
+    whole processes with the same (already migrated) Prefect home."""
+    inbox = folder / "noop-inbox"
+    (inbox / "bench").mkdir(parents=True)
+    generate(inbox / "bench" / "sets.csv", 1_000)
+    db = folder / "noop.duckdb"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(folder / "prefect-home"),
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    }
+    repflow = str(Path(sys.executable).with_name("repflow"))
+    command = [repflow, "run", "--inbox", str(inbox), "--db", str(db), "--as-of", "2026-06-01"]
+    empty = [sys.executable, "-c", EMPTY_FLOW]
+    subprocess.run(command, check=True, capture_output=True, env=env)  # loads, migrates Prefect
+    subprocess.run(empty, check=True, capture_output=True, env=env)
+
+    def run(args: list[str]) -> None:
+        subprocess.run(args, check=True, capture_output=True, env=env)
+
+    return median_seconds(lambda: run(command), repeat), median_seconds(lambda: run(empty), repeat)
 
 
 def rules_ratio(folder: Path, rows: int, repeat: int) -> tuple[float, float]:
     """Rule evaluation over `rows` stored sets against a plain GROUP BY over the same table."""
     db = folder / "rules.duckdb"
     con = duckdb.connect(str(db))
+    # The issue's shape: 100 k athlete x exercise pairs, so 10 M sets are 25 sessions of 4 sets.
+    per_pair = max(rows // 100_000, 4)
     con.execute(
         f"""
         CREATE TABLE sets AS
-        SELECT (i // 100)::VARCHAR AS athlete_id,
-               'ex' || (i % 100 // 25)::VARCHAR AS exercise_id,
-               (i // 4 % 25)::VARCHAR AS session_id,
-               TIMESTAMPTZ '2026-01-01 07:00:00+00' + to_days((i // 4 % 25) * 3)
+        SELECT (i // ({per_pair} * 4))::VARCHAR AS athlete_id,
+               'ex' || (i // {per_pair} % 4)::VARCHAR AS exercise_id,
+               (i // 4 % ({per_pair} // 4))::VARCHAR AS session_id,
+               TIMESTAMPTZ '2026-01-01 07:00:00+00' + to_days((i // 4 % ({per_pair} // 4)) * 3)
                    + to_minutes((i % 4)::INTEGER) AS performed_at,
                'working' AS set_type, (5 + hash(i) % 11)::INTEGER AS reps,
-               20 + (i // 4 % 25) * 2.5 AS load_kg, 'kg' AS load_unit, NULL::DOUBLE AS rpe,
-               NULL::VARCHAR AS device_id, 'f' AS file_id, i AS source_line
+               20 + (i // 4 % ({per_pair} // 4)) * 2.5 AS load_kg, 'kg' AS load_unit,
+               NULL::DOUBLE AS rpe, NULL::VARCHAR AS device_id, 'f' AS file_id, i AS source_line
         FROM range({rows}) r(i)
         """
     )
@@ -155,12 +245,15 @@ def peak_rss_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--large-rows", type=int, default=10_000_000, help="the large file (0: skip it)"
+    )
     parser.add_argument("--rule-sets", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     args = parser.parse_args()
     if args.quick:
-        args.rows, args.rule_sets, args.repeat = 5_000, 20_000, 1
+        args.rows, args.large_rows, args.rule_sets, args.repeat = 5_000, 0, 20_000, 1
     with tempfile.TemporaryDirectory(prefix="repflow-bench-") as name:
         folder = Path(name)
         csv = folder / "sets.csv"
@@ -170,19 +263,71 @@ def main() -> None:
             pass  # import and open once, so both sides run warm
         baseline = median_seconds(lambda: duckdb_read_csv(csv, folder), args.repeat)
         ingested = median_seconds(lambda: ingest(csv, folder), args.repeat)
-        process = whole_process_ingest(csv, folder)
-        rules, group_by = rules_ratio(folder, args.rule_sets, args.repeat)
+        process, process_rss = whole_process_ingest(csv, folder)
         rows = [
             ("duckdb read_csv (baseline)", f"{args.rows:,} rows, {size_mb:.0f} MB", baseline, 1.0),
             ("ingest (read, validate, dedup, load)", "in-process", ingested, ingested / baseline),
-            ("repflow ingest", "whole process", process, process / baseline),
+            (
+                "repflow ingest",
+                f"whole process, {process_rss:.0f} MB peak",
+                process,
+                process / baseline,
+            ),
+        ]
+        if args.large_rows:
+            large = folder / "large.csv"
+            generate(large, args.large_rows)
+            large_mb = large.stat().st_size / 1e6
+            large_base = median_seconds(lambda: duckdb_read_csv(large, folder), 1)
+            large_ingest = median_seconds(lambda: ingest(large, folder), 1)
+            large_process, large_rss = whole_process_ingest(large, folder, "large")
+            large.unlink()
+            rows += [
+                (
+                    "duckdb read_csv (baseline)",
+                    f"{args.large_rows:,} rows, {large_mb:.0f} MB",
+                    large_base,
+                    1.0,
+                ),
+                (
+                    "ingest (in-process)",
+                    f"{args.large_rows:,} rows",
+                    large_ingest,
+                    large_ingest / large_base,
+                ),
+                (
+                    "repflow ingest",
+                    f"whole process, {large_rss:.0f} MB peak",
+                    large_process,
+                    large_process / large_base,
+                ),
+            ]
+        again, first_new, scan = reexport(folder, args.rows, args.repeat)
+        rows += [
+            ("first load of the new 1% (baseline)", f"{args.rows // 100:,} rows", first_new, 1.0),
+            ("hash the whole file", f"{args.rows:,} rows", scan, scan / first_new),
+            ("re-export: 99% stored", f"{args.rows:,} rows", again, again / first_new),
+        ]
+        rules, group_by = rules_ratio(folder, args.rule_sets, args.repeat)
+        rows += [
             ("GROUP BY athlete, exercise (baseline)", f"{args.rule_sets:,} sets", group_by, 1.0),
             ("progression rules", f"{args.rule_sets:,} sets", rules, rules / group_by),
         ]
-        print(f"{'measurement':40} {'input':28} {'seconds':>9} {'ratio':>7}")
+        # Four Prefect start-ups: too slow for the smoke run that `make test` includes.
+        noop, empty = (0.0, 1.0) if args.quick else nothing_to_do(folder, args.repeat)
+        if not args.quick:
+            rows += [
+                ("empty Prefect flow run (baseline)", "whole process", empty, 1.0),
+                ("repflow run, nothing new", "whole process", noop, noop / empty),
+            ]
+        print(f"{'measurement':40} {'input':34} {'seconds':>9} {'ratio':>7}")
         for label, what, seconds, ratio in rows:
-            print(f"{label:40} {what:28} {seconds:9.2f} {ratio:7.2f}")
+            print(f"{label:40} {what:34} {seconds:9.2f} {ratio:7.2f}")
         print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")
+        print(f"reexport_vs_first_load_of_new_rows: {(again - scan) / first_new:.2f}")
+        if not args.quick:
+            print(f"nothing_to_do_vs_empty_flow: {noop / empty:.2f}")
+        print(f"rules_seconds: {rules:.2f}")
         print(f"rules_vs_group_by: {rules / group_by:.2f}")
         print(f"ingest_vs_duckdb_read_csv: {ingested / baseline:.2f}")
 
