@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from flows import pipeline, summary
+from flows import pipeline, progress, summary
 from flows.config import load
 
 IO_RETRY_DELAYS = [1, 5]
@@ -66,6 +66,7 @@ def nightly(
         "run",
         as_of or pipeline.today(config.settings.timezone),
         steps,
+        progress=progress.ACTIVE.get(),
         skipped=skipped,
     )
     create_markdown_artifact(
