@@ -28,7 +28,8 @@ def schedule(config: Config, settings_file: Path) -> Schedule:
     try:
         CronSchedule(cron=cron, timezone=timezone)
     except ValidationError as exc:
-        raise ConfigError.from_validation(str(settings_file), exc) from None
+        reason = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+        raise ConfigError(str(settings_file), "schedule.cron", reason) from None
     return Cron(cron, timezone=timezone)
 
 
