@@ -36,6 +36,7 @@ def test_run_end_to_end_flags_in_v_current_flags(workspace: Workspace) -> None:
     no_traceback(first)
     assert first.returncode == 0, first.stderr
     assert "6 new" in first.stdout and "raise_load" in first.stdout
+    assert "a7/machine.csv (canonical_csv): 6 new [" in first.stderr  # the flow's progress lines
     assert " INFO " not in first.stdout + first.stderr  # Prefect stays quiet
     assert (workspace.root / "wh" / ".prefect").is_dir()  # Prefect's state beside the warehouse
     snapshot = workspace.root / "wh" / "analytics.duckdb"
