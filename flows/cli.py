@@ -28,7 +28,7 @@ from rich.table import Table
 
 from flows import pipeline, progress, summary
 from flows.config import Config, config_dir, load
-from flows.server import LocalServer, ServerError
+from flows.server import LocalServer, ServerError, healthy
 from rules.reasons import prescription
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
@@ -332,7 +332,7 @@ def serve(
             min=0,
             max=65535,
             help="Port of the local Prefect server when PREFECT_API_URL is not set "
-            "(0: any free port) [[schedule] server_port].",
+            "(0: any free port); default: the schedule.server_port setting, 4200.",
         ),
     ] = None,
 ) -> None:
@@ -354,6 +354,8 @@ def serve(
         with clean_errors(), ExitStack() as stack:
             serving.schedule(loaded, settings_file)  # a bad cron fails before a server starts
             api_url = get_current_settings().api.url
+            if api_url is not None and not healthy(api_url):
+                raise fail(f"no Prefect server answers at PREFECT_API_URL {api_url}", 1)
             if api_url is None:
                 home = Path(os.environ["PREFECT_HOME"])
                 chosen = schedule.server_port if port is None else port
