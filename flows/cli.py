@@ -350,6 +350,7 @@ def serve(
 
     schedule = loaded.settings.schedule
     server: LocalServer | None = None
+    served = False
     try:
         with clean_errors(), ExitStack() as stack:
             serving.schedule(loaded, settings_file)  # a bad cron fails before a server starts
@@ -368,6 +369,7 @@ def serve(
                 f"({schedule.timezone}) against {api_url}; stop with Ctrl-C or SIGTERM",
                 markup=False,
             )
+            served = True
             try:
                 serving.serve(loaded, flags, settings_file)
             except (ConfigError, OSError):
@@ -379,7 +381,8 @@ def serve(
         pass
     if server is not None and server.error is not None:
         raise fail(server.error, 1)
-    out.print("stopped serving; the schedule stays active", markup=False)
+    if served:
+        out.print("stopped serving; the schedule stays active", markup=False)
 
 
 def main() -> None:
