@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -136,8 +137,12 @@ def deployment_for(url: str, workspace: Workspace) -> Callable[[], dict[str, Any
     return probe
 
 
-def run_deployment(url: str, deployment_id: str) -> dict[str, Any]:
-    created = httpx.post(f"{url}/deployments/{deployment_id}/create_flow_run", json={}, timeout=10)
+def run_deployment(url: str, deployment_id: str, **parameters: str) -> dict[str, Any]:
+    created = httpx.post(
+        f"{url}/deployments/{deployment_id}/create_flow_run",
+        json={"parameters": parameters},
+        timeout=10,
+    )
     created.raise_for_status()
     run_id = created.json()["id"]
 
@@ -163,11 +168,13 @@ def test_serve_runs_the_deployment_and_stops_on_sigterm_with_the_schedule_active
         assert schedule["schedule"]["timezone"] == settings.schedule.timezone
         assert schedule["active"] and not deployment["paused"]
 
-        run = run_deployment(api_url, deployment["id"])
+        # As the UI's "custom run" sends it: the deployment's settings, plus as_of as text.
+        run = run_deployment(api_url, deployment["id"], as_of="2026-11-20")
         assert run["state_type"] == "COMPLETED", run["state"]
         assert workspace.scalar("SELECT count(*) FROM sets") == len(ROWS)
-        flags = workspace.query("SELECT action FROM v_current_flags", db=workspace.snapshot)
-        assert flags and all(action for (action,) in flags)
+        flags = workspace.query("SELECT as_of, action FROM v_current_flags", db=workspace.snapshot)
+        assert flags and {as_of for as_of, _ in flags} == {date(2026, 11, 20)}
+        assert all(action for _, action in flags)
 
         # A scheduled run while another holds the warehouse fails cleanly, naming the holder.
         with run_lock(workspace.db):
