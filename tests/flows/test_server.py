@@ -56,6 +56,7 @@ def test_a_port_in_use_is_one_clear_error() -> None:
             LocalServer(Path("unused"), port, on_give_up=lambda: None).__enter__()
 
 
+@pytest.mark.slow  # starts processes
 def test_the_server_starts_answers_and_stops_with_its_children(tmp_path: Path) -> None:
     port = free_port()
     local = LocalServer(tmp_path / "home", port, lambda: None, command=stand_in(tmp_path, port))
@@ -68,6 +69,7 @@ def test_the_server_starts_answers_and_stops_with_its_children(tmp_path: Path) -
     assert local.log_path == tmp_path / "home" / "server.log" and local.log_path.exists()
 
 
+@pytest.mark.slow  # starts processes
 def test_a_dead_server_is_restarted_then_given_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,6 +93,7 @@ def test_a_dead_server_is_restarted_then_given_up(
     assert "restarting the Prefect server" in local.log_path.read_text()
 
 
+@pytest.mark.slow  # starts processes
 def test_a_server_that_exits_while_starting_names_its_exit_code(tmp_path: Path) -> None:
     quits = [sys.executable, "-c", "raise SystemExit(3)"]
     local = LocalServer(tmp_path, free_port(), lambda: None, command=quits)
@@ -98,6 +101,7 @@ def test_a_server_that_exits_while_starting_names_its_exit_code(tmp_path: Path) 
         local.__enter__()
 
 
+@pytest.mark.slow  # starts processes
 def test_a_server_that_never_answers_is_stopped_after_the_timeout(tmp_path: Path) -> None:
     silent = [sys.executable, "-c", "import time; time.sleep(60)"]
     local = LocalServer(tmp_path, free_port(), lambda: None, start_timeout_s=1, command=silent)
