@@ -31,6 +31,19 @@ def test_prefect_yaml_schedules_the_default_cron_and_timezone(
     assert schedule["active"] is True
 
 
+def test_prefect_yaml_is_what_prefect_deploy_reads() -> None:
+    from prefect.cli.deploy._models import PrefectYamlModel  # the model `prefect deploy` uses
+
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    model = PrefectYamlModel.model_validate(spec)
+    (schedule,) = model.deployments[0].schedules or []
+    assert schedule.cron == deployment()["schedules"][0]["cron"]  # type: ignore[index]
+    for step in model.pull or []:
+        (name,) = step
+        module, function = name.rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(module), function)), name
+
+
 def test_prefect_yaml_names_the_served_flow_and_deployment() -> None:
     from flows import serve
     from flows.nightly import nightly
