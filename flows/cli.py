@@ -1,6 +1,6 @@
 """The `repflow` command line.
 
-Only `run` (and later `serve`) start Prefect; every other command is plain Python, so it starts
+Only `run` and `serve` start Prefect; every other command is plain Python, so it starts
 in a fraction of a second. Exit codes: 0 fine, 1 a file failed or the warehouse is held,
 2 bad usage or bad config.
 """
@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import duckdb
@@ -24,8 +26,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows import pipeline, summary
-from flows.config import Config, load
+from flows import pipeline, progress, summary
+from flows.config import Config, config_dir, load
+from flows.server import LocalServer, ServerError, healthy
 from rules.reasons import prescription
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
@@ -47,6 +50,12 @@ InboxOpt = Annotated[Path | None, typer.Option("--inbox", help="Inbox folder [./
 DbOpt = Annotated[Path | None, typer.Option("--db", help="Working database [./warehouse.duckdb].")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config folder.")]
 AthleteOpt = Annotated[str | None, typer.Option("--athlete", help="Only this athlete.")]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="Print only the run summary: no progress bar, no line per file."
+    ),
+]
 
 
 class Format(StrEnum):
@@ -67,7 +76,7 @@ def clean_errors() -> Iterator[None]:
         yield
     except ConfigError as exc:
         raise fail(str(exc), 2) from None
-    except (WarehouseLocked, WarehouseMissing, UnreadableFile) as exc:
+    except (WarehouseLocked, WarehouseMissing, UnreadableFile, ServerError) as exc:
         raise fail(str(exc), 1) from None
     except OSError as exc:
         raise fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), 1) from None
@@ -115,6 +124,7 @@ def run(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Evaluate the rules as of YYYY-MM-DD [today].")
     ] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run the nightly flow once: load new files, evaluate the rules, publish the snapshot."""
     day = parse_as_of(as_of)
@@ -128,7 +138,10 @@ def run(
         from flows.nightly import nightly  # only the commands that run the flow import Prefect
 
         try:
-            result = nightly(settings={k: v for k, v in flags.items() if v is not None}, as_of=day)
+            with progress.renderer(err, quiet):  # the flow finds it as progress.ACTIVE
+                result = nightly(
+                    settings={k: v for k, v in flags.items() if v is not None}, as_of=day
+                )
         except (ConfigError, WarehouseLocked, WarehouseMissing, UnreadableFile, OSError):
             raise
         except Exception as exc:  # the run must end in a message, never a traceback
@@ -148,14 +161,13 @@ def ingest(
     ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Load these files now, without Prefect; the rules run with the next `repflow run`."""
     loaded = _config(db=db, config=config)
-    with clean_errors():
+    with clean_errors(), progress.renderer(err, quiet) as observer:
         found = pipeline.named_files(files, athlete, loaded)
-        result = pipeline.execute(
-            loaded, found, "ingest", None, progress=lambda i, o: out.print(summary.file_line(i, o))
-        )
+        result = pipeline.execute(loaded, found, "ingest", None, progress=observer)
     _report(result)
     raise typer.Exit(result.exit_code)
 
@@ -297,6 +309,80 @@ def sql(
         except duckdb.Error as exc:  # a mistyped query is the user's, not a crash
             raise fail(str(exc).splitlines()[0], 2) from None
     _print_frame("", frame, empty="no rows")
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # unwinds like Ctrl-C, so the local server is stopped on the way out
+
+
+def _give_up() -> None:
+    """The local server is gone for good: stop the runner as SIGTERM would, and exit 1."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+@app.command()
+def serve(
+    inbox: InboxOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            min=0,
+            max=65535,
+            help="Port of the local Prefect server when PREFECT_API_URL is not set "
+            "(0: any free port); default: the schedule.server_port setting, 4200.",
+        ),
+    ] = None,
+) -> None:
+    """Serve the nightly flow on the cron from config until SIGTERM or Ctrl-C.
+
+    Uses the Prefect server at PREFECT_API_URL, or starts and watches a local one."""
+    flags = {"inbox": inbox, "db": db, "config": config}
+    loaded = _config(**flags)
+    settings_file = config_dir(config) / "repflow.toml"
+    _prepare_prefect(loaded)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from flows import serve as serving  # imports Prefect: after its settings are in place
+
+    schedule = loaded.settings.schedule
+    server: LocalServer | None = None
+    served = False
+    try:
+        with clean_errors(), ExitStack() as stack:
+            serving.schedule(loaded, settings_file)  # a bad cron fails before a server starts
+            api_url = get_current_settings().api.url
+            if api_url is not None and not healthy(api_url):
+                raise fail(f"no Prefect server answers at PREFECT_API_URL {api_url}", 1)
+            if api_url is None:
+                home = Path(os.environ["PREFECT_HOME"])
+                chosen = schedule.server_port if port is None else port
+                server = stack.enter_context(LocalServer(home, chosen, on_give_up=_give_up))
+                api_url = os.environ["PREFECT_API_URL"] = server.api_url
+                stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api_url}))
+                err.print(f"repflow: started a Prefect server, log {server.log_path}", markup=False)
+            out.print(
+                f"serving deployment nightly/{serving.DEPLOYMENT} on cron {schedule.cron!r} "
+                f"({schedule.timezone}) against {api_url}; stop with Ctrl-C or SIGTERM",
+                markup=False,
+            )
+            served = True
+            try:
+                serving.serve(loaded, flags, settings_file)
+            except (ConfigError, OSError):
+                raise
+            except Exception as exc:  # after the server died the runner's error is noise
+                if server is None or server.error is None:
+                    raise fail(f"serving failed: {type(exc).__name__}: {exc}", 1) from None
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM, or Prefect's own exit on SIGTERM
+        pass
+    if server is not None and server.error is not None:
+        raise fail(server.error, 1)
+    if served:
+        out.print("stopped serving; the schedule stays active", markup=False)
 
 
 def main() -> None:

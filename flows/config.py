@@ -63,7 +63,8 @@ def _settings_source(error: ValidationError, flags: dict[str, Any], settings_fil
 def load(overrides: dict[str, Any] | None = None) -> Config:
     """Settings from flags (`overrides`), env and repflow.toml, plus the two program files."""
     flags = {key: value for key, value in (overrides or {}).items() if value is not None}
-    folder = config_dir(flags.get("config"))
+    given = flags.get("config")  # a Path from the CLI, a str in a deployment's parameters
+    folder = config_dir(None if given is None else Path(given))
     if not folder.is_dir():
         raise ConfigError(str(folder), "", "config folder not found")
     settings_file = folder / "repflow.toml"

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from flows import pipeline, summary
+from flows import pipeline, progress, summary
 from flows.config import load
 
 IO_RETRY_DELAYS = [1, 5]
@@ -48,9 +48,14 @@ publish_task = task(name="publish", cache_policy=NO_CACHE, **IO_RETRIES)(pipelin
 
 @flow(name="nightly", log_prints=False, validate_parameters=False)
 def nightly(
-    settings: dict[str, Any] | None = None, as_of: date | None = None
+    settings: dict[str, Any] | None = None, as_of: date | str | None = None
 ) -> pipeline.RunSummary:
-    """Load every new file in the inbox, evaluate the rules, publish the analyst snapshot."""
+    """Load every new file in the inbox, evaluate the rules, publish the analyst snapshot.
+
+    `as_of` is a date, or YYYY-MM-DD as a deployment's run parameters carry it (the flow does
+    not validate parameters, so nothing else converts it)."""
+    if isinstance(as_of, str):
+        as_of = date.fromisoformat(as_of)
     config = load(settings)
     files, skipped = pipeline.inbox_files(config)
     steps = pipeline.Steps(
@@ -66,6 +71,7 @@ def nightly(
         "run",
         as_of or pipeline.today(config.settings.timezone),
         steps,
+        progress=progress.ACTIVE.get(),
         skipped=skipped,
     )
     create_markdown_artifact(

@@ -10,11 +10,13 @@ import hashlib
 import os
 import re
 import stat
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -275,7 +277,16 @@ def now() -> datetime:
 Parse = Callable[[Path, str | None, Config], ParsedFile | str]
 Store = Callable[[Path, FileInfo, ParsedFile | None, str | None, str], FileOutcome]
 Fingerprint = Callable[[Path, str, str | None], FileInfo]
-Progress = Callable[[FileInfo, FileOutcome], None]
+
+
+class Progress(Protocol):
+    """Told about each file as a run goes; the CLI renders it (flows/progress.py)."""
+
+    def begin(self, files: int, seen_before: int) -> None:
+        """`files` are about to be read or recorded; `seen_before` were loaded by earlier runs."""
+
+    def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
+        """One file is stored (loaded, duplicate or failed), `elapsed_s` after it started."""
 
 
 def _read_failure(exc: Exception) -> str:
@@ -308,10 +319,13 @@ def process_files(
     with writer(db) as con:
         kinds = classify(con, [info for _, info in infos])
     loaded_now: set[str] = set()
+    if progress is not None:
+        progress.begin(kinds.count("new") + kinds.count("duplicate"), kinds.count("seen"))
     for (found, info), kind in zip(infos, kinds, strict=True):
         if kind == "seen":
             summary.seen_before += 1
             continue
+        started = time.monotonic()
         if kind == "duplicate" or info.file_id in loaded_now:
             outcome = record_duplicate(db, info, summary.run_id)
         else:
@@ -325,7 +339,7 @@ def process_files(
                 loaded_now.add(info.file_id)
         summary.files.append((info, outcome))
         if progress is not None:
-            progress(info, outcome)
+            progress.file_done(info, outcome, time.monotonic() - started)
 
 
 @dataclass(frozen=True)

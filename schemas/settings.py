@@ -47,6 +47,9 @@ class Schedule(BaseModel):
 
     cron: str = "0 3 * * *"
     timezone: Timezone = "UTC"
+    # The local Prefect server `repflow serve` starts when PREFECT_API_URL is not set; 0 = any
+    # free port. 4200 is Prefect's own default, so its UI is where Prefect's docs say.
+    server_port: int = Field(default=4200, ge=0, le=65535)
 
 
 class Settings(BaseSettings):

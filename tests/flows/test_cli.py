@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import zipfile
@@ -36,6 +37,7 @@ def test_run_end_to_end_flags_in_v_current_flags(workspace: Workspace) -> None:
     no_traceback(first)
     assert first.returncode == 0, first.stderr
     assert "6 new" in first.stdout and "raise_load" in first.stdout
+    assert "a7/machine.csv (canonical_csv): 6 new [" in first.stderr  # the flow's progress lines
     assert " INFO " not in first.stdout + first.stderr  # Prefect stays quiet
     assert (workspace.root / "wh" / ".prefect").is_dir()  # Prefect's state beside the warehouse
     snapshot = workspace.root / "wh" / "analytics.duckdb"
@@ -221,3 +223,44 @@ def test_a_second_run_exits_1_before_starting_prefect(workspace: Workspace) -> N
     assert f"another repflow run (PID {os.getpid()})" in result.stderr
     assert elapsed < 8  # no Prefect start-up before the lock
     assert not (workspace.root / ".prefect").exists()
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    no_traceback(result)
+    line = result.stderr.strip()
+    assert "\n" not in line, result.stderr
+    return line
+
+
+@pytest.mark.slow  # imports Prefect
+def test_serve_with_a_bad_cron_exits_2(workspace: Workspace, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    for name in ("programs.toml", "exercises.toml"):
+        (config / name).write_text((ROOT / "config" / name).read_text())
+    (config / "repflow.toml").write_text('[schedule]\ncron = "61 3 * * *"\n')
+    result = repflow("serve", "--config", str(config), cwd=workspace.root)
+    assert result.returncode == 2
+    assert one_line_error(result).startswith(f"repflow: {config / 'repflow.toml'}: schedule.cron: ")
+    assert not (workspace.root / ".prefect" / "server.log").exists()  # no server was started
+
+
+@pytest.mark.slow  # imports Prefect
+def test_serve_on_a_port_in_use_exits_1(workspace: Workspace) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = repflow("serve", "--port", str(port), cwd=workspace.root)
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is in use" in one_line_error(result)
+
+
+@pytest.mark.slow  # imports Prefect
+def test_serve_against_a_prefect_api_url_nobody_answers_exits_1(workspace: Workspace) -> None:
+    with socket.socket() as closed:  # a port that was free a moment ago: nothing listens there
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/api"
+    result = repflow("serve", cwd=workspace.root, env={"PREFECT_API_URL": url})
+    assert result.returncode == 1
+    assert one_line_error(result) == f"repflow: no Prefect server answers at PREFECT_API_URL {url}"

@@ -1,0 +1,112 @@
+"""How `run` and `ingest` show a run's progress: a rich bar on a terminal, log lines otherwise.
+
+flows.pipeline reports each file through its `Progress` protocol and knows nothing of terminals;
+the CLI picks a renderer here. Both write to stderr, so stdout keeps only the run summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from flows.pipeline import Progress as Observer
+from flows.summary import file_line
+from warehouse.load import FileInfo, FileOutcome
+
+# The renderer of an in-process `repflow run`, read by the nightly flow. A context variable, not
+# a flow parameter: an observer is not data a deployment could carry. It lives here, not in
+# flows/nightly.py, because a served flow is pickled, and a ContextVar cannot be.
+ACTIVE: ContextVar[Observer | None] = ContextVar("ACTIVE", default=None)
+
+
+def stored(outcome: FileOutcome) -> int:
+    """Rows a file added or changed in `sets`."""
+    return outcome.loaded + outcome.revised
+
+
+class LogLines:
+    """One plain line per file (what, format, rows, rejects, time): for logs, cron and CI."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def begin(self, files: int, seen_before: int) -> None:
+        self.console.print(
+            f"{files} file(s) to read, {seen_before} loaded by earlier runs", markup=False
+        )
+
+    def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
+        self.console.print(f"{file_line(info, outcome)} [{elapsed_s:.2f} s]", markup=False)
+
+
+class Bar:
+    """A live bar on a terminal: files done of total, rows stored and rejects so far.
+
+    A failed file is also printed above the bar, so it stays on screen when the bar ends."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.rows = 0
+        self.rejects = 0
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files · {task.fields[rows]} rows stored · {task.fields[rejects]} rejected"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        # Until begin() counts the files the total is unknown, and the bar pulses.
+        self.task: TaskID = self.bar.add_task("loading", total=None, rows=0, rejects=0)
+
+    def __enter__(self) -> Bar:
+        self.bar.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.bar.stop()
+
+    def begin(self, files: int, seen_before: int) -> None:
+        self.bar.update(self.task, total=files)
+
+    def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
+        self.rows += stored(outcome)
+        self.rejects += outcome.rejected
+        if outcome.status == "failed":
+            self.bar.console.print(file_line(info, outcome), markup=False)
+        self.bar.update(self.task, advance=1, rows=self.rows, rejects=self.rejects)
+
+
+@contextmanager
+def renderer(console: Console, quiet: bool) -> Iterator[Observer | None]:
+    """The bar when `console` is a terminal, log lines when it is not, nothing when quiet; also
+    the ACTIVE observer while the block runs."""
+    with ExitStack() as stack:
+        observer: Observer | None = None
+        if not quiet:
+            observer = (
+                stack.enter_context(Bar(console)) if console.is_terminal else LogLines(console)
+            )
+        token = ACTIVE.set(observer)
+        try:
+            yield observer
+        finally:
+            ACTIVE.reset(token)

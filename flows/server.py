@@ -1,0 +1,205 @@
+"""A local `prefect server start`, run and watched by `repflow serve` when PREFECT_API_URL is unset.
+
+Prefect's ephemeral mode runs no scheduler, so a cron needs a real server. This one listens on
+127.0.0.1 only, keeps its state in PREFECT_HOME (beside the warehouse) and its output in
+`server.log` there. If it dies it is restarted, a few times; after that `repflow serve` stops
+with the reason rather than serving a schedule nobody runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 120.0  # a first start migrates Prefect's database: slow on a busy machine
+STOP_TIMEOUT_S = 15.0
+MAX_RESTARTS = 3
+STABLE_S = 600.0  # a server that ran this long before dying starts a fresh count of restarts
+POLL_S = 0.25
+
+
+class ServerError(Exception):
+    """The local server cannot be started or kept running; the message is one line."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            raise ServerError(
+                f"port {port} on {HOST} is in use: choose another with --port or "
+                "[schedule] server_port, or set PREFECT_API_URL to a running Prefect server"
+            ) from None
+
+
+def healthy(api_url: str) -> bool:
+    import httpx  # here, not at the top: the CLI imports this module for every command
+
+    try:
+        return httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+class LocalServer:
+    """`prefect server start` as a child process: started, health-checked, restarted, stopped.
+
+    Use as a context manager; `on_give_up` is called (from the watcher thread) when the server
+    died and could not be brought back, after `error` is set. `command` replaces
+    `prefect server start` (the tests supervise a stand-in)."""
+
+    def __init__(
+        self,
+        home: Path,
+        port: int,
+        on_give_up: Callable[[], None],
+        start_timeout_s: float = START_TIMEOUT_S,
+        command: list[str] | None = None,
+    ) -> None:
+        self.home = home
+        self.port = port or free_port()
+        self.on_give_up = on_give_up
+        self.start_timeout_s = start_timeout_s
+        self.command = command or [
+            *(sys.executable, "-m", "prefect", "server", "start"),
+            *("--host", HOST, "--port", str(self.port)),
+        ]
+        self.api_url = f"http://{HOST}:{self.port}/api"
+        self.log_path = home / "server.log"
+        self.error: str | None = None
+        self.restarts = 0
+        self.up_since = 0.0  # time.monotonic() when the server last answered after a start
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(
+            target=self._watch, name="prefect-server-watch", daemon=True
+        )
+
+    def __enter__(self) -> LocalServer:
+        check_port_free(self.port)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self._watcher.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def _start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+        env["PREFECT_HOME"] = str(self.home)
+        # Its own session: stopping it reaches every process it started, and a Ctrl-C meant
+        # for `repflow serve` does not kill it before the runner has stopped.
+        self._process = subprocess.Popen(
+            self.command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + self.start_timeout_s
+        while not healthy(self.api_url):
+            if self._stopping.is_set():  # a restart cut short by `repflow serve` stopping
+                return
+            code = self._process.poll()
+            if code is not None:
+                raise ServerError(
+                    f"the local Prefect server exited with code {code} while starting; "
+                    f"see {self.log_path}"
+                )
+            if time.monotonic() >= deadline:
+                self._terminate()
+                raise ServerError(
+                    f"the local Prefect server did not answer on {self.api_url} within "
+                    f"{self.start_timeout_s:g} s; see {self.log_path}"
+                )
+            time.sleep(POLL_S)
+        self.up_since = time.monotonic()
+
+    def _watch(self) -> None:
+        """Restart the server when it dies; give up after MAX_RESTARTS."""
+        while not self._stopping.wait(POLL_S):
+            process = self._process
+            if process is None or process.poll() is None:
+                continue
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - self.up_since > STABLE_S:
+                self.restarts = 0
+            if self.restarts >= MAX_RESTARTS:
+                self.error = (
+                    f"the local Prefect server died (exit code {process.returncode}) and was "
+                    f"restarted {self.restarts} times; see {self.log_path}"
+                )
+                self.on_give_up()
+                return
+            self.restarts += 1
+            self._write_log(
+                f"repflow: restarting the Prefect server (exit code {process.returncode})"
+            )
+            try:
+                self._start()
+            except ServerError as exc:
+                self.error = str(exc)
+                self.on_give_up()
+                return
+
+    def _write_log(self, line: str) -> None:
+        if self._log is not None:
+            self._log.write(f"{line}\n".encode())
+            self._log.flush()
+
+    def _terminate(self) -> None:
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            process.wait()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._watcher.is_alive() and self._watcher is not threading.current_thread():
+            self._watcher.join()
+        self._terminate()
+        if self._log is not None:
+            self._log.close()
+            self._log = None

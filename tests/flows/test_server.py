@@ -1,0 +1,110 @@
+"""The local server's supervision (flows/server.py), with a stand-in for `prefect server start`.
+
+The stand-in is Python's http.server serving a folder that holds `api/health`, so GET
+/api/health answers 200 like Prefect's; the real server is exercised in test_serve.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from flows import server
+from flows.server import HOST, LocalServer, ServerError, check_port_free, free_port, healthy
+
+
+def stand_in(root: Path, port: int) -> list[str]:
+    (root / "api").mkdir(parents=True, exist_ok=True)
+    (root / "api" / "health").write_text("true")
+    serve = [sys.executable, "-m", "http.server", "--bind", HOST, "--directory", str(root)]
+    return [*serve, str(port)]
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_port_in_use_is_one_clear_error() -> None:
+    with socket.socket() as busy:
+        busy.bind((HOST, 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ServerError, match=f"port {port} on {HOST} is in use"):
+            check_port_free(port)
+        with pytest.raises(ServerError, match="is in use"):
+            LocalServer(Path("unused"), port, on_give_up=lambda: None).__enter__()
+
+
+@pytest.mark.slow  # starts processes
+def test_the_server_starts_answers_and_stops_with_its_children(tmp_path: Path) -> None:
+    port = free_port()
+    local = LocalServer(tmp_path / "home", port, lambda: None, command=stand_in(tmp_path, port))
+    with local:
+        assert healthy(local.api_url)
+        pid = local.pid
+        assert pid is not None and alive(pid)
+    assert not healthy(local.api_url)
+    assert not alive(pid)
+    assert local.log_path == tmp_path / "home" / "server.log" and local.log_path.exists()
+
+
+@pytest.mark.slow  # starts processes
+def test_a_dead_server_is_restarted_then_given_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server, "MAX_RESTARTS", 1)
+    gave_up = threading.Event()
+    port = free_port()
+    local = LocalServer(tmp_path / "home", port, gave_up.set, command=stand_in(tmp_path, port))
+    with local:
+        first, first_up = local.pid, local.up_since
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        assert wait_for(lambda: local.up_since > first_up)
+        assert local.pid != first and healthy(local.api_url)
+        assert local.restarts == 1 and local.error is None and not gave_up.is_set()
+        second = local.pid
+        assert second is not None
+        os.kill(second, signal.SIGKILL)
+        assert gave_up.wait(20)
+        assert local.error is not None and "restarted 1 times" in local.error
+        assert str(local.log_path) in local.error
+    assert "restarting the Prefect server" in local.log_path.read_text()
+
+
+@pytest.mark.slow  # starts processes
+def test_a_server_that_exits_while_starting_names_its_exit_code(tmp_path: Path) -> None:
+    quits = [sys.executable, "-c", "raise SystemExit(3)"]
+    local = LocalServer(tmp_path, free_port(), lambda: None, command=quits)
+    with pytest.raises(ServerError, match="exited with code 3 while starting"):
+        local.__enter__()
+
+
+@pytest.mark.slow  # starts processes
+def test_a_server_that_never_answers_is_stopped_after_the_timeout(tmp_path: Path) -> None:
+    silent = [sys.executable, "-c", "import time; time.sleep(60)"]
+    local = LocalServer(tmp_path, free_port(), lambda: None, start_timeout_s=1, command=silent)
+    with pytest.raises(ServerError, match=r"did not answer on \S+ within 1 s"):
+        local.__enter__()
+    assert local.pid is not None and not alive(local.pid)
