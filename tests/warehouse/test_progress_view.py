@@ -150,9 +150,9 @@ def test_advice_flags_do_not_duplicate_sessions(con: duckdb.DuckDBPyConnection) 
         [
             history(sessions, start=START, every_days=10),
             # another exercise before the hyperextensions in the last session: do_first advice
-            history([[S(5, 100.0)]], exercise="squat", start=START + timedelta(days=30)).with_columns(
-                performed_at=pl.col("performed_at") - timedelta(minutes=30)
-            ),
+            history(
+                [[S(5, 100.0)]], exercise="squat", start=START + timedelta(days=30)
+            ).with_columns(performed_at=pl.col("performed_at") - timedelta(minutes=30)),
         ]
     )
     store_sets(con, sets)
