@@ -30,6 +30,7 @@ ACTION_COLOURS = {
     "hold": "#7f8c8d",
 }
 LINE = "#1f2d3d"
+PANELS = ("load", "reps", "sets")
 STYLE: dict[Any, Any] = {
     # Glyphs as paths: the SVG draws the same everywhere and asks for no font.
     "svg.fonttype": "path",
@@ -122,7 +123,7 @@ def _mark_flags(
     for action in sorted({a for a in actions if a is not None}):
         at = [i for i, a in enumerate(actions) if a == action]
         colour = ACTION_COLOURS.get(action, LINE)
-        for ax, series in zip(axes, values, strict=True):
+        for ax, panel, series in zip(axes, PANELS, values, strict=True):
             ax.scatter(
                 [x[i] for i in at],
                 [series[i] for i in at],
@@ -132,6 +133,7 @@ def _mark_flags(
                 edgecolors="white",
                 linewidths=0.6,
                 zorder=4,
+                gid=f"flags-{action}-{panel}",  # the SVG group's id: tests count the markers
             )
     prescriptions = _prescriptions(sessions)
     flagged = [i for i, a in enumerate(actions) if a is not None]

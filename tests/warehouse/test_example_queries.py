@@ -12,7 +12,9 @@ import pytest
 from tests.conftest import ROOT
 
 QUERIES = (ROOT / "docs" / "queries.md").read_text(encoding="utf-8")
-DOCUMENTED = re.findall(r"^Columns: ([^\n]+)\n\n```sql\n(.*?)```", QUERIES, re.MULTILINE | re.DOTALL)
+DOCUMENTED = re.findall(
+    r"^Columns: ([^\n]+)\n\n```sql\n(.*?)```", QUERIES, re.MULTILINE | re.DOTALL
+)
 
 
 def test_every_sql_block_documents_its_columns() -> None:
