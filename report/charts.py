@@ -30,6 +30,7 @@ ACTION_COLOURS = {
     "hold": "#7f8c8d",
 }
 LINE = "#1f2d3d"
+BAR = "#8796a5"  # the working-sets bars; the page uses the colour nowhere else
 PANELS = ("load", "reps", "sets")
 STYLE: dict[Any, Any] = {
     # Glyphs as paths: the SVG draws the same everywhere and asks for no font.
@@ -98,7 +99,7 @@ def _draw(sessions: pl.DataFrame) -> Figure:
     reps_ax.set_title("Reps per working set (line: the fewest)")
     reps_ax.set_ylim(0, max(max(per_set) for per_set in reps) * 1.25 + 1)
 
-    sets_ax.bar(x, sets, width=0.8, color="#8796a5")
+    sets_ax.bar(x, sets, width=0.8, color=BAR)
     sets_ax.set_title("Working sets")
     sets_ax.set_ylim(0, max(sets) + 1)
     sets_ax.yaxis.get_major_locator().set_params(integer=True)
