@@ -57,20 +57,27 @@ def test_report_opens_offline_in_chromium_with_its_charts_drawn(
     assert made.returncode == 0, made.stderr
     page = tmp_path / "report" / "index.html"
     con = duckdb.connect(str(sample_snapshot), read_only=True)
-    pairs = con.execute(
-        "SELECT count(DISTINCT (athlete_id, exercise_id)) FROM sets "
+    counted = con.execute(
+        "SELECT count(DISTINCT (athlete_id, exercise_id)), count(DISTINCT (athlete_id, "
+        "exercise_id, session_id)) FROM sets "
         "WHERE set_type IN ('working', 'failure') AND reps IS NOT NULL"
     ).fetchone()
     con.close()
-    assert pairs is not None and f"{pairs[0]} charts" in made.stdout
+    assert counted is not None
+    pairs, sessions = counted
+    assert f"{pairs} charts" in made.stdout
 
     dom = chromium(browser, tmp_path / "profile", "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     svgs = re.findall(r"<svg\b.*?</svg>", dom.stdout, re.DOTALL)
-    assert len(svgs) == pairs[0]
+    assert len(svgs) == pairs
+    points = 0
     for svg in svgs:
         assert re.search(r'<g id="[\w-]+-flags-\w+-load">.*?<use\b', svg, re.DOTALL)
-        assert len(re.findall(r'<path\b[^>]*\bd="M[^"]{40,}"', svg)) >= 10
+        line = re.search(r'<g id="[\w-]+-load-line">\s*<path\b[^>]*\bd="([^"]*)"', svg)
+        assert line is not None
+        points += len(re.findall(r"[ML]", line.group(1)))
+    assert points == sessions  # every session of every chart is on its load line
     assert not re.search(r"(src|href)=\"(https?:)?//", dom.stdout)
 
     shot = tmp_path / "report.png"

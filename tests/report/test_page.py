@@ -63,20 +63,29 @@ def flag_markers(svg: str) -> dict[str, int]:
     return counts
 
 
-def test_a_chart_for_every_athlete_and_exercise_with_working_sets(
+def line_points(svg: str, series: str) -> int:
+    """Points on a plotted line (`load-line` or `reps-line`), from its SVG path."""
+    for group in ET.fromstring(svg).iter(f"{SVG_NS}g"):
+        if group.get("id", "").endswith(f"-{series}"):
+            path = group.find(f"{SVG_NS}path")  # the line; its marker's path is in <defs>
+            assert path is not None
+            return len(re.findall(r"[ML]", path.get("d", "")))
+    return 0
+
+
+def test_a_chart_for_every_athlete_and_exercise_through_every_session(
     page: str, sample_snapshot: Path
 ) -> None:
     expected = query(
         sample_snapshot,
-        "SELECT DISTINCT athlete_id, exercise_id FROM sets "
-        "WHERE set_type IN ('working', 'failure') AND reps IS NOT NULL ORDER BY ALL",
+        "SELECT athlete_id, exercise_id, count(DISTINCT session_id) FROM sets "
+        "WHERE set_type IN ('working', 'failure') AND reps IS NOT NULL GROUP BY ALL ORDER BY ALL",
     )
     charts = Charts(page)
-    assert charts.cards == expected
+    assert charts.cards == [(athlete, exercise) for athlete, exercise, _ in expected]
     assert len(charts.svgs) == len(expected)
-    for svg in charts.svgs:
-        drawn = [p.get("d", "") for p in ET.fromstring(svg).iter(f"{SVG_NS}path")]
-        assert sum(len(d) > 40 for d in drawn) >= 10  # axes, lines, bars: not an empty frame
+    for (_, _, sessions), svg in zip(expected, charts.svgs, strict=True):
+        assert line_points(svg, "load-line") == line_points(svg, "reps-line") == sessions
 
 
 def test_every_flagged_session_is_marked_in_its_action_colour(
