@@ -311,9 +311,9 @@ def _open_shell(snapshot: Path) -> NoReturn:
 def report(
     db: DbOpt = None,
     athlete: AthleteOpt = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write index.html into.")] = Path(
-        "report"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to write index.html into [./reports].")
+    ] = Path("reports"),
     config: ConfigOpt = None,
 ) -> None:
     """Write the offline HTML report (charts, current flags, data quality) from the snapshot."""

@@ -55,7 +55,7 @@ def test_report_opens_offline_in_chromium_with_its_charts_drawn(
         "report", "--db", str(sample_snapshot.with_name("warehouse.duckdb")), cwd=tmp_path
     )
     assert made.returncode == 0, made.stderr
-    page = tmp_path / "report" / "index.html"
+    page = tmp_path / "reports" / "index.html"  # the default --out
     con = duckdb.connect(str(sample_snapshot), read_only=True)
     counted = con.execute(
         "SELECT count(DISTINCT (athlete_id, exercise_id)), count(DISTINCT (athlete_id, "
