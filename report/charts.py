@@ -2,7 +2,7 @@
 
 Three panels share the date axis: top load (in the athlete's unit, with the e1RM beside it),
 reps per working set, and working sets. Each session that produced a flag gets a marker in the
-flag's colour on every panel, and the load panel names the action.
+flag's colour on every panel, and the load panel spells out each raise_load and the latest flag.
 """
 
 from __future__ import annotations

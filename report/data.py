@@ -12,8 +12,7 @@ from warehouse.db import reader
 
 PROGRESS = """
 SELECT athlete_id, exercise_id, session_date, working_sets, reps_per_set, top_load_kg,
-       e1rm_kg, load_unit, flag_action, flag_next_sets, flag_next_reps, flag_next_load_kg,
-       flag_reason
+       e1rm_kg, load_unit, flag_action, flag_next_sets, flag_next_reps, flag_next_load_kg
 FROM v_exercise_progress
 WHERE ($athlete IS NULL OR athlete_id = $athlete) AND working_sets > 0
 ORDER BY athlete_id, exercise_id, session_number
