@@ -99,6 +99,7 @@ def _draw(sessions: pl.DataFrame) -> Figure:
     reps_ax.plot(x, fewest, color=LINE, linewidth=1.6, gid="reps-line")
     reps_ax.set_title("Reps per working set (line: the fewest)")
     reps_ax.set_ylim(0, max(max(per_set) for per_set in reps) * 1.25 + 1)
+    reps_ax.yaxis.get_major_locator().set_params(integer=True)
 
     sets_ax.bar(x, sets, width=0.8, color=BAR)
     sets_ax.set_title("Working sets")
@@ -106,6 +107,9 @@ def _draw(sessions: pl.DataFrame) -> Figure:
     sets_ax.yaxis.get_major_locator().set_params(integer=True)
 
     _mark_flags(sessions, x, (load, fewest, sets), (load_ax, reps_ax, sets_ax))
+    # At least a week on the axis: one session alone would otherwise span it, in hours.
+    pad = max(3.0, (x[-1] - x[0]) * 0.03)
+    sets_ax.set_xlim(x[0] - pad, x[-1] + pad)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     sets_ax.xaxis.set_major_locator(locator)
     sets_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -154,7 +158,7 @@ def _mark_flags(
             fontsize=7.5,
             color=ACTION_COLOURS.get(action, LINE),
             fontweight="bold",
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none"},
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.7},
             zorder=5,
         )
 
