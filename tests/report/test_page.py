@@ -16,6 +16,7 @@ from markupsafe import escape
 from flows import pipeline
 from report import UnknownAthlete, write_report
 from tests.conftest import Workspace, csv_text
+from warehouse.db import writer
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -161,3 +162,12 @@ def test_an_unknown_athlete_is_an_error(sample_snapshot: Path, tmp_path: Path) -
     with pytest.raises(UnknownAthlete, match="'nobody' has no sets"):
         write_report(sample_snapshot, tmp_path, athlete="nobody")
     assert not (tmp_path / "index.html").exists()
+
+
+def test_an_empty_warehouse_gives_a_page_that_says_so(tmp_path: Path) -> None:
+    snapshot = tmp_path / "analytics.duckdb"
+    with writer(snapshot):
+        pass  # migrated, no run yet
+    html = write_report(snapshot, tmp_path / "out").path.read_text()
+    assert Charts(html).cards == [] and "<svg" not in html
+    assert "No flags yet" in html and "No sessions with working sets yet" in html
