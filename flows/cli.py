@@ -317,7 +317,7 @@ def report(
     config: ConfigOpt = None,
 ) -> None:
     """Write the offline HTML report (charts, current flags, data quality) from the snapshot."""
-    from report import UnknownAthlete, write_report  # matplotlib loads only for this command
+    from report import SnapshotOutdated, UnknownAthlete, write_report  # loads matplotlib
 
     snapshot = _snapshot(db, config)
     with clean_errors():
@@ -325,6 +325,8 @@ def report(
             written = write_report(snapshot, out_dir, athlete)
         except UnknownAthlete as exc:
             raise fail(str(exc), 2) from None
+        except SnapshotOutdated as exc:
+            raise fail(str(exc), 1) from None
     athletes = "1 athlete" if written.athletes == 1 else f"{written.athletes} athletes"
     out.print(f"wrote {written.path} ({athletes}, {written.charts} charts)", markup=False)
 

@@ -3,7 +3,7 @@
 `repflow report` calls `write_report`; the page needs no network (charts are inline SVG).
 """
 
-from report.data import UnknownAthlete
+from report.data import SnapshotOutdated, UnknownAthlete
 from report.page import write_report
 
-__all__ = ["UnknownAthlete", "write_report"]
+__all__ = ["SnapshotOutdated", "UnknownAthlete", "write_report"]

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
-from warehouse.db import reader
+from warehouse.db import migrations, reader
 
 PROGRESS = """
 SELECT athlete_id, exercise_id, session_date, working_sets, reps_per_set, top_load_kg,
@@ -47,11 +48,16 @@ WHERE $athlete IS NULL OR exercise_key IN (
 ORDER BY sets DESC, exercise_id
 """
 LAST_RUN = "SELECT max(finished_at) AS finished_at, max(as_of) AS as_of FROM runs"
+SCHEMA = "SELECT coalesce(max(version), 0) FROM schema_migrations"
 ATHLETE_KNOWN = "SELECT count(*) > 0 FROM sets WHERE athlete_id = $athlete"
 
 
 class UnknownAthlete(LookupError):
     """--athlete names an athlete with no sets in the snapshot."""
+
+
+class SnapshotOutdated(RuntimeError):
+    """The snapshot was published by an older repflow, without the views the report reads."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class ReportData:
 def read(snapshot: Path, athlete: str | None = None) -> ReportData:
     params = {"athlete": athlete}
     with reader(snapshot) as con:
+        _check_schema(con, snapshot)
         if athlete is not None:
             known = con.execute(ATHLETE_KNOWN, params).fetchone()
             if not known or not known[0]:
@@ -78,4 +85,14 @@ def read(snapshot: Path, athlete: str | None = None) -> ReportData:
             failed=con.execute(FAILED, params).pl(),
             unmapped=con.execute(UNMAPPED, params).pl(),
             last_run=con.execute(LAST_RUN).pl().row(0, named=True),
+        )
+
+
+def _check_schema(con: duckdb.DuckDBPyConnection, snapshot: Path) -> None:
+    found = con.execute(SCHEMA).fetchone()
+    version, latest = (found[0] if found else 0), migrations()[-1][0]
+    if version < latest:
+        raise SnapshotOutdated(
+            f"{snapshot} has schema version {version} and this repflow needs {latest}: "
+            "run `repflow run` to publish a current snapshot"
         )
