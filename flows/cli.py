@@ -18,7 +18,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import duckdb
 import polars as pl
@@ -295,20 +295,52 @@ def sql(
     """Run a read-only query on the analyst snapshot, or open the DuckDB shell on it."""
     snapshot = _snapshot(db, config)
     if query is None:
-        shell = shutil.which("duckdb")
-        if shell is None:
-            raise fail(
-                f"no duckdb shell on PATH; give a query, or open {snapshot} read-only "
-                f"from any DuckDB client: duckdb -readonly {snapshot}",
-                1,
-            )
-        os.execv(shell, [shell, "-readonly", str(snapshot)])
+        _open_shell(snapshot)
     with clean_errors():
         try:
             frame = _query_unchecked(snapshot, query)
         except duckdb.Error as exc:  # a mistyped query is the user's, not a crash
             raise fail(str(exc).splitlines()[0], 2) from None
     _print_frame("", frame, empty="no rows")
+
+
+def _open_shell(snapshot: Path) -> NoReturn:
+    """Replace this process with the DuckDB shell on the snapshot, read-only."""
+    shell = shutil.which("duckdb")
+    if shell is None:
+        raise fail(
+            "no duckdb shell on PATH: install the DuckDB CLI "
+            "(https://duckdb.org/docs/installation), or run one query with "
+            f'repflow sql "SELECT ..." (the snapshot is {snapshot})',
+            2,
+        )
+    with clean_errors(), reader(snapshot):
+        pass  # the same one-line errors as a query when the snapshot is missing or damaged
+    os.execv(shell, [shell, "-readonly", str(snapshot)])
+
+
+@app.command()
+def report(
+    db: DbOpt = None,
+    athlete: AthleteOpt = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to write index.html into [./reports].")
+    ] = Path("reports"),
+    config: ConfigOpt = None,
+) -> None:
+    """Write the offline HTML report (charts, current flags, data quality) from the snapshot."""
+    from report import SnapshotOutdated, UnknownAthlete, write_report  # loads matplotlib
+
+    snapshot = _snapshot(db, config)
+    with clean_errors():
+        try:
+            written = write_report(snapshot, out_dir, athlete)
+        except UnknownAthlete as exc:
+            raise fail(str(exc), 2) from None
+        except SnapshotOutdated as exc:
+            raise fail(str(exc), 1) from None
+    athletes = "1 athlete" if written.athletes == 1 else f"{written.athletes} athletes"
+    out.print(f"wrote {written.path} ({athletes}, {written.charts} charts)", markup=False)
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -388,12 +388,17 @@ def execute(
     return summary
 
 
-LAST_CHANGE = "SELECT arg_max(run_id, finished_at) FROM runs WHERE changed"
+# The last change, and the schema: a snapshot published before an upgrade's migrations lacks the
+# new views, even when no run has changed anything since.
+LAST_CHANGE = (
+    "SELECT (SELECT arg_max(run_id, finished_at) FROM runs WHERE changed), "
+    "(SELECT max(version) FROM schema_migrations)"
+)
 
 
 def snapshot_behind(db: Path, snapshot: Path) -> bool:
-    """Whether the snapshot misses a change: also true after a run that died between
-    recording its changes and publishing them."""
+    """Whether the snapshot misses a change or a migration: also true after a run that died
+    between recording its changes and publishing them."""
     if not snapshot.exists():
         return True
     with writer(db) as con:

@@ -89,6 +89,19 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def sample_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The analyst snapshot of the bundled sample inbox, with a flag history (tests/sample.py),
+    built once per session. Read it only: other tests share it."""
+    from tests import sample
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("REPFLOW_"):
+                patch.delenv(name)
+        return sample.build(tmp_path_factory.mktemp("sample"))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start installing the Debian packages that the selected tests need (tests/debian.py)."""
     wanted = {str(mark.args[0]) for item in session.items for mark in item.iter_markers("debian")}

@@ -204,6 +204,7 @@ def test_wheel_ships_config_and_migrations(tmp_path: Path) -> None:
         "config/exercises.toml",
         "config/repflow.toml",
         "warehouse/migrations/0001_init.sql",
+        "report/templates/report.html.j2",
         "flows/cli.py",
         "schemas/set_row.py",
     ):

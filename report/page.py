@@ -1,0 +1,98 @@
+"""The report page: current flags, charts per athlete and exercise, data quality, in one HTML
+file with everything inline, so a coach can open it offline or mail it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from report.charts import ACTION_COLOURS, exercise_chart
+from report.data import ReportData, read
+from rules.reasons import prescription
+
+# Autoescape: athlete ids, exercise names and file paths come from users' files.
+TEMPLATES = Environment(
+    loader=PackageLoader("report", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class Chart:
+    exercise_id: str
+    sessions: int
+    flags: list[dict[str, object]]  # the current flags of this athlete and exercise
+    svg: str
+
+
+@dataclass(frozen=True)
+class Athlete:
+    athlete_id: str
+    charts: list[Chart]
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    athletes: int
+    charts: int
+
+
+def write_report(snapshot: Path, out_dir: Path, athlete: str | None = None) -> Written:
+    """Render the report of `snapshot` (one athlete's, or everyone's) to out_dir/index.html."""
+    data = read(snapshot, athlete)
+    athletes = _athletes(data)
+    html = TEMPLATES.get_template("report.html.j2").render(
+        athletes=athletes,
+        only=athlete,
+        flags=_flag_rows(data.flags),
+        quality=data.quality.to_dicts(),
+        failed=data.failed.to_dicts(),
+        unmapped=data.unmapped.to_dicts(),
+        last_run=data.last_run,
+        snapshot=snapshot.name,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        colours=ACTION_COLOURS,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "index.html"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)  # a coach with the page open never sees half a report
+    return Written(path, len(athletes), sum(len(a.charts) for a in athletes))
+
+
+def _flag_rows(flags: pl.DataFrame) -> list[dict[str, object]]:
+    return flags.with_columns(
+        now=prescription(pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg")),
+        next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg")),
+    ).to_dicts()
+
+
+def _athletes(data: ReportData) -> list[Athlete]:
+    """Athletes in id order, each with a chart per exercise (progress is sorted that way)."""
+    flags: dict[tuple[str, str], list[dict[str, object]]] = {}
+    for row in _flag_rows(data.flags):
+        flags.setdefault((str(row["athlete_id"]), str(row["exercise_id"])), []).append(row)
+    athletes = []
+    for number, sessions in enumerate(
+        data.progress.partition_by("athlete_id", maintain_order=True)
+    ):
+        athlete_id = sessions["athlete_id"][0]
+        charts = [
+            Chart(
+                exercise_id=frame["exercise_id"][0],
+                sessions=frame.height,
+                flags=flags.get((athlete_id, frame["exercise_id"][0]), []),
+                svg=exercise_chart(frame, f"c{number}-{index}"),
+            )
+            for index, frame in enumerate(sessions.partition_by("exercise_id", maintain_order=True))
+        ]
+        athletes.append(Athlete(athlete_id, charts))
+    return athletes
