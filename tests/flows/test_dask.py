@@ -1,0 +1,90 @@
+"""Parsing on Dask: the same warehouse as the local runner, parses in a bounded window, Arrow
+results, and no worker process left behind."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bench.inbox import build
+from flows import pipeline
+from tests.cases import live_processes
+from tests.conftest import ROOT, Workspace
+from tests.reliability.test_crash import state
+
+AS_OF = date(2026, 11, 30)
+
+
+def test_submit_ahead_keeps_a_bounded_window_and_the_file_order() -> None:
+    files = [pipeline.Discovered(Path(f"f{n}"), f"f{n}", "a1") for n in range(10)]
+    submitted: list[str] = []
+
+    def submit(found: pipeline.Discovered) -> pipeline.Pending:
+        submitted.append(found.relative)
+        return lambda: found.relative
+
+    seen = []
+    for pending in pipeline.submit_ahead(files, submit, window=3):
+        # The one being stored and at most `window` more have been submitted.
+        assert len(submitted) - len(seen) <= 4
+        seen.append(pending())
+    assert seen == [found.relative for found in files] == submitted
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for p in (ROOT / "data" / "inbox").rglob("*") if p.is_file()), ids=str
+)
+def test_arrow_results_hold_the_same_frames_as_a_local_parse(
+    workspace: Workspace, path: Path
+) -> None:
+    config = workspace.config()
+    athlete = path.parent.name if path.parent.name != "inbox" else None
+    local = pipeline.parse(path, athlete, config)
+    shipped = pipeline.parse_to_arrow(str(path), athlete, config.settings.row_context())
+    assert not isinstance(local, str) and not isinstance(shipped, str)
+    back = shipped.frames()
+    assert back.format == local.format and back.skipped == local.skipped
+    assert back.sets.equals(local.sets) and back.sets.schema == local.sets.schema
+    assert back.rejects.equals(local.rejects)
+    assert (back.machines is None) == (local.machines is None)
+    if back.machines is not None and local.machines is not None:
+        assert back.machines.equals(local.machines)
+
+
+@pytest.mark.slow
+def test_dask_runner_with_two_workers_builds_the_same_warehouse(
+    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from flows.nightly import run_nightly
+
+    runs = {}
+    for runner in ("local", "dask"):
+        workspace = Workspace(tmp_path_factory.mktemp(runner))
+        files = build(workspace.inbox, 100)
+        settings = {"inbox": str(workspace.inbox), "db": str(workspace.db), "runner": runner}
+        summary = run_nightly({**settings, "dask_workers": 2}, as_of=AS_OF)
+        assert len(summary.files) == files
+        runs[runner] = (summary, state(workspace.db))
+    (local, expected), (on_dask, got) = runs["local"], runs["dask"]
+    assert got == expected
+    assert [(i.path, o) for i, o in on_dask.files] == [(i.path, o) for i, o in local.files]
+    # The inbox has what makes order matter: edits, rejects, a copy, unreadable files.
+    assert on_dask.total("revised") and on_dask.total("rejected")
+    assert on_dask.count("duplicate") == 1 and on_dask.count("failed") == 2
+    assert {info.path.split("/")[0] for info, _ in on_dask.files} == {
+        f"m{n:02d}" for n in range(12)
+    }
+    assert {o.format for _, o in on_dask.files} >= {
+        "canonical_csv",
+        "strong_csv",
+        "hevy_csv",
+        "machine_json",
+    }
+    # The cluster's worker processes end with the run (multiprocessing's resource tracker
+    # belongs to this process, not to the cluster).
+    assert not [
+        p for p in live_processes() if p.parent == os.getpid() and "spawn_main" in p.command
+    ]
