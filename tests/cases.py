@@ -128,6 +128,8 @@ def live_processes() -> list[Process]:
     """Every running process on the machine (zombies aside), from /proc."""
     found = []
     for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
