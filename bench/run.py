@@ -175,6 +175,7 @@ def runner_rates(folder: Path, files: int, sessions: int) -> list[tuple[str, flo
         settings = {
             "inbox": str(inbox),
             "db": str(folder / f"{runner}-{workers}.duckdb"),
+            "analytics_db": str(folder / f"{runner}-{workers}-analytics.duckdb"),
             "runner": runner,
             "dask_workers": workers,
         }
@@ -185,6 +186,31 @@ def runner_rates(folder: Path, files: int, sessions: int) -> list[tuple[str, flo
         name = label if workers is None else f"{label}, {workers} worker{'s' * (workers > 1)}"
         measured.append((name, seconds, rows))
     return measured
+
+
+def stage_rates(inbox: Path, folder: Path) -> list[tuple[str, float, int, int]]:
+    """Parse alone (one process, as one Dask worker does it) and store alone (the one writer),
+    over the generated inbox, without Prefect: (stage, seconds, files, rows)."""
+    db = folder / "stages.duckdb"
+    config = load({"inbox": inbox, "db": db})
+    files, _ = pipeline.inbox_files(config)
+    pipeline.prepare(db, config, 0)
+    infos = [pipeline.fingerprint(f.path, f.relative, f.athlete_id) for f in files]
+    started = time.perf_counter()
+    results = [pipeline.parse(f.path, f.athlete_id, config) for f in files]
+    parsed = time.perf_counter() - started
+    started = time.perf_counter()
+    for info, result in zip(infos, results, strict=True):
+        if isinstance(result, str):
+            pipeline.store(db, info, None, result, "bench")
+        else:
+            pipeline.store(db, info, result, None, "bench")
+    stored = time.perf_counter() - started
+    rows = sum(r.sets.height + r.rejects.height for r in results if not isinstance(r, str))
+    return [
+        ("parse only: detect, read, validate", parsed, len(files), rows),
+        ("store only: the one writer", stored, len(files), rows),
+    ]
 
 
 def parquet_bytes_per_row(db: Path, folder: Path) -> float:
@@ -239,6 +265,9 @@ def main() -> None:
             what = f"{args.files} files, {read:,} rows"
             ratio = runs[0][1] / seconds  # above 1: faster than the local runner
             print(f"{label:40} {what:28} {seconds:9.2f} {args.files / seconds:7.2f} {ratio:5.2f}")
+        print(f"\n{'stage, in one process':40} {'files/s':>9} {'rows/s':>9}")
+        for stage, seconds, count, read in stage_rates(folder / "inbox", folder):
+            print(f"{stage:40} {count / seconds:9.1f} {read / seconds:9,.0f}")
         parquet = parquet_bytes_per_row(folder / "local-None.duckdb", folder)
         print(f"sets as zstd Parquet: {parquet:.1f} bytes per row")
         print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")

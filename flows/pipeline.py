@@ -346,8 +346,8 @@ def submit_ahead(
     files: Iterable[Discovered], submit: Callable[[Discovered], Pending], window: int
 ) -> Iterator[Pending]:
     """Keep up to `window` parses running ahead of the file being stored, and hand them out in
-    file order: the single writer keeps the order of a local run, and no more than `window`
-    parsed files wait in memory, however large the inbox."""
+    file order: the single writer keeps the order of a local run, and besides the file being
+    stored at most `window` parsed files wait in memory, however large the inbox."""
     todo = iter(files)
     running = deque(submit(found) for found in islice(todo, max(window, 1)))
     while running:
