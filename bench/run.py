@@ -163,6 +163,7 @@ def runner_rates(folder: Path, files: int, sessions: int) -> list[tuple[str, flo
     # Prefect's state in the bench's folder, its API started once for all three runs.
     os.environ["PREFECT_HOME"] = str(folder / ".prefect")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from flows.nightly import run_nightly
