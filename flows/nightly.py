@@ -160,6 +160,8 @@ def run_nightly(
     runner = task_runner(chosen)
     if runner is None:
         return nightly(settings=settings, as_of=as_of)
+    if chosen.dask_address:
+        _reach(chosen.dask_address)
     with _api_for_workers(chosen):
         return nightly.with_options(task_runner=runner)(settings=settings, as_of=as_of)
 
@@ -185,6 +187,20 @@ def _api_for_workers(settings: Settings) -> Iterator[None]:
     server.start(timeout=PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
     with temporary_settings({PREFECT_API_URL: server.api_url}):
         yield
+
+
+def _reach(address: str) -> None:
+    """Fail in one line, before the flow starts, when no scheduler answers at `address`."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=SCHEDULER_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise OSError(f"no Dask scheduler answers at {address}: {exc}") from None
+
+
+SCHEDULER_TIMEOUT_S = 20
 
 
 def _loopback(address: str) -> bool:

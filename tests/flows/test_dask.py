@@ -4,6 +4,7 @@ results, and no worker process left behind."""
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -88,3 +89,28 @@ def test_dask_runner_with_two_workers_builds_the_same_warehouse(
     assert not [
         p for p in live_processes() if p.parent == os.getpid() and "spawn_main" in p.command
     ]
+
+
+@pytest.mark.slow
+def test_dask_address_runs_on_an_existing_cluster(
+    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from distributed import LocalCluster
+
+    from flows.nightly import run_nightly
+
+    reference = Workspace(tmp_path_factory.mktemp("reference"))
+    shutil.copytree(ROOT / "data" / "inbox", reference.inbox)
+    config = reference.config()
+    files, skipped = pipeline.inbox_files(config)
+    pipeline.execute(config, files, "run", AS_OF, skipped=skipped)
+    workspace = Workspace(tmp_path_factory.mktemp("existing-cluster"))
+    shutil.copytree(ROOT / "data" / "inbox", workspace.inbox)
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        settings = {"inbox": str(workspace.inbox), "db": str(workspace.db)}
+        summary = run_nightly(
+            {**settings, "runner": "dask", "dask_address": cluster.scheduler_address}, AS_OF
+        )
+        assert cluster.scheduler_address.startswith("tcp://")
+    assert summary.count("loaded") == len(files) and summary.exit_code == 0
+    assert state(workspace.db) == state(reference.db)
