@@ -161,26 +161,31 @@ def run_nightly(
     if runner is None:
         return nightly(settings=settings, as_of=as_of)
     if chosen.dask_address:
+        _api_reachable_from(chosen.dask_address)
         _reach(chosen.dask_address)
-    with _api_for_workers(chosen):
+    with _api_for_workers():
         return nightly.with_options(task_runner=runner)(settings=settings, as_of=as_of)
 
 
+def _api_reachable_from(address: str) -> None:
+    """Workers on another host cannot reach the temporary API, which listens on 127.0.0.1."""
+    if not PREFECT_API_URL.value() and not _loopback(address):
+        raise ConfigError(
+            "dask_address",
+            "",
+            f"workers at {address} cannot reach this process's temporary Prefect API; "
+            "set PREFECT_API_URL to a Prefect server they can reach",
+        )
+
+
 @contextmanager
-def _api_for_workers(settings: Settings) -> Iterator[None]:
+def _api_for_workers() -> Iterator[None]:
     """Task runs on Dask workers report to Prefect's API. Without PREFECT_API_URL each process
     would start an ephemeral API of its own (and the workers' time out), so start one here and
     hand its address to the workers with the task runs' context."""
     if PREFECT_API_URL.value():
         yield
         return
-    if settings.dask_address and not _loopback(settings.dask_address):
-        raise ConfigError(
-            "dask_address",
-            "",
-            f"workers at {settings.dask_address} cannot reach this process's temporary Prefect "
-            "API; set PREFECT_API_URL to a Prefect server they can reach",
-        )
     from prefect.server.api.server import SubprocessASGIServer
 
     server = SubprocessASGIServer()
