@@ -1,9 +1,10 @@
 """Measure repflow against its baselines, side by side, in one run: medians of several runs.
 
-    python -m bench.run [--rows N] [--repeat K] [--quick]
+    python -m bench.run [--rows N] [--repeat K] [--files F] [--quick]
 
 Each figure is a ratio to a baseline measured in the same process on the same file, because
-these machines are shared and noisy. The last line is `ingest_vs_duckdb_read_csv: <ratio>`.
+these machines are shared and noisy. The nightly flow's files per second on Dask (1 and 2
+workers) are set beside the local runner's. The last line is `ingest_vs_duckdb_read_csv: <ratio>`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from bench.inbox import build
 from flows import pipeline
 from flows.config import Config, load
 from rules import evaluate_relation
@@ -238,6 +240,78 @@ def rules_ratio(folder: Path, rows: int, repeat: int) -> tuple[float, float]:
     return evaluated, baseline
 
 
+RUNNERS = (("local (baseline)", "local", None), ("dask", "dask", 1), ("dask", "dask", 2))
+
+
+def runner_rates(folder: Path, files: int, sessions: int) -> list[tuple[str, float, int]]:
+    """The nightly flow over one generated inbox with each runner, each into a fresh warehouse:
+    (label, seconds, rows read). Dask's time includes starting its cluster; Prefect's API is
+    started before any of them."""
+    inbox = folder / "inbox"
+    build(inbox, files, sessions=sessions)
+    # Prefect's state in the bench's folder, its API started once for all three runs.
+    os.environ["PREFECT_HOME"] = str(folder / ".prefect")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    from flows.nightly import run_nightly
+
+    # Start Prefect's API (and import everything) before the clock runs: an empty inbox.
+    (folder / "empty").mkdir()
+    run_nightly({"inbox": str(folder / "empty"), "db": str(folder / "warm-up.duckdb")})
+    measured = []
+    for label, runner, workers in RUNNERS:
+        settings = {
+            "inbox": str(inbox),
+            "db": str(folder / f"{runner}-{workers}.duckdb"),
+            "analytics_db": str(folder / f"{runner}-{workers}-analytics.duckdb"),
+            "runner": runner,
+            "dask_workers": workers,
+        }
+        started = time.perf_counter()
+        summary = run_nightly(settings, as_of=date(2026, 11, 30))
+        seconds = time.perf_counter() - started
+        rows = sum(o.loaded + o.revised + o.unchanged + o.rejected for _, o in summary.files)
+        name = label if workers is None else f"{label}, {workers} worker{'s' * (workers > 1)}"
+        measured.append((name, seconds, rows))
+    return measured
+
+
+def stage_rates(inbox: Path, folder: Path) -> list[tuple[str, float, int, int]]:
+    """Parse alone (one process, as one Dask worker does it) and store alone (the one writer),
+    over the generated inbox, without Prefect: (stage, seconds, files, rows)."""
+    db = folder / "stages.duckdb"
+    config = load({"inbox": inbox, "db": db})
+    files, _ = pipeline.inbox_files(config)
+    pipeline.prepare(db, config, 0)
+    infos = [pipeline.fingerprint(f.path, f.relative, f.athlete_id) for f in files]
+    started = time.perf_counter()
+    results = [pipeline.parse(f.path, f.athlete_id, config) for f in files]
+    parsed = time.perf_counter() - started
+    started = time.perf_counter()
+    for info, result in zip(infos, results, strict=True):
+        if isinstance(result, str):
+            pipeline.store(db, info, None, result, "bench")
+        else:
+            pipeline.store(db, info, result, None, "bench")
+    stored = time.perf_counter() - started
+    rows = sum(r.sets.height + r.rejects.height for r in results if not isinstance(r, str))
+    return [
+        ("parse only: detect, read, validate", parsed, len(files), rows),
+        ("store only: the one writer", stored, len(files), rows),
+    ]
+
+
+def parquet_bytes_per_row(db: Path, folder: Path) -> float:
+    """The stored sets as zstd Parquet, in bytes per row: the size of a lake's data files."""
+    out = folder / "sets.parquet"
+    with writer(db) as con:
+        con.execute(f"COPY sets TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+        rows = con.execute("SELECT count(*) FROM sets").fetchone()
+    return out.stat().st_size / max(rows[0] if rows else 0, 1)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -250,10 +324,13 @@ def main() -> None:
     )
     parser.add_argument("--rule-sets", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--files", type=int, default=200, help="files for the runner comparison")
+    parser.add_argument("--sessions", type=int, default=20, help="sessions in each of those files")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     args = parser.parse_args()
     if args.quick:
         args.rows, args.large_rows, args.rule_sets, args.repeat = 5_000, 0, 20_000, 1
+        args.files, args.sessions = 8, 2
     with tempfile.TemporaryDirectory(prefix="repflow-bench-") as name:
         folder = Path(name)
         csv = folder / "sets.csv"
@@ -323,6 +400,17 @@ def main() -> None:
         print(f"{'measurement':40} {'input':34} {'seconds':>9} {'ratio':>7}")
         for label, what, seconds, ratio in rows:
             print(f"{label:40} {what:34} {seconds:9.2f} {ratio:7.2f}")
+        runs = runner_rates(folder, args.files, args.sessions)
+        print(f"\n{'nightly flow, runner':40} {'input':34} {'seconds':>9} {'files/s':>7} ratio")
+        for label, seconds, read in runs:
+            what = f"{args.files} files, {read:,} rows"
+            ratio = runs[0][1] / seconds  # above 1: faster than the local runner
+            print(f"{label:40} {what:34} {seconds:9.2f} {args.files / seconds:7.2f} {ratio:5.2f}")
+        print(f"\n{'stage, in one process':40} {'files/s':>9} {'rows/s':>9}")
+        for stage, seconds, count, read in stage_rates(folder / "inbox", folder):
+            print(f"{stage:40} {count / seconds:9.1f} {read / seconds:9,.0f}")
+        parquet = parquet_bytes_per_row(folder / "local-None.duckdb", folder)
+        print(f"sets as zstd Parquet: {parquet:.1f} bytes per row")
         print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")
         print(f"reexport_vs_first_load_of_new_rows: {(again - scan) / first_new:.2f}")
         if not args.quick:

@@ -114,6 +114,8 @@ def _prepare_prefect(config: Config) -> None:
     # The first start migrates Prefect's database; on a busy 2-core machine that can take longer
     # than Prefect's default 20 s, and a nightly run must not fail for it.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    # Dask's scheduler and workers log every start and stop at INFO.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
 
 
 @app.command()
@@ -124,22 +126,41 @@ def run(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Evaluate the rules as of YYYY-MM-DD [today].")
     ] = None,
+    runner: Annotated[
+        str | None,
+        typer.Option("--runner", help="Where files are parsed: local or dask [local]."),
+    ] = None,
+    dask_workers: Annotated[
+        int | None,
+        typer.Option("--dask-workers", help="Worker processes of a local Dask cluster [cores]."),
+    ] = None,
+    dask_address: Annotated[
+        str | None,
+        typer.Option("--dask-address", help="An existing Dask scheduler, tcp://host:port."),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Run the nightly flow once: load new files, evaluate the rules, publish the snapshot."""
     day = parse_as_of(as_of)
-    flags = {"inbox": inbox, "db": db, "config": config}
+    flags = {
+        "inbox": inbox,
+        "db": db,
+        "config": config,
+        "runner": runner,
+        "dask_workers": dask_workers,
+        "dask_address": dask_address,
+    }
     loaded = _config(**flags)
     settings = loaded.settings
     # Take the writer's lock before Prefect starts: a second run fails in a second, not after
     # Prefect's start-up, and with one line rather than a failed flow's log.
     with clean_errors(), run_lock(settings.db, settings.lock_timeout_s):
         _prepare_prefect(loaded)
-        from flows.nightly import nightly  # only the commands that run the flow import Prefect
+        from flows.nightly import run_nightly  # only the commands that run the flow import Prefect
 
         try:
             with progress.renderer(err, quiet):  # the flow finds it as progress.ACTIVE
-                result = nightly(
+                result = run_nightly(
                     settings={k: v for k, v in flags.items() if v is not None}, as_of=day
                 )
         except (ConfigError, WarehouseLocked, WarehouseMissing, UnreadableFile, OSError):

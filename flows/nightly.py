@@ -1,11 +1,16 @@
 """The Prefect flow `nightly`: thin tasks around flows.pipeline, retries on I/O, a summary.
 
 Every decision lives in flows.pipeline; this module only adds orchestration: tasks, retries,
-and the run's markdown and table artifacts.
+the task runner (this process, or Dask: docs/scaling.md), and the run's artifacts.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -13,10 +18,20 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
+from prefect.context import FlowRunContext
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    temporary_settings,
+)
 from prefect.states import State
+from prefect.task_runners import TaskRunner
 
 from flows import pipeline, progress, summary
-from flows.config import load
+from flows.config import Config, load
+from schemas.config_files import ConfigError
+from schemas.set_row import RowContext
+from schemas.settings import Settings
 
 IO_RETRY_DELAYS = [1, 5]
 
@@ -41,6 +56,9 @@ fingerprint_task = task(name="fingerprint", cache_policy=NO_CACHE, **IO_RETRIES)
     pipeline.fingerprint
 )
 parse_task = task(name="parse", cache_policy=NO_CACHE, **IO_RETRIES)(pipeline.parse)
+parse_to_arrow_task = task(name="parse", cache_policy=NO_CACHE, **IO_RETRIES)(
+    pipeline.parse_to_arrow
+)
 store_task = task(name="store", cache_policy=NO_CACHE)(pipeline.store)
 flag_task = task(name="flag", cache_policy=NO_CACHE)(pipeline.flag)
 publish_task = task(name="publish", cache_policy=NO_CACHE, **IO_RETRIES)(pipeline.publish)
@@ -61,6 +79,7 @@ def nightly(
     steps = pipeline.Steps(
         fingerprint=fingerprint_task,
         parse=parse_task,
+        parse_ahead=_parse_on_cluster(config) if config.settings.runner == "dask" else None,
         store=store_task,
         flag=flag_task,
         publish=publish_task,
@@ -81,3 +100,123 @@ def nightly(
         key="nightly-files", table=summary.file_rows(result), description="Files in this run"
     )
     return result
+
+
+# Parses queued per worker thread: enough that no worker waits for the writer, few enough that
+# the parsed files held at once stay a handful however large the inbox.
+PARSES_PER_SLOT = 2
+
+
+def _parse_on_cluster(config: Config) -> pipeline.ParseAhead:
+    """Parses submitted to the flow's task runner (Dask), running ahead of the single writer."""
+    runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
+    window = PARSES_PER_SLOT * _slots(runner, config.settings)
+    context = config.settings.row_context()
+
+    def parse_ahead(files: list[pipeline.Discovered], _: Config) -> Iterator[pipeline.Pending]:
+        return pipeline.submit_ahead(files, lambda found: _submit(found, context), window)
+
+    return parse_ahead
+
+
+def _slots(runner: TaskRunner[Any], settings: Settings) -> int:
+    """How many parses the cluster runs at once: its worker threads, as the scheduler says."""
+    from prefect_dask import DaskTaskRunner
+
+    if isinstance(runner, DaskTaskRunner):
+        return max(sum(runner.client.nthreads().values()), 1)
+    return settings.dask_workers or os.cpu_count() or 1
+
+
+def _submit(found: pipeline.Discovered, context: RowContext) -> pipeline.Pending:
+    # An absolute path: a worker's current folder (or host) is not this process's.
+    future = parse_to_arrow_task.submit(str(found.path.absolute()), found.athlete_id, context)
+
+    def arrived() -> pipeline.ParsedFile | str:
+        result = future.result()
+        return result if isinstance(result, str) else result.frames()
+
+    return arrived
+
+
+def task_runner(settings: Settings) -> TaskRunner[Any] | None:
+    """The Dask runner the settings ask for: an existing cluster, or a LocalCluster of worker
+    processes that ends with the run. None: Prefect's default, in this process."""
+    if settings.runner == "local":
+        return None
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": settings.dask_workers or os.cpu_count() or 1,
+            "processes": True,
+            "threads_per_worker": 1,
+            "dashboard_address": None,
+        }
+    )
+
+
+def run_nightly(
+    settings: dict[str, Any] | None = None, as_of: date | None = None
+) -> pipeline.RunSummary:
+    """The nightly flow on the task runner the settings choose."""
+    chosen = load(settings).settings
+    runner = task_runner(chosen)
+    if runner is None:
+        return nightly(settings=settings, as_of=as_of)
+    if chosen.dask_address:
+        _api_reachable_from(chosen.dask_address)
+        _reach(chosen.dask_address)
+    with _api_for_workers():
+        return nightly.with_options(task_runner=runner)(settings=settings, as_of=as_of)
+
+
+def _api_reachable_from(address: str) -> None:
+    """Workers on another host cannot reach the temporary API, which listens on 127.0.0.1."""
+    if not PREFECT_API_URL.value() and not _loopback(address):
+        raise ConfigError(
+            "dask_address",
+            "",
+            f"workers at {address} cannot reach this process's temporary Prefect API; "
+            "set PREFECT_API_URL to a Prefect server they can reach",
+        )
+
+
+@contextmanager
+def _api_for_workers() -> Iterator[None]:
+    """Task runs on Dask workers report to Prefect's API. Without PREFECT_API_URL each process
+    would start an ephemeral API of its own (and the workers' time out), so start one here and
+    hand its address to the workers with the task runs' context."""
+    if PREFECT_API_URL.value():
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start(timeout=PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    with temporary_settings({PREFECT_API_URL: server.api_url}):
+        yield
+
+
+def _reach(address: str) -> None:
+    """Fail in one line, before the flow starts, when no scheduler answers at `address`."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=SCHEDULER_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise OSError(f"no Dask scheduler answers at {address}: {exc}") from None
+
+
+SCHEDULER_TIMEOUT_S = 20
+
+
+def _loopback(address: str) -> bool:
+    host = address.split("://", 1)[1].rsplit(":", 1)[0]
+    try:
+        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+    except (OSError, ValueError):
+        return False

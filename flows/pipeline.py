@@ -12,20 +12,24 @@ import re
 import stat
 import time
 import uuid
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 import sources
 from flows.config import Config
 from rules import evaluate_relation
-from schemas.set_row import ATHLETE_ID_RE
+from schemas.set_row import ATHLETE_ID_RE, RowContext
 from schemas.validate import validate
 from sources.csv_text import UnreadableFile
 from warehouse import catalog
@@ -55,6 +59,41 @@ class ParsedFile:
     rejects: pl.DataFrame
     skipped: int
     machines: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class ArrowFile:
+    """A parsed file as Arrow tables: what a parse in another process or on another host sends
+    back. Arrow crosses process boundaries as plain buffers and holds no connection."""
+
+    format: str
+    sets: pa.Table
+    rejects: pa.Table
+    skipped: int
+    machines: pa.Table | None = None
+
+    @classmethod
+    def of(cls, parsed: ParsedFile) -> ArrowFile:
+        machines = None if parsed.machines is None else parsed.machines.to_arrow()
+        return cls(
+            parsed.format,
+            parsed.sets.to_arrow(),
+            parsed.rejects.to_arrow(),
+            parsed.skipped,
+            machines,
+        )
+
+    def frames(self) -> ParsedFile:
+        machines = None if self.machines is None else _frame(self.machines)
+        return ParsedFile(
+            self.format, _frame(self.sets), _frame(self.rejects), self.skipped, machines
+        )
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)  # a Table always converts to a frame
+    return frame
 
 
 @dataclass
@@ -158,21 +197,32 @@ def parse(path: Path, athlete_id: str | None, config: Config) -> ParsedFile | st
     """Detect, read and validate one file, or say why it fails as a whole.
 
     An OSError is raised, not returned: the caller may retry it (a file briefly locked)."""
+    return parse_with(path, athlete_id, config.settings.row_context())
+
+
+def parse_to_arrow(path: str, athlete_id: str | None, context: RowContext) -> ArrowFile | str:
+    """`parse` for a worker process or host: it takes a path every worker can read and the
+    little config validation needs, and returns Arrow tables, never a connection."""
+    result = parse_with(Path(path), athlete_id, context)
+    return result if isinstance(result, str) else ArrowFile.of(result)
+
+
+def parse_with(path: Path, athlete_id: str | None, context: RowContext) -> ParsedFile | str:
     try:
-        return _parse(path, athlete_id, config)
+        return _parse(path, athlete_id, context)
     except OSError:
         raise
     except Exception as exc:
         return _read_failure(exc)
 
 
-def _parse(path: Path, athlete_id: str | None, config: Config) -> ParsedFile:
+def _parse(path: Path, athlete_id: str | None, context: RowContext) -> ParsedFile:
     parsed = sources.read(path)
     if athlete_id is None and not parsed.names_athletes:
         raise UnreadableFile(
             "no athlete folder: put the file in inbox/<athlete_id>/, or name athletes in it"
         )
-    validated = validate(parsed.rows, config.settings.row_context(), athlete_id)
+    validated = validate(parsed.rows, context, athlete_id)
     return ParsedFile(
         parsed.format, validated.sets, validated.rejects, parsed.skipped, parsed.machines
     )
@@ -289,6 +339,38 @@ class Progress(Protocol):
         """One file is stored (loaded, duplicate or failed), `elapsed_s` after it started."""
 
 
+# A parse under way: calling it waits for the result, and raises the parse's OSError.
+Pending = Callable[[], ParsedFile | str]
+# Starts the parses of the new files, and hands them out in the order of `files`.
+ParseAhead = Callable[[list[Discovered], Config], Iterator[Pending]]
+
+
+def in_turn(parse_step: Parse) -> ParseAhead:
+    """Parse each file only when the writer asks for it: one file at a time, in this process."""
+
+    def parses(files: list[Discovered], config: Config) -> Iterator[Pending]:
+        for found in files:
+            yield partial(parse_step, found.path, found.athlete_id, config)
+
+    return parses
+
+
+def submit_ahead(
+    files: Iterable[Discovered], submit: Callable[[Discovered], Pending], window: int
+) -> Iterator[Pending]:
+    """Keep up to `window` parses running ahead of the file being stored, and hand them out in
+    file order: the single writer keeps the order of a local run, and besides the file being
+    stored at most `window` parsed files wait in memory, however large the inbox."""
+    todo = iter(files)
+    running = deque(submit(found) for found in islice(todo, max(window, 1)))
+    while running:
+        current = running.popleft()
+        following = next(todo, None)
+        if following is not None:
+            running.append(submit(following))
+        yield current
+
+
 def _read_failure(exc: Exception) -> str:
     if isinstance(exc, UnreadableFile):
         return str(exc)
@@ -305,10 +387,12 @@ def process_files(
     *,
     fingerprint_step: Fingerprint = fingerprint,
     parse_step: Parse = parse,
+    parse_ahead: ParseAhead | None = None,
     store_step: Store = store,
     progress: Progress | None = None,
 ) -> None:
-    """Fingerprint every file, then parse and store the new ones, one file at a time."""
+    """Fingerprint every file, then parse the new ones (with `parse_step` in turn, or with
+    `parse_ahead`, say on a cluster) and store them one at a time, in file order."""
     db = config.settings.db
     infos: list[tuple[Discovered, FileInfo]] = []
     for found in files:
@@ -318,19 +402,23 @@ def process_files(
             summary.skipped_paths.append(f"{found.relative!r}: {exc.strerror or exc}")
     with writer(db) as con:
         kinds = classify(con, [info for _, info in infos])
+    new = [found for (found, _), kind in zip(infos, kinds, strict=True) if kind == "new"]
+    parses = (parse_ahead or in_turn(parse_step))(new, config)
     loaded_now: set[str] = set()
     if progress is not None:
         progress.begin(kinds.count("new") + kinds.count("duplicate"), kinds.count("seen"))
-    for (found, info), kind in zip(infos, kinds, strict=True):
+    for (_, info), kind in zip(infos, kinds, strict=True):
         if kind == "seen":
             summary.seen_before += 1
             continue
         started = time.monotonic()
-        if kind == "duplicate" or info.file_id in loaded_now:
+        parsing = next(parses) if kind == "new" else None
+        # The same content twice in one inbox: the copy after a loaded one is a duplicate.
+        if parsing is None or info.file_id in loaded_now:
             outcome = record_duplicate(db, info, summary.run_id)
         else:
             try:
-                result = parse_step(found.path, info.athlete_id, config)
+                result = parsing()
             except OSError as exc:  # still failing after the retries
                 result = _read_failure(exc)
             parsed, failure = (None, result) if isinstance(result, str) else (result, None)
@@ -348,6 +436,7 @@ class Steps:
 
     fingerprint: Fingerprint = fingerprint
     parse: Parse = parse
+    parse_ahead: ParseAhead | None = None  # None: `parse` each file in turn
     store: Store = store
     flag: Callable[[Path, Config, date, str], pl.DataFrame] = flag
     publish: Callable[[Path, Path, float], None] = publish
@@ -375,6 +464,7 @@ def execute(
             summary,
             fingerprint_step=steps.fingerprint,
             parse_step=steps.parse,
+            parse_ahead=steps.parse_ahead,
             store_step=steps.store,
             progress=progress,
         )

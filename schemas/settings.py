@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Literal
@@ -35,6 +36,18 @@ def valid_timezone(name: str) -> str:
 Timezone = Annotated[str, AfterValidator(valid_timezone)]
 
 
+def valid_scheduler(address: str) -> str:
+    if not re.fullmatch(r"(tcp|tls)://[^\s:/]+:\d{1,5}", address):
+        raise ValueError(
+            f"{address!r} is not a Dask scheduler address (use tcp://host:port, e.g. "
+            "tcp://scheduler:8786)"
+        )
+    return address
+
+
+SchedulerAddress = Annotated[str, AfterValidator(valid_scheduler)]
+
+
 class AthleteSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,6 +77,10 @@ class Settings(BaseSettings):
     timezone: Timezone = "UTC"
     unit: Literal["kg", "lb"] = "kg"
     lock_timeout_s: float = Field(default=10.0, ge=0)
+    # Where the per-file parse runs: this process, or a Dask cluster (docs/scaling.md).
+    runner: Literal["local", "dask"] = "local"
+    dask_workers: int | None = Field(default=None, ge=1, le=1024)  # None: one per CPU core
+    dask_address: SchedulerAddress | None = None  # an existing cluster instead of a local one
     athletes: dict[str, AthleteSettings] = {}
     schedule: Schedule = Schedule()
 

@@ -114,3 +114,27 @@ def stored_sets_if_whole(database: Path) -> int:
         con.close()
     assert stored is not None and stored == recorded, (stored, recorded)
     return int(stored[0])
+
+
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    parent: int
+    session: int
+    command: str
+
+
+def live_processes() -> list[Process]:
+    """Every running process on the machine (zombies aside), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue  # not a process, or one that just ended
+        if fields[0] != "Z":
+            found.append(Process(int(entry.name), int(fields[1]), int(fields[3]), command))
+    return found

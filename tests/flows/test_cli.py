@@ -106,8 +106,25 @@ def test_read_commands_before_any_run_say_so(workspace: Workspace) -> None:
         (["run"], {"REPFLOW_TIMEZONE": "Mars/Olympus"}, "REPFLOW_TIMEZONE: timezone"),
         (["run", "--config", "missing-dir"], {}, "config folder not found"),
         (["flags", "--format", "xml"], {}, "--format"),
+        (["run", "--runner", "ray"], {}, "--runner: runner: Input should be 'local' or 'dask'"),
+        (["run", "--runner", "dask", "--dask-workers", "0"], {}, "--dask-workers"),
+        (["run"], {"REPFLOW_DASK_ADDRESS": "http://x"}, "REPFLOW_DASK_ADDRESS: dask_address"),
+        (
+            ["run", "--runner", "dask", "--dask-address", "tcp://192.0.2.1:8786"],
+            {},
+            "set PREFECT_API_URL to a Prefect server they can reach",
+        ),
     ],
-    ids=["bad-date", "bad-timezone", "no-config", "bad-format"],
+    ids=[
+        "bad-date",
+        "bad-timezone",
+        "no-config",
+        "bad-format",
+        "bad-runner",
+        "no-workers",
+        "bad-address",
+        "remote-cluster-without-api",
+    ],
 )
 def test_bad_usage_and_bad_settings_exit_2(
     workspace: Workspace, args: list[str], env: dict[str, str], expected: str

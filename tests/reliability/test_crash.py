@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from flows import pipeline
-from tests.cases import stored_sets_if_whole
+from tests.cases import live_processes, stored_sets_if_whole
 from tests.conftest import Workspace, csv_text, repflow
 
 pytestmark = pytest.mark.slow
@@ -132,50 +132,52 @@ def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"PREFECT_HOME": str(tmp_path_factory.mktemp("prefect-home"))}
 
 
-@pytest.mark.parametrize("seed", range(2))
+def no_dask_process_left(session: int) -> None:
+    """Dask's workers (and their nannies' processes) watch their parent and end with it.
+    Prefect's ephemeral API server does not (in either runner); it is stopped here by PID."""
+    deadline = time.monotonic() + 30
+    while left := [p for p in live_processes() if p.session == session]:
+        if not any("spawn_main" in p.command for p in left):
+            break
+        assert time.monotonic() < deadline, left
+        time.sleep(0.2)
+    for process in left:
+        os.kill(process.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("seed", "runner"),
+    [(0, []), (1, []), (0, ["--runner", "dask", "--dask-workers", "2"])],
+    ids=["local-0", "local-1", "dask-0"],
+)
 def test_killed_repflow_run_then_rerun_equals_an_uninterrupted_run(
     reference: tuple[dict[str, list[Any]], float],
     prefect_home: dict[str, str],
     tmp_path: Path,
     seed: int,
+    runner: list[str],
 ) -> None:
     expected, _ = reference
     workspace = Workspace(tmp_path)
     build_inbox(workspace.inbox)
-    command = [
-        str(Path(sys.executable).with_name("repflow")),
-        "run",
-        "--inbox",
-        str(workspace.inbox),
-        "--db",
-        str(workspace.db),
-        "--as-of",
-        str(AS_OF),
-    ]
+    args = ["--inbox", str(workspace.inbox), "--db", str(workspace.db), "--as-of", str(AS_OF)]
     process = subprocess.Popen(
-        command,
+        [str(Path(sys.executable).with_name("repflow")), "run", *args, *runner],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, **prefect_home},
+        start_new_session=True,
     )
-    # Prefect's start-up takes most of a run; kill somewhere in the loading that follows it.
+    # Prefect's start-up (and the cluster's) takes most of a run; kill somewhere in the loading
+    # that follows it.
     deadline = time.monotonic() + 120
     while not workspace.db.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(random.Random(seed).uniform(0.0, 1.5))
     process.send_signal(signal.SIGKILL)
     process.wait()
+    no_dask_process_left(process.pid)
     snapshot_is_whole(workspace.snapshot)
-    rerun = repflow(
-        "run",
-        "--inbox",
-        str(workspace.inbox),
-        "--db",
-        str(workspace.db),
-        "--as-of",
-        str(AS_OF),
-        cwd=tmp_path,
-        env=prefect_home,
-    )
+    rerun = repflow("run", *args, *runner, cwd=tmp_path, env=prefect_home, timeout=300)
     assert rerun.returncode == 1  # the broken file still fails, nothing else
     assert state(workspace.db) == expected

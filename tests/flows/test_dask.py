@@ -1,0 +1,120 @@
+"""Parsing on Dask: the same warehouse as the local runner, parses in a bounded window, Arrow
+results, and no worker process left behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bench.inbox import build
+from flows import pipeline
+from tests.cases import live_processes
+from tests.conftest import ROOT, Workspace
+from tests.reliability.test_crash import state
+
+AS_OF = date(2026, 11, 30)
+
+
+def test_submit_ahead_keeps_a_bounded_window_and_the_file_order() -> None:
+    files = [pipeline.Discovered(Path(f"f{n}"), f"f{n}", "a1") for n in range(10)]
+    submitted: list[str] = []
+
+    def submit(found: pipeline.Discovered) -> pipeline.Pending:
+        submitted.append(found.relative)
+        return lambda: found.relative
+
+    seen: list[str] = []
+    for pending in pipeline.submit_ahead(files, submit, window=3):
+        # The one handed out and `window` more are under way, until the files run out.
+        assert len(submitted) - len(seen) == min(3 + 1, len(files) - len(seen))
+        seen.append(str(pending()))
+    assert seen == [found.relative for found in files] == submitted
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in (ROOT / "data" / "inbox").rglob("*") if p.is_file()),
+    ids=lambda p: p.name,
+)
+def test_arrow_results_hold_the_same_frames_as_a_local_parse(
+    workspace: Workspace, path: Path
+) -> None:
+    config = workspace.config()
+    athlete = path.parent.name if path.parent.name != "inbox" else None
+    local = pipeline.parse(path, athlete, config)
+    shipped = pipeline.parse_to_arrow(str(path), athlete, config.settings.row_context())
+    assert not isinstance(local, str) and not isinstance(shipped, str)
+    back = shipped.frames()
+    assert back.format == local.format and back.skipped == local.skipped
+    assert back.sets.equals(local.sets) and back.sets.schema == local.sets.schema
+    assert back.rejects.equals(local.rejects)
+    assert (back.machines is None) == (local.machines is None)
+    if back.machines is not None and local.machines is not None:
+        assert back.machines.equals(local.machines)
+
+
+@pytest.mark.slow
+def test_dask_runner_with_two_workers_builds_the_same_warehouse(
+    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from flows.nightly import run_nightly
+
+    runs = {}
+    for runner in ("local", "dask"):
+        workspace = Workspace(tmp_path_factory.mktemp(runner))
+        files = build(workspace.inbox, 100)
+        settings = {"inbox": str(workspace.inbox), "db": str(workspace.db), "runner": runner}
+        summary = run_nightly({**settings, "dask_workers": 2}, as_of=AS_OF)
+        assert len(summary.files) == files
+        runs[runner] = (summary, state(workspace.db))
+    (local, expected), (on_dask, got) = runs["local"], runs["dask"]
+    assert got == expected
+    assert [(i.path, o) for i, o in on_dask.files] == [(i.path, o) for i, o in local.files]
+    # The inbox has what makes order matter: edits, rejects, a copy, unreadable files.
+    assert on_dask.total("revised") and on_dask.total("rejected")
+    assert on_dask.count("duplicate") == 1 and on_dask.count("failed") == 2
+    assert {info.path.split("/")[0] for info, _ in on_dask.files} == {
+        f"m{n:02d}" for n in range(12)
+    }
+    assert {o.format for _, o in on_dask.files} >= {
+        "canonical_csv",
+        "strong_csv",
+        "hevy_csv",
+        "machine_json",
+    }
+    # The cluster's worker processes end with the run (multiprocessing's resource tracker
+    # belongs to this process, not to the cluster).
+    assert not [
+        p for p in live_processes() if p.parent == os.getpid() and "spawn_main" in p.command
+    ]
+
+
+@pytest.mark.slow
+def test_dask_address_runs_on_an_existing_cluster(
+    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from distributed import LocalCluster
+
+    from flows.nightly import run_nightly
+
+    reference = Workspace(tmp_path_factory.mktemp("reference"))
+    shutil.copytree(ROOT / "data" / "inbox", reference.inbox)
+    config = reference.config()
+    files, skipped = pipeline.inbox_files(config)
+    pipeline.execute(config, files, "run", AS_OF, skipped=skipped)
+    workspace = Workspace(tmp_path_factory.mktemp("existing-cluster"))
+    shutil.copytree(ROOT / "data" / "inbox", workspace.inbox)
+    # Threads in this process, but reached like any cluster: by its scheduler's TCP address.
+    with LocalCluster(
+        n_workers=1, processes=False, protocol="tcp", dashboard_address=None
+    ) as cluster:
+        settings = {"inbox": str(workspace.inbox), "db": str(workspace.db)}
+        summary = run_nightly(
+            {**settings, "runner": "dask", "dask_address": cluster.scheduler_address}, AS_OF
+        )
+    assert summary.count("loaded") == len(files) and summary.exit_code == 0
+    assert state(workspace.db) == state(reference.db)
