@@ -13,7 +13,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +29,8 @@ from flows.config import Config, load
 from rules.reasons import prescription
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
-from warehouse.db import WarehouseLocked, WarehouseMissing, reader
+from warehouse.db import Warehouse, WarehouseLocked, WarehouseMissing, reader, target
+from warehouse.lake import Lake, LakeUnavailable
 from warehouse.lock import run_lock
 
 app = typer.Typer(
@@ -47,6 +48,17 @@ InboxOpt = Annotated[Path | None, typer.Option("--inbox", help="Inbox folder [./
 DbOpt = Annotated[Path | None, typer.Option("--db", help="Working database [./warehouse.duckdb].")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config folder.")]
 AthleteOpt = Annotated[str | None, typer.Option("--athlete", help="Only this athlete.")]
+WarehouseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--warehouse",
+        help="A DuckLake instead of --db: ducklake:sqlite:<file> or ducklake:postgres:<dsn>.",
+    ),
+]
+DataPathOpt = Annotated[
+    str | None,
+    typer.Option("--data-path", help="Folder or URL of the DuckLake's Parquet files."),
+]
 
 
 class Format(StrEnum):
@@ -65,7 +77,7 @@ def clean_errors() -> Iterator[None]:
     """Known failures become one line and an exit code, never a traceback."""
     try:
         yield
-    except ConfigError as exc:
+    except (ConfigError, LakeUnavailable) as exc:
         raise fail(str(exc), 2) from None
     except (WarehouseLocked, WarehouseMissing, UnreadableFile) as exc:
         raise fail(str(exc), 1) from None
@@ -115,15 +127,23 @@ def run(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Evaluate the rules as of YYYY-MM-DD [today].")
     ] = None,
+    warehouse: WarehouseOpt = None,
+    data_path: DataPathOpt = None,
 ) -> None:
     """Run the nightly flow once: load new files, evaluate the rules, publish the snapshot."""
     day = parse_as_of(as_of)
-    flags = {"inbox": inbox, "db": db, "config": config}
+    flags = {
+        "inbox": inbox,
+        "db": db,
+        "config": config,
+        "warehouse": warehouse,
+        "data_path": data_path,
+    }
     loaded = _config(**flags)
     settings = loaded.settings
     # Take the writer's lock before Prefect starts: a second run fails in a second, not after
     # Prefect's start-up, and with one line rather than a failed flow's log.
-    with clean_errors(), run_lock(settings.db, settings.lock_timeout_s):
+    with clean_errors(), run_lock(target(settings), settings.lock_timeout_s):
         _prepare_prefect(loaded)
         from flows.nightly import nightly  # only the commands that run the flow import Prefect
 
@@ -148,9 +168,11 @@ def ingest(
     ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
+    warehouse: WarehouseOpt = None,
+    data_path: DataPathOpt = None,
 ) -> None:
     """Load these files now, without Prefect; the rules run with the next `repflow run`."""
-    loaded = _config(db=db, config=config)
+    loaded = _config(db=db, config=config, warehouse=warehouse, data_path=data_path)
     with clean_errors():
         found = pipeline.named_files(files, athlete, loaded)
         result = pipeline.execute(
@@ -165,18 +187,24 @@ def _report(result: pipeline.RunSummary) -> None:
         out.print(line, markup=False)
 
 
-def _snapshot(db: Path | None, config: Path | None) -> Path:
-    return _config(db=db, config=config).settings.analytics_path
+def _snapshot(db: Path | None, config: Path | None, warehouse: str | None) -> Warehouse:
+    """What analysts read: the DuckLake itself, else the snapshot of the DuckDB file."""
+    settings = _config(db=db, config=config, warehouse=warehouse).settings
+    with clean_errors():
+        where = target(settings)
+    return where if isinstance(where, Lake) else settings.analytics_path
 
 
-def _query_unchecked(snapshot: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-    with reader(snapshot) as con:
+def _query_unchecked(
+    where: Warehouse, sql: str, params: list[Any] | None = None, at: int | datetime | None = None
+) -> pl.DataFrame:
+    with reader(where, at) as con:
         return con.execute(sql, params or []).pl()
 
 
-def _query(snapshot: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+def _query(where: Warehouse, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
     with clean_errors():
-        return _query_unchecked(snapshot, sql, params)
+        return _query_unchecked(where, sql, params)
 
 
 FLAG_QUERY = """
@@ -229,9 +257,10 @@ def flags(
     athlete: AthleteOpt = None,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
     config: ConfigOpt = None,
+    warehouse: WarehouseOpt = None,
 ) -> None:
-    """Print the current flags (from the analyst snapshot)."""
-    frame = _query(_snapshot(db, config), FLAG_QUERY, [athlete, athlete])
+    """Print the current flags (from the analyst snapshot, or the DuckLake)."""
+    frame = _query(_snapshot(db, config, warehouse), FLAG_QUERY, [athlete, athlete])
     if frame.height == 0 and format is Format.table:
         out.print("no flags yet: run `repflow run` after loading some sets")
         return
@@ -239,9 +268,9 @@ def flags(
 
 
 @app.command()
-def status(db: DbOpt = None, config: ConfigOpt = None) -> None:
-    """Recent runs, failed files and reject counts (from the analyst snapshot)."""
-    snapshot = _snapshot(db, config)
+def status(db: DbOpt = None, config: ConfigOpt = None, warehouse: WarehouseOpt = None) -> None:
+    """Recent runs, failed files and reject counts (from the analyst snapshot, or the lake)."""
+    snapshot = _snapshot(db, config, warehouse)
     runs = _query(
         snapshot,
         "SELECT run_id, command, status, finished_at, files_loaded, files_duplicate, "
@@ -279,24 +308,67 @@ def sql(
     query: Annotated[str | None, typer.Argument(help="SQL to run; none opens a shell.")] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
+    warehouse: WarehouseOpt = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="DuckLake only: read the lake as of a snapshot id or an ISO timestamp."
+        ),
+    ] = None,
 ) -> None:
-    """Run a read-only query on the analyst snapshot, or open the DuckDB shell on it."""
-    snapshot = _snapshot(db, config)
+    """Run a read-only query on the analyst snapshot (or the lake), or open the DuckDB shell."""
+    snapshot = _snapshot(db, config, warehouse)
+    version = parse_at(at, snapshot)
     if query is None:
-        shell = shutil.which("duckdb")
-        if shell is None:
-            raise fail(
-                f"no duckdb shell on PATH; give a query, or open {snapshot} read-only "
-                f"from any DuckDB client: duckdb -readonly {snapshot}",
-                1,
-            )
-        os.execv(shell, [shell, "-readonly", str(snapshot)])
+        _shell(snapshot, version)
+        return
     with clean_errors():
         try:
-            frame = _query_unchecked(snapshot, query)
+            frame = _query_unchecked(snapshot, query, at=version)
         except duckdb.Error as exc:  # a mistyped query is the user's, not a crash
             raise fail(str(exc).splitlines()[0], 2) from None
     _print_frame("", frame, empty="no rows")
+
+
+def parse_at(value: str | None, where: Warehouse) -> int | datetime | None:
+    """A snapshot id, or a timestamp (ISO 8601; without an offset it is UTC)."""
+    if value is None:
+        return None
+    if not isinstance(where, Lake):
+        raise fail("--at reads an earlier snapshot of a DuckLake: give --warehouse ducklake:...", 2)
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--at: {value!r} is neither a snapshot id nor an ISO timestamp", 2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _shell(where: Warehouse, at: int | datetime | None) -> None:
+    shell = shutil.which("duckdb")
+    if isinstance(where, Lake):
+        # The DuckDB shell finds the extensions where the first attach installed them.
+        with clean_errors(), reader(where, at):
+            pass
+        option = (
+            ""
+            if at is None
+            else f", SNAPSHOT_VERSION {at}"
+            if isinstance(at, int)
+            else f", SNAPSHOT_TIME '{at.isoformat()}'"
+        )
+        attach = f"ATTACH '{where.spec}' AS lake (READ_ONLY{option}); USE lake;"
+        if shell is None:
+            raise fail(f"no duckdb shell on PATH; give a query, or in any DuckDB: {attach}", 1)
+        os.execv(shell, [shell, "-cmd", attach])
+    if shell is None:
+        raise fail(
+            f"no duckdb shell on PATH; give a query, or open {where} read-only "
+            f"from any DuckDB client: duckdb -readonly {where}",
+            1,
+        )
+    os.execv(shell, [shell, "-readonly", str(where)])
 
 
 def main() -> None:

@@ -27,8 +27,9 @@ from schemas.set_row import ATHLETE_ID_RE
 from schemas.validate import validate
 from sources.csv_text import UnreadableFile
 from warehouse import catalog
-from warehouse.db import reader, writer
+from warehouse.db import Warehouse, reader, target, writer
 from warehouse.flags import rule_sets, store_flags
+from warehouse.lake import Lake
 from warehouse.load import FileInfo, FileOutcome, known_paths, load_file, loaded_file_ids
 from warehouse.load import record_outcome as record
 from warehouse.lock import run_lock
@@ -67,6 +68,7 @@ class RunSummary:
     flags: pl.DataFrame | None = None
     rules_ran: bool = False
     published: bool = False
+    lake_snapshot: int | None = None  # on a DuckLake: the snapshot the run ended at
 
     def count(self, status: str) -> int:
         return sum(1 for _, outcome in self.files if outcome.status == status)
@@ -189,7 +191,7 @@ def classify(con: duckdb.DuckDBPyConnection, infos: list[FileInfo]) -> list[str]
 
 
 def store(
-    db: Path, info: FileInfo, parsed: ParsedFile | None, failure: str | None, run_id: str
+    db: Warehouse, info: FileInfo, parsed: ParsedFile | None, failure: str | None, run_id: str
 ) -> FileOutcome:
     """Write one file's outcome: its rows when parsed, else its failure."""
     with writer(db) as con:
@@ -200,20 +202,20 @@ def store(
         return load_file(con, info, parsed, run_id)
 
 
-def record_duplicate(db: Path, info: FileInfo, run_id: str) -> FileOutcome:
+def record_duplicate(db: Warehouse, info: FileInfo, run_id: str) -> FileOutcome:
     outcome = FileOutcome(status="duplicate")
     with writer(db) as con:
         record(con, info, outcome, run_id)
     return outcome
 
 
-def prepare(db: Path, config: Config, timeout_s: float) -> None:
+def prepare(db: Warehouse, config: Config, timeout_s: float) -> None:
     """Migrate the warehouse and mirror the exercise catalog before any file loads."""
     with writer(db, timeout_s=timeout_s) as con:
         catalog.sync_exercises(con, config.exercises, config.programs)
 
 
-def rules_due(db: Path, summary: RunSummary, config: Config) -> bool:
+def rules_due(db: Warehouse, summary: RunSummary, config: Config) -> bool:
     """The rules can only change with new rows, the as-of date or the config."""
     if summary.total("loaded") or summary.total("revised"):
         return True
@@ -225,7 +227,7 @@ def rules_due(db: Path, summary: RunSummary, config: Config) -> bool:
     return last is None or last[0] != summary.as_of or last[1] != config.sha256
 
 
-def flag(db: Path, config: Config, as_of: date, run_id: str) -> pl.DataFrame:
+def flag(db: Warehouse, config: Config, as_of: date, run_id: str) -> pl.DataFrame:
     """Evaluate the progression rules over every stored set and store the flags."""
     settings = config.settings
     with writer(db) as con:
@@ -242,7 +244,7 @@ def flag(db: Path, config: Config, as_of: date, run_id: str) -> pl.DataFrame:
     return flags
 
 
-def finish(db: Path, summary: RunSummary, config: Config) -> None:
+def finish(db: Warehouse, summary: RunSummary, config: Config) -> None:
     """Write the run's row in `runs`."""
     flags = summary.flags.height if summary.flags is not None and summary.rules_ran else None
     with writer(db) as con:
@@ -273,7 +275,7 @@ def now() -> datetime:
 
 
 Parse = Callable[[Path, str | None, Config], ParsedFile | str]
-Store = Callable[[Path, FileInfo, ParsedFile | None, str | None, str], FileOutcome]
+Store = Callable[[Warehouse, FileInfo, ParsedFile | None, str | None, str], FileOutcome]
 Fingerprint = Callable[[Path, str, str | None], FileInfo]
 Progress = Callable[[FileInfo, FileOutcome], None]
 
@@ -298,7 +300,7 @@ def process_files(
     progress: Progress | None = None,
 ) -> None:
     """Fingerprint every file, then parse and store the new ones, one file at a time."""
-    db = config.settings.db
+    db = target(config.settings)
     infos: list[tuple[Discovered, FileInfo]] = []
     for found in files:
         try:
@@ -335,8 +337,8 @@ class Steps:
     fingerprint: Fingerprint = fingerprint
     parse: Parse = parse
     store: Store = store
-    flag: Callable[[Path, Config, date, str], pl.DataFrame] = flag
-    publish: Callable[[Path, Path, float], None] = publish
+    flag: Callable[[Warehouse, Config, date, str], pl.DataFrame] = flag
+    publish: Callable[[Warehouse, Path, float], int | None] = publish
 
 
 def execute(
@@ -351,10 +353,11 @@ def execute(
     """One run: load `files`, evaluate the rules when `as_of` is given and something could
     have changed, record the run, and publish the analyst snapshot."""
     settings = config.settings
+    where = target(settings)
     summary = RunSummary(new_run_id(now()), command, now(), as_of=as_of)
     summary.skipped_paths += skipped or []
-    with run_lock(settings.db, settings.lock_timeout_s):
-        prepare(settings.db, config, settings.lock_timeout_s)
+    with run_lock(where, settings.lock_timeout_s):
+        prepare(where, config, settings.lock_timeout_s)
         process_files(
             files,
             config,
@@ -364,14 +367,23 @@ def execute(
             store_step=steps.store,
             progress=progress,
         )
-        if as_of is not None and rules_due(settings.db, summary, config):
-            summary.flags = steps.flag(settings.db, config, as_of, summary.run_id)
+        if as_of is not None and rules_due(where, summary, config):
+            summary.flags = steps.flag(where, config, as_of, summary.run_id)
             summary.rules_ran = True
-        finish(settings.db, summary, config)
-        if snapshot_behind(settings.db, settings.analytics_path):
-            steps.publish(settings.db, settings.analytics_path, settings.lock_timeout_s)
+        finish(where, summary, config)
+        if publish_due(where, summary, settings.analytics_path):
+            summary.lake_snapshot = steps.publish(
+                where, settings.analytics_path, settings.lock_timeout_s
+            )
             summary.published = True
     return summary
+
+
+def publish_due(where: Warehouse, summary: RunSummary, snapshot: Path) -> bool:
+    """A lake publishes (flushes inlined rows) after a change; a file when its snapshot lags."""
+    if isinstance(where, Lake):
+        return summary.changed
+    return snapshot_behind(where, snapshot)
 
 
 LAST_CHANGE = "SELECT arg_max(run_id, finished_at) FROM runs WHERE changed"
