@@ -123,26 +123,25 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
-VIEW_COLUMN_COMMENT = re.compile(r"\s*(?:--[^\n]*\n\s*)*COMMENT ON COLUMN (\w+)\.", re.IGNORECASE)
+VIEW_COLUMN_COMMENT = re.compile(r"(?:\s|--[^\n]*\n)*COMMENT ON COLUMN (\w+)\.", re.IGNORECASE)
+CREATE_VIEW = re.compile(r"(?:\s|--[^\n]*\n)*CREATE (?:OR REPLACE )?VIEW (\w+)", re.IGNORECASE)
 
 
 def _execute_in_lake(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """DuckLake keeps comments on tables, views and table columns, not on view columns: those
     are skipped there (docs/warehouse.md, generated from a DuckDB file, still has them)."""
+    views = {
+        row[0]
+        for row in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE database_name = current_database()"
+        ).fetchall()
+    }
     for statement in con.extract_statements(sql):
-        match = VIEW_COLUMN_COMMENT.match(statement.query)
-        if match and _is_view(con, match.group(1)):
-            continue
-        con.execute(statement)
-
-
-def _is_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_views() "
-        "WHERE view_name = ? AND database_name = current_database()",
-        [name],
-    ).fetchone()
-    return bool(row and row[0])
+        if created := CREATE_VIEW.match(statement.query):
+            views.add(created.group(1))
+        commented = VIEW_COLUMN_COMMENT.match(statement.query)
+        if commented is None or commented.group(1) not in views:
+            con.execute(statement)
 
 
 @contextmanager
