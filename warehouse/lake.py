@@ -90,6 +90,8 @@ def connect_catalog_db(lake: Lake) -> duckdb.DuckDBPyConnection:
     try:
         _load_extension(con, "ducklake")
         _load_extension(con, CATALOG_EXTENSIONS[lake.kind])
+        if lake.data_path is not None and "://" in lake.data_path:
+            _load_extension(con, "httpfs")  # s3://, gs://, https:// data paths
     except BaseException:
         con.close()
         raise
