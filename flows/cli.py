@@ -30,7 +30,7 @@ from rules.reasons import prescription
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
 from warehouse.db import Warehouse, WarehouseLocked, WarehouseMissing, reader, target
-from warehouse.lake import Lake, LakeUnavailable
+from warehouse.lake import Lake, LakeUnavailable, redact
 from warehouse.lock import run_lock
 
 app = typer.Typer(
@@ -84,7 +84,7 @@ def clean_errors() -> Iterator[None]:
     except OSError as exc:
         raise fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), 1) from None
     except duckdb.Error as exc:  # disk full, a read-only folder, a damaged database file
-        first = str(exc).splitlines()[0]
+        first = redact(str(exc).splitlines()[0])
         raise fail(f"the warehouse could not be written or read: {first}", 1) from None
 
 

@@ -29,7 +29,7 @@ from sources.csv_text import UnreadableFile
 from warehouse import catalog
 from warehouse.db import Warehouse, reader, target, writer
 from warehouse.flags import rule_sets, store_flags
-from warehouse.lake import Lake
+from warehouse.lake import Lake, lake_writers
 from warehouse.load import FileInfo, FileOutcome, known_paths, load_file, loaded_file_ids
 from warehouse.load import record_outcome as record
 from warehouse.lock import run_lock
@@ -356,7 +356,7 @@ def execute(
     where = target(settings)
     summary = RunSummary(new_run_id(now()), command, now(), as_of=as_of)
     summary.skipped_paths += skipped or []
-    with run_lock(where, settings.lock_timeout_s):
+    with run_lock(where, settings.lock_timeout_s), lake_writers():
         prepare(where, config, settings.lock_timeout_s)
         process_files(
             files,

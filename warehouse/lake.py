@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,8 +59,12 @@ class Lake:
         return f"ducklake:{self.kind}:{self.catalog}"
 
     def __str__(self) -> str:
-        # A libpq string may carry a password; messages and logs must not.
-        return re.sub(r"password=\S+", "password=***", self.spec)
+        return redact(self.spec)
+
+
+def redact(text: str) -> str:
+    """A libpq string may carry a password; messages and logs must not."""
+    return re.sub(r"password=[^\s\"']+", "password=***", text)
 
 
 def _load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -140,10 +146,20 @@ def writer_cursor(lake: Lake) -> duckdb.DuckDBPyConnection:
 
 
 def close_writers() -> None:
-    """Detach every cached writer (tests, and a process that is done writing)."""
+    """Detach every cached writer."""
     while _WRITERS:
         _, con = _WRITERS.popitem()
         con.close()
+
+
+@contextmanager
+def lake_writers() -> Iterator[None]:
+    """Keep writers attached for one run only: a long-lived process (a served flow) must not
+    hold a catalog connection that the night's server restart may have cut."""
+    try:
+        yield
+    finally:
+        close_writers()
 
 
 def is_lake(con: duckdb.DuckDBPyConnection) -> bool:

@@ -8,6 +8,7 @@ the server runs from a temporary folder on a free port and stops at the end of t
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -167,6 +168,8 @@ def test_nightly_into_a_postgres_lake_with_an_analyst_reading(
     )
     assert first.returncode == 0, first.stderr
     before = state(where)["sets"]
+    snapshot = re.search(r"lake: at snapshot (\d+)", first.stdout)
+    assert snapshot is not None, first.stdout
 
     stop = workspace.root / "analyst.stop"
     analyst = subprocess.Popen(
@@ -203,6 +206,24 @@ def test_nightly_into_a_postgres_lake_with_an_analyst_reading(
         assert lake_state[name] == file_state[name], name
     assert max(seen) == len(lake_state["sets"])
     assert any(data.rglob("*.parquet"))
+
+    # The read commands attach the lake read-only; --at reads the lake before the run.
+    earlier = repflow(
+        "sql",
+        "--warehouse",
+        f"ducklake:postgres:{dsn}",
+        "--at",
+        snapshot.group(1),
+        "SELECT count(*) AS stored FROM sets",
+        cwd=workspace.root,
+    )
+    assert earlier.returncode == 0, earlier.stderr
+    assert f"│ {len(before)} " in earlier.stdout
+    flags = repflow(
+        "flags", "--warehouse", f"ducklake:postgres:{dsn}", "--format", "csv", cwd=workspace.root
+    )
+    assert flags.returncode == 0, flags.stderr
+    assert len(flags.stdout.splitlines()) == len(lake_state["v_current_flags"]) + 1
 
 
 def test_a_second_writer_waits_for_the_advisory_lock(
