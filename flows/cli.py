@@ -149,7 +149,14 @@ def run(
 
         try:
             result = nightly(settings={k: v for k, v in flags.items() if v is not None}, as_of=day)
-        except (ConfigError, WarehouseLocked, WarehouseMissing, UnreadableFile, OSError):
+        except (
+            ConfigError,
+            LakeUnavailable,
+            WarehouseLocked,
+            WarehouseMissing,
+            UnreadableFile,
+            OSError,
+        ):
             raise
         except Exception as exc:  # the run must end in a message, never a traceback
             raise fail(f"the run failed: {type(exc).__name__}: {exc}", 1) from None
@@ -360,7 +367,9 @@ def _shell(where: Warehouse, at: int | datetime | None) -> None:
         )
         attach = f"ATTACH '{where.spec}' AS lake (READ_ONLY{option}); USE lake;"
         if shell is None:
-            raise fail(f"no duckdb shell on PATH; give a query, or in any DuckDB: {attach}", 1)
+            raise fail(
+                f"no duckdb shell on PATH; give a query, or in any DuckDB: {redact(attach)}", 1
+            )
         os.execv(shell, [shell, "-cmd", attach])
     if shell is None:
         raise fail(

@@ -104,8 +104,11 @@ def test_read_commands_before_any_run_say_so(workspace: Workspace) -> None:
         (["run"], {"REPFLOW_TIMEZONE": "Mars/Olympus"}, "REPFLOW_TIMEZONE: timezone"),
         (["run", "--config", "missing-dir"], {}, "config folder not found"),
         (["flags", "--format", "xml"], {}, "--format"),
+        (["run", "--warehouse", "ducklake:duckdb:x"], {}, "is not a DuckLake warehouse"),
+        (["ingest", "x.csv", "--warehouse", "ducklake:sqlite:c.sqlite"], {}, "needs a data path"),
+        (["sql", "--at", "3", "SELECT 1"], {}, "--at reads an earlier snapshot of a DuckLake"),
     ],
-    ids=["bad-date", "bad-timezone", "no-config", "bad-format"],
+    ids=["bad-date", "bad-timezone", "no-config", "bad-format", "bad-lake", "no-data-path", "at"],
 )
 def test_bad_usage_and_bad_settings_exit_2(
     workspace: Workspace, args: list[str], env: dict[str, str], expected: str
