@@ -68,6 +68,18 @@ def state(where: Warehouse) -> dict[str, list[Any]]:
         return {name: con.execute(sql).fetchall() for name, sql in STATE_QUERIES.items()}
 
 
+def inlined_rows(where: Warehouse) -> int:
+    """Rows DuckLake keeps in its catalog rather than in Parquet (small commits)."""
+    metadata = "__ducklake_metadata_lake"
+    with reader(where) as con:
+        tables = con.execute(f"SELECT table_name FROM {metadata}.ducklake_inlined_data_tables")
+        counts = [
+            con.execute(f'SELECT count(*) FROM {metadata}."{name}"').fetchone()
+            for (name,) in tables.fetchall()
+        ]
+    return sum(count[0] for count in counts if count)
+
+
 def test_the_lake_holds_what_the_file_holds_and_loads_nothing_twice(
     workspace: Workspace,
 ) -> None:
@@ -97,6 +109,7 @@ def test_the_lake_holds_what_the_file_holds_and_loads_nothing_twice(
     assert state(where)["sets"] == file_state["sets"]
     parquet = list(Path(workspace.root / "lake").rglob("*.parquet"))
     assert any(path.parent.name == "sets" for path in parquet)
+    assert inlined_rows(where) == 0  # the end of the run moved small commits to Parquet
 
 
 def test_an_analyst_reads_an_earlier_snapshot_and_writes_nothing(workspace: Workspace) -> None:
