@@ -380,7 +380,7 @@ def execute(
 
 
 def publish_due(where: Warehouse, summary: RunSummary, snapshot: Path) -> bool:
-    """A lake publishes (flushes inlined rows) after a change; a file when its snapshot lags."""
+    """A lake reports its snapshot after a change; a file is copied when its snapshot lags."""
     if isinstance(where, Lake):
         return summary.changed
     return snapshot_behind(where, snapshot)

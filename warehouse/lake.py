@@ -116,7 +116,13 @@ def attach(
             f"writing {lake} needs a data path for its Parquet files: "
             "--data-path <dir or URL> (or data_path in repflow.toml)"
         )
-    options = ["READ_ONLY"] if read_only else [f"DATA_PATH {quote(lake.data_path or '')}"]
+    # The writer keeps every row in Parquet: DuckLake would otherwise "inline" small inserts
+    # (a run's row, a file record) into the catalog database.
+    options = (
+        ["READ_ONLY"]
+        if read_only
+        else [f"DATA_PATH {quote(lake.data_path or '')}", "DATA_INLINING_ROW_LIMIT 0"]
+    )
     if isinstance(at, datetime):
         options.append(f"SNAPSHOT_TIME {quote(at.isoformat())}")
     elif at is not None:
@@ -169,13 +175,7 @@ def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
     return row is not None and row[0] == "ducklake"
 
 
-def flush(con: duckdb.DuckDBPyConnection) -> int:
-    """Move rows DuckLake inlined into the catalog (small commits) out to Parquet; return the
-    lake's snapshot id after it, the version analysts can travel back to."""
-    con.execute(f"CALL ducklake_flush_inlined_data({quote(ALIAS)})")
-    return current_snapshot(con)
-
-
 def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
+    """The lake's latest snapshot id: the version analysts can travel back to."""
     row = con.execute(f"SELECT max(snapshot_id) FROM {ALIAS}.snapshots()").fetchone()
     return int(row[0]) if row and row[0] is not None else 0

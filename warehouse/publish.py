@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from warehouse.db import Warehouse, connect, writer
-from warehouse.lake import Lake, flush
+from warehouse.lake import Lake, current_snapshot
 
 
 def _fsync_dir(path: Path) -> None:
@@ -27,11 +27,10 @@ def _fsync_dir(path: Path) -> None:
 def publish(where: Warehouse, snapshot: Path, timeout_s: float = 0.0) -> int | None:
     """Checkpoint the file, copy it beside `snapshot`, and rename the copy over `snapshot`.
 
-    On a lake, write the rows DuckLake inlined into its catalog out to Parquet instead, and
-    return the lake's snapshot id."""
+    A lake needs no copy: return its snapshot id, for the run summary."""
     if isinstance(where, Lake):
         with writer(where) as con:
-            return flush(con)
+            return current_snapshot(con)
     _copy(where, snapshot, timeout_s)
     return None
 

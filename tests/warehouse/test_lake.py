@@ -109,7 +109,7 @@ def test_the_lake_holds_what_the_file_holds_and_loads_nothing_twice(
     assert state(where)["sets"] == file_state["sets"]
     parquet = list(Path(workspace.root / "lake").rglob("*.parquet"))
     assert any(path.parent.name == "sets" for path in parquet)
-    assert inlined_rows(where) == 0  # the end of the run moved small commits to Parquet
+    assert inlined_rows(where) == 0  # every row is in Parquet, none in the catalog
 
 
 def test_an_analyst_reads_an_earlier_snapshot_and_writes_nothing(workspace: Workspace) -> None:
