@@ -27,8 +27,7 @@ from flows import pipeline
 from tests import debian
 from tests.conftest import Workspace, csv_text, repflow
 from tests.reliability.test_crash import STATE_QUERIES
-from tests.warehouse.test_lake import small_inbox
-from warehouse.db import reader
+from tests.warehouse.test_lake import small_inbox, state
 from warehouse.lake import Lake
 from warehouse.lock import run_lock
 
@@ -147,11 +146,6 @@ ANALYST = textwrap.dedent(
     print(queries, *sorted(seen))
     """
 )
-
-
-def state(where: Path | Lake) -> dict[str, list[Any]]:
-    with reader(where) as con:
-        return {name: con.execute(sql).fetchall() for name, sql in STATE_QUERIES.items()}
 
 
 def test_nightly_into_a_postgres_lake_with_an_analyst_reading(
