@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
@@ -32,7 +32,8 @@ from flows.server import LocalServer, ServerError, healthy
 from rules.reasons import prescription
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
-from warehouse.db import WarehouseLocked, WarehouseMissing, reader
+from warehouse.db import Warehouse, WarehouseLocked, WarehouseMissing, reader, target
+from warehouse.lake import Lake, LakeUnavailable, redact
 from warehouse.lock import run_lock
 
 app = typer.Typer(
@@ -56,6 +57,17 @@ QuietOpt = Annotated[
         "--quiet", "-q", help="Print only the run summary: no progress bar, no line per file."
     ),
 ]
+WarehouseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--warehouse",
+        help="A DuckLake instead of --db: ducklake:sqlite:<file> or ducklake:postgres:<dsn>.",
+    ),
+]
+DataPathOpt = Annotated[
+    str | None,
+    typer.Option("--data-path", help="Folder or URL of the DuckLake's Parquet files."),
+]
 
 
 class Format(StrEnum):
@@ -74,14 +86,14 @@ def clean_errors() -> Iterator[None]:
     """Known failures become one line and an exit code, never a traceback."""
     try:
         yield
-    except ConfigError as exc:
+    except (ConfigError, LakeUnavailable) as exc:
         raise fail(str(exc), 2) from None
     except (WarehouseLocked, WarehouseMissing, UnreadableFile, ServerError) as exc:
         raise fail(str(exc), 1) from None
     except OSError as exc:
         raise fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), 1) from None
     except duckdb.Error as exc:  # disk full, a read-only folder, a damaged database file
-        first = str(exc).splitlines()[0]
+        first = redact(str(exc).splitlines()[0])
         raise fail(f"the warehouse could not be written or read: {first}", 1) from None
 
 
@@ -138,6 +150,8 @@ def run(
         str | None,
         typer.Option("--dask-address", help="An existing Dask scheduler, tcp://host:port."),
     ] = None,
+    warehouse: WarehouseOpt = None,
+    data_path: DataPathOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Run the nightly flow once: load new files, evaluate the rules, publish the snapshot."""
@@ -149,12 +163,14 @@ def run(
         "runner": runner,
         "dask_workers": dask_workers,
         "dask_address": dask_address,
+        "warehouse": warehouse,
+        "data_path": data_path,
     }
     loaded = _config(**flags)
     settings = loaded.settings
     # Take the writer's lock before Prefect starts: a second run fails in a second, not after
     # Prefect's start-up, and with one line rather than a failed flow's log.
-    with clean_errors(), run_lock(settings.db, settings.lock_timeout_s):
+    with clean_errors(), run_lock(target(settings), settings.lock_timeout_s):
         _prepare_prefect(loaded)
         from flows.nightly import run_nightly  # only the commands that run the flow import Prefect
 
@@ -163,7 +179,14 @@ def run(
                 result = run_nightly(
                     settings={k: v for k, v in flags.items() if v is not None}, as_of=day
                 )
-        except (ConfigError, WarehouseLocked, WarehouseMissing, UnreadableFile, OSError):
+        except (
+            ConfigError,
+            LakeUnavailable,
+            WarehouseLocked,
+            WarehouseMissing,
+            UnreadableFile,
+            OSError,
+        ):
             raise
         except Exception as exc:  # the run must end in a message, never a traceback
             raise fail(f"the run failed: {type(exc).__name__}: {exc}", 1) from None
@@ -182,10 +205,12 @@ def ingest(
     ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
+    warehouse: WarehouseOpt = None,
+    data_path: DataPathOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Load these files now, without Prefect; the rules run with the next `repflow run`."""
-    loaded = _config(db=db, config=config)
+    loaded = _config(db=db, config=config, warehouse=warehouse, data_path=data_path)
     with clean_errors(), progress.renderer(err, quiet) as observer:
         found = pipeline.named_files(files, athlete, loaded)
         result = pipeline.execute(loaded, found, "ingest", None, progress=observer)
@@ -198,18 +223,24 @@ def _report(result: pipeline.RunSummary) -> None:
         out.print(line, markup=False)
 
 
-def _snapshot(db: Path | None, config: Path | None) -> Path:
-    return _config(db=db, config=config).settings.analytics_path
+def _snapshot(db: Path | None, config: Path | None, warehouse: str | None) -> Warehouse:
+    """What analysts read: the DuckLake itself, else the snapshot of the DuckDB file."""
+    settings = _config(db=db, config=config, warehouse=warehouse).settings
+    with clean_errors():
+        where = target(settings)
+    return where if isinstance(where, Lake) else settings.analytics_path
 
 
-def _query_unchecked(snapshot: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-    with reader(snapshot) as con:
+def _query_unchecked(
+    where: Warehouse, sql: str, params: list[Any] | None = None, at: int | datetime | None = None
+) -> pl.DataFrame:
+    with reader(where, at) as con:
         return con.execute(sql, params or []).pl()
 
 
-def _query(snapshot: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+def _query(where: Warehouse, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
     with clean_errors():
-        return _query_unchecked(snapshot, sql, params)
+        return _query_unchecked(where, sql, params)
 
 
 FLAG_QUERY = """
@@ -262,9 +293,10 @@ def flags(
     athlete: AthleteOpt = None,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
     config: ConfigOpt = None,
+    warehouse: WarehouseOpt = None,
 ) -> None:
-    """Print the current flags (from the analyst snapshot)."""
-    frame = _query(_snapshot(db, config), FLAG_QUERY, [athlete, athlete])
+    """Print the current flags (from the analyst snapshot, or the DuckLake)."""
+    frame = _query(_snapshot(db, config, warehouse), FLAG_QUERY, [athlete, athlete])
     if frame.height == 0 and format is Format.table:
         out.print("no flags yet: run `repflow run` after loading some sets")
         return
@@ -272,9 +304,9 @@ def flags(
 
 
 @app.command()
-def status(db: DbOpt = None, config: ConfigOpt = None) -> None:
-    """Recent runs, failed files and reject counts (from the analyst snapshot)."""
-    snapshot = _snapshot(db, config)
+def status(db: DbOpt = None, config: ConfigOpt = None, warehouse: WarehouseOpt = None) -> None:
+    """Recent runs, failed files and reject counts (from the analyst snapshot, or the lake)."""
+    snapshot = _snapshot(db, config, warehouse)
     runs = _query(
         snapshot,
         "SELECT run_id, command, status, finished_at, files_loaded, files_duplicate, "
@@ -312,32 +344,68 @@ def sql(
     query: Annotated[str | None, typer.Argument(help="SQL to run; none opens a shell.")] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
+    warehouse: WarehouseOpt = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="DuckLake only: read the lake as of a snapshot id or an ISO timestamp."
+        ),
+    ] = None,
 ) -> None:
-    """Run a read-only query on the analyst snapshot, or open the DuckDB shell on it."""
-    snapshot = _snapshot(db, config)
+    """Run a read-only query on the analyst snapshot (or the lake), or open the DuckDB shell."""
+    snapshot = _snapshot(db, config, warehouse)
+    version = parse_at(at, snapshot)
     if query is None:
-        _open_shell(snapshot)
+        _open_shell(snapshot, version)
     with clean_errors():
         try:
-            frame = _query_unchecked(snapshot, query)
+            frame = _query_unchecked(snapshot, query, at=version)
         except duckdb.Error as exc:  # a mistyped query is the user's, not a crash
             raise fail(str(exc).splitlines()[0], 2) from None
     _print_frame("", frame, empty="no rows")
 
 
-def _open_shell(snapshot: Path) -> NoReturn:
-    """Replace this process with the DuckDB shell on the snapshot, read-only."""
+def parse_at(value: str | None, where: Warehouse) -> int | datetime | None:
+    """A snapshot id, or a timestamp (ISO 8601; without an offset it is UTC)."""
+    if value is None:
+        return None
+    if not isinstance(where, Lake):
+        raise fail("--at reads an earlier snapshot of a DuckLake: give --warehouse ducklake:...", 2)
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--at: {value!r} is neither a snapshot id nor an ISO timestamp", 2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _open_shell(where: Warehouse, at: int | datetime | None) -> NoReturn:
+    """Replace this process with the DuckDB shell on the snapshot (or the lake), read-only."""
+    with clean_errors(), reader(where, at):
+        pass  # the same one-line errors as a query when the warehouse is missing or damaged
+    if isinstance(where, Lake):
+        # The DuckDB shell finds the extensions where the first attach installed them.
+        option = (
+            ""
+            if at is None
+            else f", SNAPSHOT_VERSION {at}"
+            if isinstance(at, int)
+            else f", SNAPSHOT_TIME '{at.isoformat()}'"
+        )
+        attach = f"ATTACH '{where.spec}' AS lake (READ_ONLY{option}); USE lake;"
+        command, how = ["-cmd", attach], f"in any DuckDB client: {redact(attach)}"
+    else:
+        command, how = ["-readonly", str(where)], f"(the snapshot is {where})"
     shell = shutil.which("duckdb")
     if shell is None:
         raise fail(
             "no duckdb shell on PATH: install the DuckDB CLI "
             "(https://duckdb.org/docs/installation), or run one query with "
-            f'repflow sql "SELECT ..." (the snapshot is {snapshot})',
+            f'repflow sql "SELECT ..." {how}',
             2,
         )
-    with clean_errors(), reader(snapshot):
-        pass  # the same one-line errors as a query when the snapshot is missing or damaged
-    os.execv(shell, [shell, "-readonly", str(snapshot)])
+    os.execv(shell, [shell, *command])
 
 
 @app.command()
@@ -348,11 +416,12 @@ def report(
         Path, typer.Option("--out", help="Folder to write index.html into [./reports].")
     ] = Path("reports"),
     config: ConfigOpt = None,
+    warehouse: WarehouseOpt = None,
 ) -> None:
     """Write the offline HTML report (charts, current flags, data quality) from the snapshot."""
     from report import SnapshotOutdated, UnknownAthlete, write_report  # loads matplotlib
 
-    snapshot = _snapshot(db, config)
+    snapshot = _snapshot(db, config, warehouse)
     with clean_errors():
         try:
             written = write_report(snapshot, out_dir, athlete)

@@ -33,8 +33,9 @@ from schemas.set_row import ATHLETE_ID_RE, RowContext
 from schemas.validate import validate
 from sources.csv_text import UnreadableFile
 from warehouse import catalog
-from warehouse.db import reader, writer
+from warehouse.db import Warehouse, reader, target, writer
 from warehouse.flags import rule_sets, store_flags
+from warehouse.lake import Lake, lake_writers
 from warehouse.load import FileInfo, FileOutcome, known_paths, load_file, loaded_file_ids
 from warehouse.load import record_outcome as record
 from warehouse.lock import run_lock
@@ -108,6 +109,7 @@ class RunSummary:
     flags: pl.DataFrame | None = None
     rules_ran: bool = False
     published: bool = False
+    lake_snapshot: int | None = None  # on a DuckLake: the snapshot the run ended at
 
     def count(self, status: str) -> int:
         return sum(1 for _, outcome in self.files if outcome.status == status)
@@ -241,7 +243,7 @@ def classify(con: duckdb.DuckDBPyConnection, infos: list[FileInfo]) -> list[str]
 
 
 def store(
-    db: Path, info: FileInfo, parsed: ParsedFile | None, failure: str | None, run_id: str
+    db: Warehouse, info: FileInfo, parsed: ParsedFile | None, failure: str | None, run_id: str
 ) -> FileOutcome:
     """Write one file's outcome: its rows when parsed, else its failure."""
     with writer(db) as con:
@@ -252,20 +254,20 @@ def store(
         return load_file(con, info, parsed, run_id)
 
 
-def record_duplicate(db: Path, info: FileInfo, run_id: str) -> FileOutcome:
+def record_duplicate(db: Warehouse, info: FileInfo, run_id: str) -> FileOutcome:
     outcome = FileOutcome(status="duplicate")
     with writer(db) as con:
         record(con, info, outcome, run_id)
     return outcome
 
 
-def prepare(db: Path, config: Config, timeout_s: float) -> None:
+def prepare(db: Warehouse, config: Config, timeout_s: float) -> None:
     """Migrate the warehouse and mirror the exercise catalog before any file loads."""
     with writer(db, timeout_s=timeout_s) as con:
         catalog.sync_exercises(con, config.exercises, config.programs)
 
 
-def rules_due(db: Path, summary: RunSummary, config: Config) -> bool:
+def rules_due(db: Warehouse, summary: RunSummary, config: Config) -> bool:
     """The rules can only change with new rows, the as-of date or the config."""
     if summary.total("loaded") or summary.total("revised"):
         return True
@@ -277,7 +279,7 @@ def rules_due(db: Path, summary: RunSummary, config: Config) -> bool:
     return last is None or last[0] != summary.as_of or last[1] != config.sha256
 
 
-def flag(db: Path, config: Config, as_of: date, run_id: str) -> pl.DataFrame:
+def flag(db: Warehouse, config: Config, as_of: date, run_id: str) -> pl.DataFrame:
     """Evaluate the progression rules over every stored set and store the flags."""
     settings = config.settings
     with writer(db) as con:
@@ -294,7 +296,7 @@ def flag(db: Path, config: Config, as_of: date, run_id: str) -> pl.DataFrame:
     return flags
 
 
-def finish(db: Path, summary: RunSummary, config: Config) -> None:
+def finish(db: Warehouse, summary: RunSummary, config: Config) -> None:
     """Write the run's row in `runs`."""
     flags = summary.flags.height if summary.flags is not None and summary.rules_ran else None
     with writer(db) as con:
@@ -325,7 +327,7 @@ def now() -> datetime:
 
 
 Parse = Callable[[Path, str | None, Config], ParsedFile | str]
-Store = Callable[[Path, FileInfo, ParsedFile | None, str | None, str], FileOutcome]
+Store = Callable[[Warehouse, FileInfo, ParsedFile | None, str | None, str], FileOutcome]
 Fingerprint = Callable[[Path, str, str | None], FileInfo]
 
 
@@ -393,7 +395,7 @@ def process_files(
 ) -> None:
     """Fingerprint every file, then parse the new ones (with `parse_step` in turn, or with
     `parse_ahead`, say on a cluster) and store them one at a time, in file order."""
-    db = config.settings.db
+    db = target(config.settings)
     infos: list[tuple[Discovered, FileInfo]] = []
     for found in files:
         try:
@@ -438,8 +440,8 @@ class Steps:
     parse: Parse = parse
     parse_ahead: ParseAhead | None = None  # None: `parse` each file in turn
     store: Store = store
-    flag: Callable[[Path, Config, date, str], pl.DataFrame] = flag
-    publish: Callable[[Path, Path, float], None] = publish
+    flag: Callable[[Warehouse, Config, date, str], pl.DataFrame] = flag
+    publish: Callable[[Warehouse, Path, float], int | None] = publish
 
 
 def execute(
@@ -454,10 +456,11 @@ def execute(
     """One run: load `files`, evaluate the rules when `as_of` is given and something could
     have changed, record the run, and publish the analyst snapshot."""
     settings = config.settings
+    where = target(settings)
     summary = RunSummary(new_run_id(now()), command, now(), as_of=as_of)
     summary.skipped_paths += skipped or []
-    with run_lock(settings.db, settings.lock_timeout_s):
-        prepare(settings.db, config, settings.lock_timeout_s)
+    with run_lock(where, settings.lock_timeout_s), lake_writers():
+        prepare(where, config, settings.lock_timeout_s)
         process_files(
             files,
             config,
@@ -468,14 +471,23 @@ def execute(
             store_step=steps.store,
             progress=progress,
         )
-        if as_of is not None and rules_due(settings.db, summary, config):
-            summary.flags = steps.flag(settings.db, config, as_of, summary.run_id)
+        if as_of is not None and rules_due(where, summary, config):
+            summary.flags = steps.flag(where, config, as_of, summary.run_id)
             summary.rules_ran = True
-        finish(settings.db, summary, config)
-        if snapshot_behind(settings.db, settings.analytics_path):
-            steps.publish(settings.db, settings.analytics_path, settings.lock_timeout_s)
+        finish(where, summary, config)
+        if publish_due(where, summary, settings.analytics_path):
+            summary.lake_snapshot = steps.publish(
+                where, settings.analytics_path, settings.lock_timeout_s
+            )
             summary.published = True
     return summary
+
+
+def publish_due(where: Warehouse, summary: RunSummary, snapshot: Path) -> bool:
+    """A lake reports its snapshot after a change; a file is copied when its snapshot lags."""
+    if isinstance(where, Lake):
+        return summary.changed
+    return snapshot_behind(where, snapshot)
 
 
 # The last change, and the schema: a snapshot published before an upgrade's migrations lacks the

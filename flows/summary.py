@@ -52,6 +52,8 @@ def lines(summary: RunSummary) -> list[str]:
         out.append(f"  flags as of {summary.as_of}: {counts or 'none'}")
     elif summary.as_of is not None:
         out.append("  flags: unchanged (nothing new since the last run for this date)")
+    if summary.lake_snapshot is not None:
+        out.append(f"  lake: at snapshot {summary.lake_snapshot} (repflow sql --at <id> reads one)")
     out += [f"  skipped {reason}" for reason in summary.skipped_paths]
     out += [
         f"  {file_line(info, outcome)}"

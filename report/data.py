@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from warehouse.db import migrations, reader
+from warehouse.db import Warehouse, migrations, reader
 
 PROGRESS = """
 SELECT athlete_id, exercise_id, session_date, working_sets, reps_per_set, top_load_kg,
@@ -70,7 +70,7 @@ class ReportData:
     last_run: dict[str, object]
 
 
-def read(snapshot: Path, athlete: str | None = None) -> ReportData:
+def read(snapshot: Warehouse, athlete: str | None = None) -> ReportData:
     params = {"athlete": athlete}
     with reader(snapshot) as con:
         _check_schema(con, snapshot)
@@ -88,7 +88,7 @@ def read(snapshot: Path, athlete: str | None = None) -> ReportData:
         )
 
 
-def _check_schema(con: duckdb.DuckDBPyConnection, snapshot: Path) -> None:
+def _check_schema(con: duckdb.DuckDBPyConnection, snapshot: Warehouse) -> None:
     found = con.execute(SCHEMA).fetchone()
     version, latest = (found[0] if found else 0), migrations()[-1][0]
     if version < latest:

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from report.charts import ACTION_COLOURS, exercise_chart
 from report.data import ReportData, read
+from warehouse.db import Warehouse
 from rules.reasons import prescription
 
 # Autoescape: athlete ids, exercise names and file paths come from users' files.
@@ -44,8 +45,9 @@ class Written:
     charts: int
 
 
-def write_report(snapshot: Path, out_dir: Path, athlete: str | None = None) -> Written:
-    """Render the report of `snapshot` (one athlete's, or everyone's) to out_dir/index.html."""
+def write_report(snapshot: Warehouse, out_dir: Path, athlete: str | None = None) -> Written:
+    """Render the report of `snapshot` (or a lake; one athlete's, or everyone's) to
+    out_dir/index.html."""
     data = read(snapshot, athlete)
     athletes = _athletes(data)
     html = TEMPLATES.get_template("report.html.j2").render(
@@ -56,7 +58,7 @@ def write_report(snapshot: Path, out_dir: Path, athlete: str | None = None) -> W
         failed=data.failed.to_dicts(),
         unmapped=data.unmapped.to_dicts(),
         last_run=data.last_run,
-        snapshot=snapshot.name,
+        snapshot=snapshot.name if isinstance(snapshot, Path) else str(snapshot),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         colours=ACTION_COLOURS,
     )

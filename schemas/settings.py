@@ -48,6 +48,18 @@ def valid_scheduler(address: str) -> str:
 SchedulerAddress = Annotated[str, AfterValidator(valid_scheduler)]
 
 
+def valid_lake(spec: str) -> str:
+    if not re.fullmatch(r"ducklake:(sqlite|postgres):.+", spec):
+        raise ValueError(
+            f"{spec!r} is not a DuckLake warehouse: use ducklake:sqlite:<file> "
+            "or ducklake:postgres:<connection string>"
+        )
+    return spec
+
+
+LakeSpec = Annotated[str, AfterValidator(valid_lake)]
+
+
 class AthleteSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -73,6 +85,9 @@ class Settings(BaseSettings):
     inbox: Path = Path("inbox")
     db: Path = Path("warehouse.duckdb")
     analytics_db: Path | None = None
+    # A DuckLake instead of the `db` file: its catalog, and where its Parquet files go.
+    warehouse: LakeSpec | None = None
+    data_path: str | None = None
     config: Path | None = None
     timezone: Timezone = "UTC"
     unit: Literal["kg", "lb"] = "kg"

@@ -1,4 +1,10 @@
-"""The run lock: one writer at a time, released by the operating system when a process dies."""
+"""The run lock: one writer at a time, released by the operating system when a process dies.
+
+A DuckDB file and a lake with a SQLite catalog are locked by a flock beside the file. A lake with
+a PostgreSQL catalog is written from many machines, so its lock is a PostgreSQL advisory lock,
+held by an open transaction: the server releases it when the holder ends or its connection
+drops.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from warehouse.db import LOCK_POLL_S, WarehouseLocked
+from warehouse.db import LOCK_POLL_S, Warehouse, WarehouseLocked
+from warehouse.lake import Lake, connect_catalog_db, quote
 
 # Locks this process holds: taking one again is a no-op, so a command can lock before starting
 # Prefect and the flow inside it can lock the same warehouse without waiting on itself.
-_HELD: set[Path] = set()
+_HELD: set[Path | Lake] = set()
+# The advisory lock key: "repflow" in ASCII. One lake per PostgreSQL database.
+ADVISORY_KEY = 0x7265706C6F77
 
 
 def lock_path(db: Path) -> Path:
@@ -21,8 +30,28 @@ def lock_path(db: Path) -> Path:
 
 
 @contextmanager
-def run_lock(db: Path, timeout_s: float = 0.0) -> Iterator[None]:
-    """Hold an exclusive flock beside `db`; wait up to `timeout_s`, then name the holder."""
+def run_lock(where: Warehouse, timeout_s: float = 0.0) -> Iterator[None]:
+    """Hold the writer's lock on `where`; wait up to `timeout_s`, then say who holds it."""
+    if isinstance(where, Path):
+        with _file_lock(where, where, timeout_s):
+            yield
+    elif where in _HELD:
+        yield
+    elif where.kind == "sqlite":
+        with _file_lock(Path(where.catalog), where, timeout_s):
+            yield
+    else:
+        with _advisory_lock(where, timeout_s):
+            _HELD.add(where)
+            try:
+                yield
+            finally:
+                _HELD.discard(where)
+
+
+@contextmanager
+def _file_lock(db: Path, name: Warehouse, timeout_s: float) -> Iterator[None]:
+    """An exclusive flock beside `db`."""
     path = lock_path(db).resolve()
     if path in _HELD:
         yield
@@ -40,7 +69,7 @@ def run_lock(db: Path, timeout_s: float = 0.0) -> Iterator[None]:
                     handle.seek(0)
                     holder = handle.read().strip() or "unknown"
                     raise WarehouseLocked(
-                        f"another repflow run (PID {holder}) is writing {db}; "
+                        f"another repflow run (PID {holder}) is writing {name}; "
                         f"waited {timeout_s:g} s"
                     ) from None
                 time.sleep(LOCK_POLL_S)
@@ -55,3 +84,29 @@ def run_lock(db: Path, timeout_s: float = 0.0) -> Iterator[None]:
             _HELD.discard(path)
     finally:
         handle.close()  # closing the descriptor releases the flock
+
+
+@contextmanager
+def _advisory_lock(lake: Lake, timeout_s: float) -> Iterator[None]:
+    """pg_try_advisory_xact_lock in a transaction kept open on a connection of its own."""
+    con = connect_catalog_db(lake)
+    try:
+        con.execute(f"ATTACH {quote(lake.catalog)} AS lock_db (TYPE postgres)")
+        con.execute("BEGIN TRANSACTION")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            got = con.execute(
+                "SELECT * FROM postgres_query('lock_db', "
+                f"'SELECT pg_try_advisory_xact_lock({ADVISORY_KEY})')"
+            ).fetchone()
+            if got and got[0]:
+                break
+            if time.monotonic() >= deadline:
+                raise WarehouseLocked(
+                    f"another repflow run is writing {lake} (it holds PostgreSQL advisory "
+                    f"lock {ADVISORY_KEY}); waited {timeout_s:g} s"
+                )
+            time.sleep(LOCK_POLL_S)
+        yield
+    finally:
+        con.close()  # ends the transaction and so releases the lock

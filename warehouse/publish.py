@@ -2,6 +2,8 @@
 
 Analysts open the snapshot read-only and never block the nightly writer; a reader that holds
 the old file keeps reading it until it reconnects (rename keeps the old inode alive).
+A DuckLake needs no copy: analysts attach the lake itself, read-only, and every commit is a
+snapshot they can read or travel back to.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import os
 import shutil
 from pathlib import Path
 
-from warehouse.db import connect
+from warehouse.db import Warehouse, connect, writer
+from warehouse.lake import Lake, current_snapshot
 
 
 def _fsync_dir(path: Path) -> None:
@@ -21,8 +24,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def publish(db: Path, snapshot: Path, timeout_s: float = 0.0) -> None:
-    """Checkpoint `db`, copy it beside `snapshot`, and rename the copy over `snapshot`."""
+def publish(where: Warehouse, snapshot: Path, timeout_s: float = 0.0) -> int | None:
+    """Checkpoint the file, copy it beside `snapshot`, and rename the copy over `snapshot`.
+
+    A lake needs no copy: return its snapshot id, for the run summary."""
+    if isinstance(where, Lake):
+        with writer(where) as con:
+            return current_snapshot(con)
+    _copy(where, snapshot, timeout_s)
+    return None
+
+
+def _copy(db: Path, snapshot: Path, timeout_s: float) -> None:
     tmp = snapshot.with_name(snapshot.name + ".tmp")
     con = connect(db, timeout_s=timeout_s)
     try:

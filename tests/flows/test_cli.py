@@ -114,6 +114,9 @@ def test_read_commands_before_any_run_say_so(workspace: Workspace) -> None:
             {},
             "set PREFECT_API_URL to a Prefect server they can reach",
         ),
+        (["run", "--warehouse", "ducklake:duckdb:x"], {}, "is not a DuckLake warehouse"),
+        (["ingest", "x.csv", "--warehouse", "ducklake:sqlite:c.sqlite"], {}, "needs a data path"),
+        (["sql", "--at", "3", "SELECT 1"], {}, "--at reads an earlier snapshot of a DuckLake"),
     ],
     ids=[
         "bad-date",
@@ -124,6 +127,9 @@ def test_read_commands_before_any_run_say_so(workspace: Workspace) -> None:
         "no-workers",
         "bad-address",
         "remote-cluster-without-api",
+        "bad-lake",
+        "no-data-path",
+        "at",
     ],
 )
 def test_bad_usage_and_bad_settings_exit_2(
