@@ -4,7 +4,6 @@ number of athletes, so a report of a whole gym costs the same handful of queries
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import polars as pl

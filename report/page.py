@@ -12,8 +12,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from report.charts import ACTION_COLOURS, exercise_chart
 from report.data import ReportData, read
-from warehouse.db import Warehouse
 from rules.reasons import prescription
+from warehouse.db import Warehouse
 
 # Autoescape: athlete ids, exercise names and file paths come from users' files.
 TEMPLATES = Environment(

@@ -71,6 +71,8 @@ def test_generated_fit_weights_pounds_and_hyperextension(workspace: Workspace) -
     run(workspace)
     ids = workspace.query("SELECT DISTINCT exercise_id FROM sets ORDER BY 1")
     assert ids == [("back_extension",), ("squat",)]  # by Garmin's category, subtype or not
+    # Mapped by its category, a Garmin name is no candidate for the catalog.
+    assert workspace.query("SELECT exercise_key FROM v_unmapped_exercises") == []
 
 
 def test_fit_without_a_strength_session_has_no_sets(workspace: Workspace) -> None:
