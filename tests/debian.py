@@ -24,6 +24,7 @@ PACKAGES = {
     "postgresql": "/usr/lib/postgresql/*/bin/initdb",
 }
 INSTALL_TIMEOUT_S = 900
+LOCK = Path(tempfile.gettempdir()) / "repflow-apt.lock"
 
 _install: subprocess.Popen[bytes] | None = None
 _log = Path(tempfile.gettempdir()) / f"repflow-apt-{os.getpid()}.log"
@@ -38,11 +39,16 @@ def start(packages: set[str]) -> None:
     """Begin installing whichever of `packages` is missing; returns at once."""
     global _install
     missing = sorted(p for p in packages if installed(p) is None)
-    if not missing or _install is not None or os.geteuid() != 0 or not shutil.which("apt-get"):
+    if not missing or _install is not None or os.geteuid() != 0:
         return
+    if not (shutil.which("apt-get") and shutil.which("flock")):
+        return
+    # Under pytest-xdist every worker asks: flock makes them take turns, and a later one finds
+    # the packages there (dpkg -s) and installs nothing.
     script = (
-        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-        "--no-install-recommends " + " ".join(missing)
+        f"flock {LOCK} sh -c 'dpkg -s {' '.join(missing)} >/dev/null 2>&1 || "
+        "(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+        f"--no-install-recommends {' '.join(missing)})'"
     )
     with _log.open("wb") as log:
         _install = subprocess.Popen(
@@ -57,8 +63,8 @@ def require(package: str) -> str:
             _install.wait(timeout=INSTALL_TIMEOUT_S)
     path = installed(package)
     if path is None:
-        if os.geteuid() != 0 or not shutil.which("apt-get"):
-            why = "the test setup can install it only as root with apt-get"
+        if os.geteuid() != 0 or not (shutil.which("apt-get") and shutil.which("flock")):
+            why = "the test setup can install it only as root with apt-get (and flock)"
         elif _install is None:
             why = "no install was started"
         else:
