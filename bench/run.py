@@ -92,16 +92,7 @@ def ingest(csv: Path, folder: Path) -> None:
     db = folder / f"ingest-{time.monotonic_ns()}.duckdb"
     config = load({"db": db})
     pipeline.prepare(db, config, 0)
-    info = pipeline.fingerprint(csv, csv.name, "bench")
-    parsed = pipeline.parse(csv, "bench", config)
-    assert not isinstance(parsed, str), parsed
-    pipeline.store(
-        db,
-        FileInfo(info.file_id, info.path, info.sha256, info.bytes, "bench"),
-        parsed,
-        None,
-        "bench",
-    )
+    _store(db, csv, config)
     db.unlink()
 
 
