@@ -189,7 +189,7 @@ def run(
         ):
             raise
         except Exception as exc:  # the run must end in a message, never a traceback
-            raise fail(f"the run failed: {type(exc).__name__}: {exc}", 1) from None
+            raise fail(redact(f"the run failed: {type(exc).__name__}: {exc}"), 1) from None
     _report(result)
     if result.flags is not None and result.flags.height:
         _print_flags(result.flags, Format.table)
@@ -357,11 +357,13 @@ def sql(
     version = parse_at(at, snapshot)
     if query is None:
         _open_shell(snapshot, version)
-    with clean_errors():
+    # Opening the warehouse fails as any command's does (exit 1, a lake's password hidden);
+    # only the query's own error is the user's (exit 2).
+    with clean_errors(), reader(snapshot, version) as con:
         try:
-            frame = _query_unchecked(snapshot, query, at=version)
+            frame = con.execute(query).pl()
         except duckdb.Error as exc:  # a mistyped query is the user's, not a crash
-            raise fail(str(exc).splitlines()[0], 2) from None
+            raise fail(redact(str(exc).splitlines()[0]), 2) from None
     _print_frame("", frame, empty="no rows")
 
 
@@ -464,7 +466,8 @@ def serve(
     flags = {"inbox": inbox, "db": db, "config": config}
     loaded = _config(**flags)
     settings_file = config_dir(config) / "repflow.toml"
-    _prepare_prefect(loaded)
+    with clean_errors():  # an unwritable folder for Prefect's state is one line, not a traceback
+        _prepare_prefect(loaded)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
@@ -498,7 +501,7 @@ def serve(
                 raise
             except Exception as exc:  # after the server died the runner's error is noise
                 if server is None or server.error is None:
-                    raise fail(f"serving failed: {type(exc).__name__}: {exc}", 1) from None
+                    raise fail(redact(f"serving failed: {type(exc).__name__}: {exc}"), 1) from None
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM, or Prefect's own exit on SIGTERM
         pass
     if server is not None and server.error is not None:

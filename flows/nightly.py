@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -79,7 +80,7 @@ def nightly(
     steps = pipeline.Steps(
         fingerprint=fingerprint_task,
         parse=parse_task,
-        parse_ahead=_parse_on_cluster(config) if config.settings.runner == "dask" else None,
+        parse_ahead=_parse_on_cluster(config) if _on_dask() else None,
         store=store_task,
         flag=flag_task,
         publish=publish_task,
@@ -100,6 +101,18 @@ def nightly(
         key="nightly-files", table=summary.file_rows(result), description="Files in this run"
     )
     return result
+
+
+def _on_dask() -> bool:
+    """Whether this flow run has a Dask task runner: `run_nightly` gives it one when the settings
+    ask for Dask. A served or work-pool run of `nightly` has Prefect's default runner, and then
+    parses files in turn whatever the settings say (docs/configuration.md)."""
+    if "prefect_dask" not in sys.modules:  # not imported: no Dask runner (and no import cost)
+        return False
+    from prefect_dask import DaskTaskRunner
+
+    context = FlowRunContext.get()
+    return context is not None and isinstance(context.task_runner, DaskTaskRunner)
 
 
 # Parses queued per worker thread: enough that no worker waits for the writer, few enough that
@@ -143,6 +156,12 @@ def task_runner(settings: Settings) -> TaskRunner[Any] | None:
     """The Dask runner the settings ask for: an existing cluster, or a LocalCluster of worker
     processes that ends with the run. None: Prefect's default, in this process."""
     if settings.runner == "local":
+        if settings.dask_address:
+            raise ConfigError(
+                "dask_address",
+                "",
+                "a Dask scheduler is set but the runner is local: add --runner dask",
+            )
         return None
     from prefect_dask import DaskTaskRunner
 

@@ -117,6 +117,7 @@ def test_read_commands_before_any_run_say_so(workspace: Workspace) -> None:
         (["run", "--warehouse", "ducklake:duckdb:x"], {}, "is not a DuckLake warehouse"),
         (["ingest", "x.csv", "--warehouse", "ducklake:sqlite:c.sqlite"], {}, "needs a data path"),
         (["sql", "--at", "3", "SELECT 1"], {}, "--at reads an earlier snapshot of a DuckLake"),
+        (["run", "--dask-address", "tcp://127.0.0.1:8786"], {}, "but the runner is local"),
     ],
     ids=[
         "bad-date",
@@ -130,6 +131,7 @@ def test_read_commands_before_any_run_say_so(workspace: Workspace) -> None:
         "bad-lake",
         "no-data-path",
         "at",
+        "address-without-dask",
     ],
 )
 def test_bad_usage_and_bad_settings_exit_2(
@@ -288,3 +290,12 @@ def test_serve_against_a_prefect_api_url_nobody_answers_exits_1(workspace: Works
     result = repflow("serve", cwd=workspace.root, env={"PREFECT_API_URL": url})
     assert result.returncode == 1
     assert one_line_error(result) == f"repflow: no Prefect server answers at PREFECT_API_URL {url}"
+
+
+def test_sql_hides_a_lake_password_when_the_lake_cannot_be_opened(workspace: Workspace) -> None:
+    lake = "ducklake:postgres:host=127.0.0.1 port=1 dbname=x user=u password=hunter2"
+    result = repflow("sql", "--warehouse", lake, "SELECT 1", cwd=workspace.root)
+    no_traceback(result)
+    assert result.returncode == 1, result.stderr  # the warehouse, not the query, failed
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "password=***" in result.stderr

@@ -13,7 +13,7 @@ import pytest
 from bench.inbox import build
 from flows import pipeline
 from tests.cases import live_processes
-from tests.conftest import ROOT, Workspace
+from tests.conftest import ROOT, Workspace, csv_text
 from tests.reliability.test_crash import state
 
 AS_OF = date(2026, 11, 30)
@@ -118,3 +118,24 @@ def test_dask_address_runs_on_an_existing_cluster(
         )
     assert summary.count("loaded") == len(files) and summary.exit_code == 0
     assert state(workspace.db) == state(reference.db)
+
+
+@pytest.mark.slow
+def test_a_flow_without_a_dask_runner_parses_in_turn_whatever_the_settings(
+    prefect_harness: None, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A served or work-pool run calls `nightly` itself, with Prefect's default runner: it must
+    not parse files concurrently in threads because the settings say dask."""
+    from flows import nightly
+
+    workspace.write("a1/one.csv", csv_text("2026-11-16T07:00:00,Squat,5,60,kg,,"))
+    monkeypatch.setattr(nightly, "_parse_on_cluster", _never)
+    summary = nightly.nightly(
+        settings={"inbox": str(workspace.inbox), "db": str(workspace.db), "runner": "dask"},
+        as_of=date(2026, 11, 30),
+    )
+    assert summary.total("loaded") == 1
+
+
+def _never(config: object) -> None:
+    raise AssertionError("parses were submitted ahead without a Dask runner")
