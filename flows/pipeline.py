@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -40,6 +40,7 @@ from warehouse.load import FileInfo, FileOutcome, known_paths, load_file, loaded
 from warehouse.load import record_outcome as record
 from warehouse.lock import run_lock
 from warehouse.publish import publish
+from warehouse.spool import Spool
 
 HASH_CHUNK = 1 << 20
 
@@ -56,7 +57,7 @@ class ParsedFile:
     """A file read and validated, ready for the single writer."""
 
     format: str
-    sets: pl.DataFrame
+    sets: pl.DataFrame | Spool  # a large file's sets wait in a spool, not in memory
     rejects: pl.DataFrame
     skipped: int
     machines: pl.DataFrame | None = None
@@ -72,23 +73,31 @@ class ArrowFile:
     rejects: pa.Table
     skipped: int
     machines: pa.Table | None = None
+    spooled: bool = False  # the sets of a large file, not yet numbered nor deduplicated
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ArrowFile:
+        # A spool is a local folder another host cannot read: its rows travel whole.
+        spooled = isinstance(parsed.sets, Spool)
+        sets = parsed.sets.read() if isinstance(parsed.sets, Spool) else parsed.sets
         machines = None if parsed.machines is None else parsed.machines.to_arrow()
         return cls(
             parsed.format,
-            parsed.sets.to_arrow(),
+            sets.to_arrow(),
             parsed.rejects.to_arrow(),
             parsed.skipped,
             machines,
+            spooled,
         )
 
     def frames(self) -> ParsedFile:
         machines = None if self.machines is None else _frame(self.machines)
-        return ParsedFile(
-            self.format, _frame(self.sets), _frame(self.rejects), self.skipped, machines
-        )
+        sets: pl.DataFrame | Spool = _frame(self.sets)
+        if self.spooled:
+            spool = Spool()
+            spool.write(_frame(self.sets))
+            sets = spool
+        return ParsedFile(self.format, sets, _frame(self.rejects), self.skipped, machines)
 
 
 def _frame(table: pa.Table) -> pl.DataFrame:
@@ -224,10 +233,24 @@ def _parse(path: Path, athlete_id: str | None, context: RowContext) -> ParsedFil
         raise UnreadableFile(
             "no athlete folder: put the file in inbox/<athlete_id>/, or name athletes in it"
         )
-    validated = validate(parsed.rows, context, athlete_id)
-    return ParsedFile(
-        parsed.format, validated.sets, validated.rejects, parsed.skipped, parsed.machines
-    )
+    batches = parsed.batches()
+    first = next(batches)
+    second = next(batches, None)
+    if second is None:
+        validated = validate(first, context, athlete_id)
+        return ParsedFile(
+            parsed.format, validated.sets, validated.rejects, parsed.skipped, parsed.machines
+        )
+    # A large file: each batch validated and spooled in turn, so memory holds one batch.
+    spool, rejects = Spool(), []
+    pending = chain([first, second], batches)
+    del first, second  # so each batch is freed once spooled, before the next is read
+    for batch in pending:
+        validated = validate(batch, context, athlete_id, whole=False)
+        spool.write(validated.sets)
+        rejects.append(validated.rejects)
+        del batch, validated
+    return ParsedFile(parsed.format, spool, pl.concat(rejects), parsed.skipped, parsed.machines)
 
 
 def classify(con: duckdb.DuckDBPyConnection, infos: list[FileInfo]) -> list[str]:

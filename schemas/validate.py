@@ -71,8 +71,14 @@ def local_dates(utc: pl.Expr, timezone: pl.Expr, zones: list[str]) -> pl.Expr:
     return local
 
 
-def validate(rows: pl.DataFrame, context: RowContext, folder_athlete: str | None) -> Validated:
-    """Split `rows` (canonical text columns plus source_line, raw, structure_error)."""
+def validate(
+    rows: pl.DataFrame, context: RowContext, folder_athlete: str | None, whole: bool = True
+) -> Validated:
+    """Split `rows` (canonical text columns plus source_line, raw, structure_error).
+
+    `rows` is the whole file unless `whole` is false: then it is one batch of a large file, sets
+    without a number keep a null `set_index` and a key repeated within the file is not looked
+    for, since both span batches (warehouse.load does them in SQL), and `sets` keeps `raw`."""
     rows = rows.with_columns(pl.col("source_line").cast(pl.Int64))
     if folder_athlete is not None:
         given = pl.col("athlete_id") if "athlete_id" in rows.columns else pl.lit(None, pl.String)
@@ -84,12 +90,16 @@ def validate(rows: pl.DataFrame, context: RowContext, folder_athlete: str | None
     broken = rows.filter(pl.col("structure_error").is_not_null())
     checked = check(rows.filter(pl.col("structure_error").is_null()), context)
     valid = checked.filter(is_valid())
-    records, duplicates = _records(valid, context)
+    records = _records(valid, context)
+    if whole:
+        records, duplicates = number_and_split(records)
+    else:
+        records, duplicates = records.select(*RECORD_COLUMNS, "raw"), records.clear()
     rejects = pl.concat(
         [
             _structure_rejects(broken),
             _explain(checked.filter(~is_valid()), context),
-            _duplicate_rejects(duplicates),
+            duplicate_rejects(duplicates),
         ]
     ).sort("source_line")
     long_raw = pl.col("raw").str.len_chars() > MAX_RAW_CHARS
@@ -101,7 +111,7 @@ def validate(rows: pl.DataFrame, context: RowContext, folder_athlete: str | None
     return Validated(sets=records, rejects=rejects)
 
 
-def _records(valid: pl.DataFrame, context: RowContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _records(valid: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     value = {c.name: pl.col("__value_" + c.name) for c in CONTRACTS}
     athlete = value["athlete_id"]
     unit = pl.coalesce(value["unit"], athlete_setting(athlete, context.athlete_units, context.unit))
@@ -150,7 +160,12 @@ def _records(valid: pl.DataFrame, context: RowContext) -> tuple[pl.DataFrame, pl
         source_line=pl.col("source_line"),
         raw=pl.col("raw"),
     )
-    # Sets without a number are numbered in file order within athlete, session and exercise.
+    return records
+
+
+def number_and_split(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Number the sets without a number, in file order within athlete, session and exercise;
+    then split off the rows whose key an earlier row of the file already has."""
     group = ["athlete_id", "session_key", "exercise_key"]
     records = records.with_columns(
         set_index=pl.coalesce("set_index", (pl.int_range(pl.len()).over(group) + 1).cast(pl.Int64))
@@ -195,7 +210,8 @@ def _explain(rejected: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     )
 
 
-def _duplicate_rejects(duplicates: pl.DataFrame) -> pl.DataFrame:
+def duplicate_rejects(duplicates: pl.DataFrame) -> pl.DataFrame:
+    """Rejects for rows whose key an earlier row of the same file has."""
     errors = [
         _errors_json(
             [

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import chain
 
 import polars as pl
 
@@ -41,10 +43,20 @@ def text_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A file read into rows. `skipped` counts pseudo-rows that are not sets (rest timers)."""
+    """A file read into rows. `skipped` counts pseudo-rows that are not sets (rest timers).
+
+    A large file comes in batches: `rows` is the first, `more` yields the rest, once."""
 
     format: str
     rows: pl.DataFrame
     skipped: int = 0
     names_athletes: bool = False
     machines: pl.DataFrame | None = None  # connected machines the file describes
+    more: Iterator[pl.DataFrame] = field(default_factory=lambda: iter(()))
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        return chain([self.rows], self.more)
+
+    def whole(self) -> pl.DataFrame:
+        """Every row at once, for callers that need the file in one frame (a zip bundle)."""
+        return pl.concat(list(self.batches()))

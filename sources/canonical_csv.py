@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from sources.base import CANONICAL_COLUMNS, TRACE_COLUMNS, Parsed
-from sources.csv_text import UnreadableFile, first_line, header_names, read_table
+from sources.csv_text import UnreadableFile, first_line, header_names, stream_table
 
 FORMAT = "canonical_csv"
 REQUIRED = ("performed_at", "exercise", "reps")
@@ -21,7 +21,8 @@ def detect(head: bytes) -> bool:
 
 
 def read(path: Path) -> Parsed:
-    table = read_table(path.read_bytes(), ",")
+    # Gym systems export whole member bases in this format: it is read in batches.
+    table = stream_table(path, ",")
     repeated = [name for name in table.repeated if name in CANONICAL_COLUMNS]
     if repeated:
         raise UnreadableFile(f"the header names column {repeated[0]!r} twice: which one is meant?")
@@ -35,8 +36,14 @@ def read(path: Path) -> Parsed:
     missing = [column for column in REQUIRED if column not in by_name]
     if missing:
         raise UnreadableFile(f"the header has no {', '.join(missing)} column")
-    rows = table.rows.select(
+    columns = [
         *TRACE_COLUMNS,
         *[pl.col(by_name[c]).alias(c) for c in CANONICAL_COLUMNS if c in by_name],
+    ]
+    batches = (batch.select(columns) for batch in table.batches)
+    return Parsed(
+        format=FORMAT,
+        rows=next(batches),
+        more=batches,
+        names_athletes="athlete_id" in by_name,
     )
-    return Parsed(format=FORMAT, rows=rows, names_athletes="athlete_id" in by_name)

@@ -6,7 +6,9 @@ the file: it becomes one record with a structure error, and the records after it
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -14,6 +16,10 @@ STRUCTURE_ERROR = "structure_error"
 # A quote left open runs to the end of the file; after this many recoveries the rest is one
 # broken record, so a pathological file cannot make the split quadratic.
 MAX_OPEN_QUOTE_RECOVERIES = 100
+# Large files are read this many bytes at a time (sources/canonical_csv.py).
+BATCH_BYTES = 16 << 20
+# How far back a piece's cut looks for a line break outside quotes.
+MAX_LINES_BACK = 64
 # No export has more; a header of a million cells is an attack on memory, not a log.
 MAX_COLUMNS = 1000
 
@@ -44,10 +50,10 @@ def header_names(line: str, separator: str) -> list[str]:
     return [cell.strip().strip('"').strip().lower() for cell in line.split(separator)]
 
 
-def _lines(text: str) -> pl.DataFrame:
+def _lines(text: str, first_line: int = 1) -> pl.DataFrame:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = pl.Series("text", [text]).str.split("\n").explode(empty_as_null=False)
-    return pl.DataFrame(lines).with_row_index("line", offset=1)
+    return pl.DataFrame(lines).with_row_index("line", offset=first_line)
 
 
 def _group_records(lines: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
@@ -66,9 +72,13 @@ def _group_records(lines: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
     return records.drop("record"), open_at_end
 
 
-def split_records(text: str) -> pl.DataFrame:
-    """Records of `text` as (line, text): line is the 1-based line the record starts on."""
-    lines = _lines(text)
+def split_records(text: str, first_line: int = 1) -> pl.DataFrame:
+    """Records of `text` as (line, text): line is the 1-based line the record starts on (the
+    text's first line is `first_line`)."""
+    return _split_lines(_lines(text, first_line))
+
+
+def _split_lines(lines: pl.DataFrame) -> pl.DataFrame:
     done: list[pl.DataFrame] = []
     for _ in range(MAX_OPEN_QUOTE_RECOVERIES):
         records, open_at_end = _group_records(lines)
@@ -109,12 +119,12 @@ def split_fields(records: pl.DataFrame, separator: str) -> pl.DataFrame:
         fields=pl.col("text").str.replace_all('"', "", literal=True).str.split(separator),
         malformed=pl.lit(False),
     )
-    complex_ = _split_quoted(records.filter(~simple), separator)
+    complex_ = _split_quoted(records.filter(~simple), separator).select(plain.columns)
     if complex_.height == 0:
         return plain
     if plain.height == 0:
         return complex_
-    return pl.concat([plain, complex_.select(plain.columns)]).sort("line")
+    return pl.concat([plain, complex_]).sort("line")
 
 
 def _split_quoted(records: pl.DataFrame, separator: str) -> pl.DataFrame:
@@ -163,26 +173,70 @@ def _split_broken(table: pl.DataFrame, width: int, separator: str) -> pl.DataFra
         return table
     lines = (
         suspect.select("line", pl.col("text").str.split("\n"))
-        .explode("text")
-        .with_columns(line=pl.col("line") + pl.int_range(pl.len()).over("line"))
+        .explode("text", empty_as_null=False)
+        .with_columns(
+            line=(pl.col("line") + pl.int_range(pl.len()).over("line")).cast(table["line"].dtype)
+        )
     )
     resplit = split_fields(lines.filter(pl.col("text").str.strip_chars() != ""), separator)
     return pl.concat([table.filter(~broken), resplit]).sort("line")
 
 
 def read_table(data: bytes, separator: str) -> CsvTable:
-    records = split_records(decode(data))
+    """The whole of `data` as one table."""
+    stream = stream_records(iter([decode(data)]), separator)
+    rows = pl.concat(list(stream.batches))
+    return CsvTable(header=stream.header, rows=rows, repeated=stream.repeated)
+
+
+@dataclass(frozen=True)
+class CsvStream:
+    """A CSV file's header, and its data records a batch at a time (each batch as
+    `CsvTable.rows`), so a file of any size is read in bounded memory."""
+
+    header: list[str]
+    batches: Iterator[pl.DataFrame]
+    repeated: list[str]
+
+
+def stream_table(path: Path, separator: str, batch_bytes: int | None = None) -> CsvStream:
+    """`path` read `batch_bytes` (BATCH_BYTES) at a time, each batch cut where a record ends."""
+    chunks = _chunks(path, batch_bytes or BATCH_BYTES)
+    return stream_records((decode(chunk) for chunk in chunks), separator)
+
+
+def stream_records(texts: Iterator[str], separator: str) -> CsvStream:
+    """Tables of consecutive pieces of one CSV text, each piece ending where a record ends and
+    the first holding the header."""
+    first = next(texts, "")
+    lines = _lines(first)
+    records = _split_lines(lines)
     if records.height == 0:
         raise UnreadableFile("the file is empty")
-    table = split_fields(records, separator)
+    table = split_fields(records.head(1), separator)
     header = [cell.strip() for cell in table["fields"][0].to_list()]
     if len(header) > MAX_COLUMNS:
         raise UnreadableFile(f"the header has {len(header)} columns (at most {MAX_COLUMNS})")
     names = _unique(header)
+    repeated = sorted({cell.lower() for cell in header if header.count(cell) > 1})
+
+    def batches() -> Iterator[pl.DataFrame]:
+        yield _rows(records.slice(1), names, separator)
+        next_line = lines.height + 1
+        for text in texts:
+            lines_of_text = _lines(text, next_line)
+            next_line += lines_of_text.height
+            yield _rows(_split_lines(lines_of_text), names, separator)
+
+    return CsvStream(header=names, batches=batches(), repeated=repeated)
+
+
+def _rows(records: pl.DataFrame, names: list[str], separator: str) -> pl.DataFrame:
+    """Data records as source_line, raw, structure_error and one text column per header cell."""
     width = len(names)
     count = pl.col("fields").list.len()
-    rows = (
-        _split_broken(table.slice(1), width, separator)
+    return (
+        _split_broken(split_fields(records, separator), width, separator)
         .with_columns(
             structure_error=pl.when(pl.col("malformed"))
             .then(pl.lit("quoting is broken (a quote inside a field, or a quote left open)"))
@@ -196,8 +250,43 @@ def read_table(data: bytes, separator: str) -> CsvTable:
             *[pl.col("fields").list.get(i, null_on_oob=True).alias(n) for i, n in enumerate(names)],
         )
     )
-    repeated = sorted({cell.lower() for cell in header if header.count(cell) > 1})
-    return CsvTable(header=names, rows=rows, repeated=repeated)
+
+
+def _chunks(path: Path, batch_bytes: int) -> Iterator[bytes]:
+    """The file's bytes in pieces of about `batch_bytes`, each cut at a line break outside
+    quotes (the break itself dropped), so no record is split between two pieces."""
+    with path.open("rb") as handle:
+        if handle.read(2) in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16: cut only once decoded
+            handle.seek(0)
+            yield handle.read()
+            return
+        handle.seek(0)
+        rest = b""
+        while block := handle.read(batch_bytes):
+            data = rest + block
+            cut = _record_end(data)
+            if cut < 0:
+                rest = data
+                continue
+            yield data[: cut - 1] if data[cut - 1 : cut] == b"\r" else data[:cut]
+            rest = data[cut + 1 :]
+        if rest:
+            yield rest
+
+
+def _record_end(data: bytes) -> int:
+    """The last line break of `data` with an even number of quotes before it: a record ends
+    there. A quote left open for many lines gives up and cuts at the last break; the record
+    then reads as broken, as it would in one piece."""
+    last = cut = data.rfind(b"\n")
+    quotes = data.count(b'"', 0, cut)
+    for _ in range(MAX_LINES_BACK):
+        if cut < 0 or quotes % 2 == 0:
+            return cut
+        earlier = data.rfind(b"\n", 0, cut)
+        quotes -= data.count(b'"', earlier + 1, cut)
+        cut = earlier
+    return last
 
 
 def _unique(names: list[str]) -> list[str]:

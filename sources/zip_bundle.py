@@ -87,7 +87,7 @@ def read(path: Path) -> Parsed:
                 continue
             parsed = reader.read(target)
             formats.add(parsed.format)
-            rows = parsed.rows.with_columns(
+            rows = parsed.whole().with_columns(
                 pl.col("source_line").cast(pl.Int64) + offset,
                 pl.lit(parsed.format).alias("source_format"),
                 pl.concat_str([pl.lit(f"{member.filename}: "), pl.col("raw")]).alias("raw"),

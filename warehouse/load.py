@@ -12,7 +12,9 @@ from typing import Literal, Protocol
 import duckdb
 import polars as pl
 
+from schemas.validate import duplicate_rejects
 from warehouse.db import transaction
+from warehouse.spool import Spool
 
 Status = Literal["loaded", "duplicate", "failed"]
 VALUE_COLUMNS = ("reps", "load_kg", "rpe", "set_type", "duration_s", "distance_m")
@@ -97,54 +99,82 @@ def _staged_rows(fmt_param: str, file_param: str) -> str:
     """
 
 
-def _fresh(con: duckdb.DuckDBPyConnection, sets: pl.DataFrame, fmt: str) -> bool:
-    """True when no stored set can share a key with `sets`: none of its formats and athletes
-    has a set stored in its time range. Then the rows are inserted as they are, without the
-    anti-join and the revision join (the first load of a file, or a new week of one)."""
-    if sets.height == 0:
-        return True
-    formats = sets["source_format"].fill_null(fmt).unique().to_list()
-    bounds = sets.select(lo=pl.col("performed_at").min(), hi=pl.col("performed_at").max()).row(0)
-    con.register("incoming_athletes", sets.select(pl.col("athlete_id").unique()).to_arrow())
-    try:
-        overlap = con.execute(
-            """
-            SELECT 1 FROM sets
-            WHERE performed_at BETWEEN ? AND ? AND list_contains(?, source_format)
-              AND athlete_id IN (SELECT athlete_id FROM incoming_athletes)
-            LIMIT 1
-            """,
-            [bounds[0], bounds[1], formats],
-        ).fetchone()
-    finally:
-        con.unregister("incoming_athletes")
+def _fresh(con: duckdb.DuckDBPyConnection, fmt: str) -> bool:
+    """True when no stored set can share a key with `incoming_frame`: none of its formats and
+    athletes has a set stored in its time range. Then the rows are inserted as they are,
+    without the anti-join and the revision join (the first load of a file, or a new week)."""
+    overlap = con.execute(
+        """
+        WITH incoming AS (
+            SELECT min(performed_at) AS lo, max(performed_at) AS hi,
+                   list(DISTINCT coalesce(source_format, $fmt)) AS formats
+            FROM incoming_frame
+        )
+        SELECT 1 FROM sets, incoming
+        WHERE performed_at BETWEEN lo AND hi AND list_contains(formats, source_format)
+          AND athlete_id IN (SELECT DISTINCT athlete_id FROM incoming_frame)
+        LIMIT 1
+        """,
+        {"fmt": fmt},
+    ).fetchone()
     return overlap is None
 
 
-def _insert_fresh(
-    con: duckdb.DuckDBPyConnection, sets: pl.DataFrame, fmt: str, file_id: str, run_id: str
-) -> int:
-    con.register("incoming_frame", sets.to_arrow())
-    try:
-        inserted = con.execute(
-            f"INSERT INTO sets ({SET_COLUMNS}) SELECT *, $run_id AS run_id FROM "
-            f"({_staged_rows('$fmt', '$file_id')})",
-            {"fmt": fmt, "file_id": file_id, "run_id": run_id},
-        ).fetchone()
-    finally:
-        con.unregister("incoming_frame")
+def _insert_fresh(con: duckdb.DuckDBPyConnection, fmt: str, file_id: str, run_id: str) -> int:
+    inserted = con.execute(
+        f"INSERT INTO sets ({SET_COLUMNS}) SELECT *, $run_id AS run_id FROM "
+        f"({_staged_rows('$fmt', '$file_id')})",
+        {"fmt": fmt, "file_id": file_id, "run_id": run_id},
+    ).fetchone()
     return inserted[0] if inserted else 0
 
 
-def _stage(con: duckdb.DuckDBPyConnection, sets: pl.DataFrame, fmt: str, file_id: str) -> None:
-    con.register("incoming_frame", sets.to_arrow())
+def _stage(con: duckdb.DuckDBPyConnection, fmt: str, file_id: str) -> None:
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE incoming AS {_staged_rows('$fmt', '$file_id')}",
+        {"fmt": fmt, "file_id": file_id},
+    )
+
+
+# A spooled file's sets, numbered and with every key's first row marked, as validate() does
+# for a file read at once; in SQL here because both span the file's batches.
+UNSPOOL = """
+    CREATE OR REPLACE TEMP TABLE incoming_frame AS
+    SELECT *, row_number() OVER (
+        PARTITION BY athlete_id, performed_at, exercise_key, set_index ORDER BY source_line
+    ) AS copy
+    FROM (
+        SELECT * EXCLUDE (set_index, raw), coalesce(set_index, row_number() OVER (
+            PARTITION BY athlete_id, session_key, exercise_key ORDER BY source_line
+        )) AS set_index
+        FROM read_parquet($pattern)
+    )
+"""
+# DuckDB would otherwise take most of the machine's memory for a large file's windows; under
+# this limit it spills to its temporary folder instead.
+SPOOL_MEMORY_LIMIT = "1GB"
+
+
+def _unspool(con: duckdb.DuckDBPyConnection, spool: Spool) -> pl.DataFrame:
+    """Stage a spool as `incoming_frame`; return the rows that repeat an earlier row's key."""
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    con.execute(f"SET memory_limit = '{SPOOL_MEMORY_LIMIT}'")
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE incoming AS {_staged_rows('$fmt', '$file_id')}",
-            {"fmt": fmt, "file_id": file_id},
-        )
+        con.execute(UNSPOOL, {"pattern": spool.pattern})
     finally:
-        con.unregister("incoming_frame")
+        if limit:
+            con.execute(f"SET memory_limit = '{limit[0]}'")
+    duplicates = con.execute(
+        """
+        SELECT d.*, p.raw FROM incoming_frame d
+        JOIN read_parquet($pattern) p USING (source_line)
+        WHERE d.copy > 1 ORDER BY d.source_line
+        """,
+        {"pattern": spool.pattern},
+    ).pl()
+    if duplicates.height:
+        con.execute("DELETE FROM incoming_frame WHERE copy > 1")
+    return duplicates
 
 
 def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[int, int]:
@@ -219,7 +249,7 @@ class Loadable(Protocol):
     @property
     def format(self) -> str: ...
     @property
-    def sets(self) -> pl.DataFrame: ...
+    def sets(self) -> pl.DataFrame | Spool: ...
     @property
     def rejects(self) -> pl.DataFrame: ...
     @property
@@ -248,12 +278,25 @@ def load_file(
     with transaction(con):
         if parsed.machines is not None and parsed.machines.height:
             _store_machines(con, parsed.machines, info.file_id)
-        if _fresh(con, sets, fmt):
-            loaded, revised = _insert_fresh(con, sets, fmt, info.file_id, run_id), 0
+        if isinstance(sets, Spool):
+            duplicates = _unspool(con, sets)
+            rejects = pl.concat([rejects, duplicate_rejects(duplicates)])
+            height = sets.height - duplicates.height
         else:
-            _stage(con, sets, fmt, info.file_id)
-            loaded, revised = _merge(con, info.file_id, run_id)
-            con.execute("DROP TABLE incoming")
+            con.register("incoming_frame", sets.to_arrow())
+            height = sets.height
+        try:
+            if _fresh(con, fmt):
+                loaded, revised = _insert_fresh(con, fmt, info.file_id, run_id), 0
+            else:
+                _stage(con, fmt, info.file_id)
+                loaded, revised = _merge(con, info.file_id, run_id)
+                con.execute("DROP TABLE incoming")
+        finally:
+            if isinstance(sets, Spool):
+                con.execute("DROP TABLE IF EXISTS incoming_frame")
+            else:
+                con.unregister("incoming_frame")
         con.register("rejects_frame", rejects.to_arrow())
         con.execute(
             "INSERT INTO rejects SELECT ?, source_line, raw, CAST(errors AS JSON), ? "
@@ -266,7 +309,7 @@ def load_file(
             format=fmt,
             loaded=loaded,
             revised=revised,
-            unchanged=sets.height - loaded - revised,
+            unchanged=height - loaded - revised,
             rejected=rejects.height,
             skipped=parsed.skipped,
         )

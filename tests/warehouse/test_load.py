@@ -8,6 +8,7 @@ import sys
 import textwrap
 from datetime import date
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -131,12 +132,16 @@ def test_fresh_means_no_stored_set_of_the_same_format_and_athlete_in_the_time_ra
 
     def frame(athlete: str, day: int, fmt: str | None = None) -> pl.DataFrame:
         sets = pipeline.parse(workspace.write("x.csv", csv_text(ROWS[day - 1])), athlete, config)
-        assert not isinstance(sets, str)
+        assert not isinstance(sets, str) and isinstance(sets.sets, pl.DataFrame)
         return sets.sets.with_columns(source_format=pl.lit(fmt, pl.String))
 
+    def fresh(con: duckdb.DuckDBPyConnection, incoming: pl.DataFrame) -> bool:
+        con.register("incoming_frame", incoming.to_arrow())
+        return load._fresh(con, "canonical_csv")
+
     with writer(workspace.db) as con:
-        assert not load._fresh(con, frame("a1", 7), "canonical_csv")  # inside the range
-        assert load._fresh(con, frame("a1", 20), "canonical_csv")  # a later week
-        assert load._fresh(con, frame("a2", 7), "canonical_csv")  # another athlete
-        assert load._fresh(con, frame("a1", 7, "strong_csv"), "canonical_csv")  # another app
-        assert load._fresh(con, frame("a1", 7).clear(), "canonical_csv")  # nothing to store
+        assert not fresh(con, frame("a1", 7))  # inside the range
+        assert fresh(con, frame("a1", 20))  # a later week
+        assert fresh(con, frame("a2", 7))  # another athlete
+        assert fresh(con, frame("a1", 7, "strong_csv"))  # another app
+        assert fresh(con, frame("a1", 7).clear())  # nothing to store
