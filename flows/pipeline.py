@@ -54,11 +54,12 @@ class Discovered:
 
 @dataclass(frozen=True)
 class ParsedFile:
-    """A file read and validated, ready for the single writer."""
+    """A file read and validated, ready for the single writer. A large file's sets and rejects
+    wait in one spool on disk, not in memory (`sets` and `rejects` are then that spool)."""
 
     format: str
-    sets: pl.DataFrame | Spool  # a large file's sets wait in a spool, not in memory
-    rejects: pl.DataFrame
+    sets: pl.DataFrame | Spool
+    rejects: pl.DataFrame | Spool
     skipped: int
     machines: pl.DataFrame | None = None
 
@@ -79,25 +80,25 @@ class ArrowFile:
     def of(cls, parsed: ParsedFile) -> ArrowFile:
         # A spool is a local folder another host cannot read: its rows travel whole.
         spooled = isinstance(parsed.sets, Spool)
-        sets = parsed.sets.read() if isinstance(parsed.sets, Spool) else parsed.sets
+        rejects: pl.DataFrame | Spool
+        if isinstance(parsed.sets, Spool):
+            sets, rejects = parsed.sets.sets(), parsed.sets.rejects()
+        else:
+            sets, rejects = parsed.sets, parsed.rejects
+        assert isinstance(rejects, pl.DataFrame)  # spooled with the sets, or not at all
         machines = None if parsed.machines is None else parsed.machines.to_arrow()
         return cls(
-            parsed.format,
-            sets.to_arrow(),
-            parsed.rejects.to_arrow(),
-            parsed.skipped,
-            machines,
-            spooled,
+            parsed.format, sets.to_arrow(), rejects.to_arrow(), parsed.skipped, machines, spooled
         )
 
     def frames(self) -> ParsedFile:
         machines = None if self.machines is None else _frame(self.machines)
-        sets: pl.DataFrame | Spool = _frame(self.sets)
-        if self.spooled:
-            spool = Spool()
-            spool.write(_frame(self.sets))
-            sets = spool
-        return ParsedFile(self.format, sets, _frame(self.rejects), self.skipped, machines)
+        sets, rejects = _frame(self.sets), _frame(self.rejects)
+        if not self.spooled:
+            return ParsedFile(self.format, sets, rejects, self.skipped, machines)
+        spool = Spool()
+        spool.write(sets, rejects)
+        return ParsedFile(self.format, spool, spool, self.skipped, machines)
 
 
 def _frame(table: pa.Table) -> pl.DataFrame:
@@ -242,15 +243,14 @@ def _parse(path: Path, athlete_id: str | None, context: RowContext) -> ParsedFil
             parsed.format, validated.sets, validated.rejects, parsed.skipped, parsed.machines
         )
     # A large file: each batch validated and spooled in turn, so memory holds one batch.
-    spool, rejects = Spool(), []
+    spool = Spool()
     pending = chain([first, second], batches)
     del first, second  # so each batch is freed once spooled, before the next is read
     for batch in pending:
         validated = validate(batch, context, athlete_id, whole=False)
-        spool.write(validated.sets)
-        rejects.append(validated.rejects)
+        spool.write(validated.sets, validated.rejects)
         del batch, validated
-    return ParsedFile(parsed.format, spool, pl.concat(rejects), parsed.skipped, parsed.machines)
+    return ParsedFile(parsed.format, spool, spool, parsed.skipped, parsed.machines)
 
 
 def classify(con: duckdb.DuckDBPyConnection, infos: list[FileInfo]) -> list[str]:

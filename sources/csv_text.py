@@ -17,7 +17,7 @@ STRUCTURE_ERROR = "structure_error"
 # broken record, so a pathological file cannot make the split quadratic.
 MAX_OPEN_QUOTE_RECOVERIES = 100
 # Large files are read this many bytes at a time (sources/canonical_csv.py).
-BATCH_BYTES = 16 << 20
+BATCH_BYTES = 8 << 20
 # How far back a piece's cut looks for a line break outside quotes.
 MAX_LINES_BACK = 64
 # No export has more; a header of a million cells is an attack on memory, not a log.
@@ -261,16 +261,19 @@ def _chunks(path: Path, batch_bytes: int) -> Iterator[bytes]:
             yield handle.read()
             return
         handle.seek(0)
-        rest = b""
+        pending: list[bytes] = []
         while block := handle.read(batch_bytes):
-            data = rest + block
+            pending.append(block)
+            if b"\n" not in block:  # a line longer than a batch: read on, without rescanning
+                continue
+            data = b"".join(pending)
             cut = _record_end(data)
-            if cut < 0:
-                rest = data
+            if cut < 0:  # every line break so far is inside quotes
+                pending = [data]
                 continue
             yield data[: cut - 1] if data[cut - 1 : cut] == b"\r" else data[:cut]
-            rest = data[cut + 1 :]
-        if rest:
+            pending = [data[cut + 1 :]]
+        if rest := b"".join(pending):
             yield rest
 
 

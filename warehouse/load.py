@@ -136,45 +136,65 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: str, file_id: str) -> None:
     )
 
 
-# A spooled file's sets, numbered and with every key's first row marked, as validate() does
-# for a file read at once; in SQL here because both span the file's batches.
-UNSPOOL = """
-    CREATE OR REPLACE TEMP TABLE incoming_frame AS
-    SELECT *, row_number() OVER (
-        PARTITION BY athlete_id, performed_at, exercise_key, set_index ORDER BY source_line
-    ) AS copy
-    FROM (
-        SELECT * EXCLUDE (set_index, raw), coalesce(set_index, row_number() OVER (
-            PARTITION BY athlete_id, session_key, exercise_key ORDER BY source_line
-        )) AS set_index
-        FROM read_parquet($pattern)
-    )
+# Key of a set within one file, for the duplicate check: validate() finds a file's repeated
+# keys in polars when it reads the file at once; a spooled file's span batches.
+FILE_KEY = "athlete_id, performed_at, exercise_key, set_index"
+# Sets without a number are numbered in file order within athlete, session and exercise.
+NUMBERED = """
+    SELECT * EXCLUDE (set_index), coalesce(set_index, row_number() OVER (
+        PARTITION BY athlete_id, session_key, exercise_key ORDER BY source_line
+    )) AS set_index
+    FROM {source}
 """
-# DuckDB would otherwise take most of the machine's memory for a large file's windows; under
-# this limit it spills to its temporary folder instead.
-SPOOL_MEMORY_LIMIT = "1GB"
+# Later rows of a repeated key: only rows whose key hash repeats are compared in full.
+REPEATS = f"""
+    CREATE OR REPLACE TEMP TABLE spool_repeats AS
+    SELECT source_line FROM (
+        SELECT source_line,
+               row_number() OVER (PARTITION BY {FILE_KEY} ORDER BY source_line) AS copy
+        FROM spooled
+        WHERE hash({FILE_KEY}) IN (
+            SELECT h FROM (SELECT hash({FILE_KEY}) AS h FROM spooled)
+            GROUP BY h HAVING count(*) > 1
+        )
+    )
+    WHERE copy > 1
+"""
+# DuckDB would otherwise keep up to 80% of the machine's memory for a large file's numbering,
+# duplicate check and new row groups; under this limit it writes them out or spills instead.
+SPOOL_MEMORY_LIMIT = "512MB"
 
 
 def _unspool(con: duckdb.DuckDBPyConnection, spool: Spool) -> pl.DataFrame:
-    """Stage a spool as `incoming_frame`; return the rows that repeat an earlier row's key."""
-    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    con.execute(f"SET memory_limit = '{SPOOL_MEMORY_LIMIT}'")
-    try:
-        con.execute(UNSPOOL, {"pattern": spool.pattern})
-    finally:
-        if limit:
-            con.execute(f"SET memory_limit = '{limit[0]}'")
-    duplicates = con.execute(
-        """
-        SELECT d.*, p.raw FROM incoming_frame d
-        JOIN read_parquet($pattern) p USING (source_line)
-        WHERE d.copy > 1 ORDER BY d.source_line
-        """,
-        {"pattern": spool.pattern},
+    """Stage a spool as the view `incoming_frame`, its sets numbered and each key's later rows
+    left out; return those later rows, to be rejected."""
+    source = _parquet(spool.sets_pattern)
+    if spool.unnumbered:
+        numbered = NUMBERED.format(source=source)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE spool_numbered AS {numbered}")
+        source = "spool_numbered"
+    # Else read straight from the spool: nothing held but what DuckDB streams.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW spooled AS SELECT * FROM {source}")
+    con.execute(REPEATS)
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW incoming_frame AS SELECT * EXCLUDE (raw) FROM spooled "
+        "WHERE source_line NOT IN (SELECT source_line FROM spool_repeats)"
+    )
+    return con.execute(
+        "SELECT * FROM spooled WHERE source_line IN (SELECT source_line FROM spool_repeats) "
+        "ORDER BY source_line"
     ).pl()
-    if duplicates.height:
-        con.execute("DELETE FROM incoming_frame WHERE copy > 1")
-    return duplicates
+
+
+def _parquet(pattern: str) -> str:
+    return "read_parquet('{}')".format(pattern.replace("'", "''"))
+
+
+def _drop_spool(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP VIEW IF EXISTS incoming_frame")
+    con.execute("DROP TABLE IF EXISTS spool_repeats")
+    con.execute("DROP VIEW IF EXISTS spooled")
+    con.execute("DROP TABLE IF EXISTS spool_numbered")
 
 
 def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[int, int]:
@@ -215,6 +235,13 @@ def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[i
     return (loaded[0] if loaded else 0), (revised[0] if revised else 0)
 
 
+def _insert_rejects(con: duckdb.DuckDBPyConnection, source: str, file_id: str, run_id: str) -> None:
+    con.execute(
+        f"INSERT INTO rejects SELECT ?, source_line, raw, CAST(errors AS JSON), ? FROM {source}",
+        [file_id, run_id],
+    )
+
+
 def _record(
     con: duckdb.DuckDBPyConnection, info: FileInfo, outcome: FileOutcome, run_id: str
 ) -> None:
@@ -251,7 +278,7 @@ class Loadable(Protocol):
     @property
     def sets(self) -> pl.DataFrame | Spool: ...
     @property
-    def rejects(self) -> pl.DataFrame: ...
+    def rejects(self) -> pl.DataFrame | Spool: ...
     @property
     def skipped(self) -> int: ...
     @property
@@ -274,17 +301,35 @@ def load_file(
     con: duckdb.DuckDBPyConnection, info: FileInfo, parsed: Loadable, run_id: str
 ) -> FileOutcome:
     """Store one file's sets, rejects and machines and record it, all or nothing."""
+    if not isinstance(parsed.sets, Spool):
+        return _load(con, info, parsed, run_id)
+    # A setting, not part of the transaction: restored however the load ends.
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    con.execute(f"SET memory_limit = '{SPOOL_MEMORY_LIMIT}'")
+    try:
+        return _load(con, info, parsed, run_id)
+    finally:
+        if limit:
+            con.execute(f"SET memory_limit = '{limit[0]}'")
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection, info: FileInfo, parsed: Loadable, run_id: str
+) -> FileOutcome:
     fmt, sets, rejects = parsed.format, parsed.sets, parsed.rejects
     with transaction(con):
         if parsed.machines is not None and parsed.machines.height:
             _store_machines(con, parsed.machines, info.file_id)
         if isinstance(sets, Spool):
-            duplicates = _unspool(con, sets)
-            rejects = pl.concat([rejects, duplicate_rejects(duplicates)])
-            height = sets.height - duplicates.height
+            duplicates = duplicate_rejects(_unspool(con, sets))
+            _insert_rejects(con, _parquet(sets.rejects_pattern), info.file_id, run_id)
+            height, rejects = sets.height - duplicates.height, duplicates
+            rejected = sets.rejected + duplicates.height
         else:
             con.register("incoming_frame", sets.to_arrow())
             height = sets.height
+            assert isinstance(rejects, pl.DataFrame)  # spooled with the sets, or not at all
+            rejected = rejects.height
         try:
             if _fresh(con, fmt):
                 loaded, revised = _insert_fresh(con, fmt, info.file_id, run_id), 0
@@ -293,24 +338,22 @@ def load_file(
                 loaded, revised = _merge(con, info.file_id, run_id)
                 con.execute("DROP TABLE incoming")
         finally:
-            if isinstance(sets, Spool):
-                con.execute("DROP TABLE IF EXISTS incoming_frame")
-            else:
+            if not isinstance(sets, Spool):
                 con.unregister("incoming_frame")
+        if isinstance(sets, Spool):  # on a failure, the rollback drops them
+            _drop_spool(con)
         con.register("rejects_frame", rejects.to_arrow())
-        con.execute(
-            "INSERT INTO rejects SELECT ?, source_line, raw, CAST(errors AS JSON), ? "
-            "FROM rejects_frame",
-            [info.file_id, run_id],
-        )
-        con.unregister("rejects_frame")
+        try:
+            _insert_rejects(con, "rejects_frame", info.file_id, run_id)
+        finally:
+            con.unregister("rejects_frame")
         outcome = FileOutcome(
             status="loaded",
             format=fmt,
             loaded=loaded,
             revised=revised,
             unchanged=height - loaded - revised,
-            rejected=rejects.height,
+            rejected=rejected,
             skipped=parsed.skipped,
         )
         _record(con, info, outcome, run_id)

@@ -17,28 +17,31 @@ from warehouse.spool import Spool
 HEADER = "athlete_id,performed_at,exercise,reps,load,unit,set_index"
 
 
-def export(days: range, changed_day: int | None = None) -> str:
+def export(days: range, changed_day: int | None = None, numbered: bool = False) -> str:
     rows = []
     for day in days:
         stamp = f"2026-10-{day:02d}T07:00:00Z"
         load = 62.5 if day == changed_day else 60
-        rows += [f"a1,{stamp},Squat,5,{load},kg,"] * 3  # numbered 1-3 in file order
+        # Numbered 1-3 in file order, unless the file numbers them.
+        rows += [f"a1,{stamp},Squat,5,{load},kg,{n if numbered else ''}" for n in (1, 2, 3)]
         rows += [f"a2,{stamp},Bench Press,8,40,kg,1", f"a2,{stamp},Bench Press,8,41,kg,1"]
         rows += [f"a2,{stamp},Row,ten,40,kg,1"]  # bad reps
     return csv_text(*rows, header=HEADER)
 
 
-def _load(root: Path, batch_bytes: int | None, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+def _load(
+    root: Path, batch_bytes: int | None, numbered: bool, monkeypatch: pytest.MonkeyPatch
+) -> Workspace:
     if batch_bytes is not None:
         monkeypatch.setattr(sources.csv_text, "BATCH_BYTES", batch_bytes)
     workspace = Workspace(root)
     (root / "inbox").mkdir(parents=True)
-    workspace.write("gym/first.csv", export(range(1, 15)))
+    workspace.write("gym/first.csv", export(range(1, 15), numbered=numbered))
     config = workspace.config()
     files, _ = pipeline.inbox_files(config)
     pipeline.execute(config, files, "ingest", date(2026, 11, 1))
     # An overlapping later export, one set edited: the merge path, across batches too.
-    workspace.write("gym/second.csv", export(range(10, 25), changed_day=12))
+    workspace.write("gym/second.csv", export(range(10, 25), changed_day=12, numbered=numbered))
     files, _ = pipeline.inbox_files(config)
     pipeline.execute(config, files, "ingest", date(2026, 11, 1))
     monkeypatch.undo()
@@ -53,11 +56,12 @@ TABLES = {
 }
 
 
+@pytest.mark.parametrize("numbered", [False, True])
 def test_a_spooled_file_stores_what_a_file_read_at_once_stores(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, numbered: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    whole = _load(tmp_path / "whole", None, monkeypatch)
-    batched = _load(tmp_path / "batched", 300, monkeypatch)
+    whole = _load(tmp_path / "whole", None, numbered, monkeypatch)
+    batched = _load(tmp_path / "batched", 300, numbered, monkeypatch)
     for table, sql in TABLES.items():
         assert batched.query(sql) == whole.query(sql), table
     # The file did cross batches: sets numbered 1-3 and the repeated key rejected.
