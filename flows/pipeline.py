@@ -74,30 +74,38 @@ class ArrowFile:
     rejects: pa.Table
     skipped: int
     machines: pa.Table | None = None
-    spooled: bool = False  # the sets of a large file, not yet numbered nor deduplicated
+    groups: pa.Table | None = None  # a spooled file's set groups (warehouse.spool)
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ArrowFile:
-        # A spool is a local folder another host cannot read: its rows travel whole.
-        spooled = isinstance(parsed.sets, Spool)
-        rejects: pl.DataFrame | Spool
-        if isinstance(parsed.sets, Spool):
-            sets, rejects = parsed.sets.sets(), parsed.sets.rejects()
-        else:
-            sets, rejects = parsed.sets, parsed.rejects
-        assert isinstance(rejects, pl.DataFrame)  # spooled with the sets, or not at all
         machines = None if parsed.machines is None else parsed.machines.to_arrow()
+        if isinstance(parsed.sets, Spool):
+            # A spool is a local folder another host cannot read: its parts travel whole.
+            spool = parsed.sets
+            return cls(
+                parsed.format,
+                spool.sets().to_arrow(),
+                spool.rejects().to_arrow(),
+                parsed.skipped,
+                machines,
+                spool.groups().to_arrow(),
+            )
+        assert isinstance(parsed.rejects, pl.DataFrame)  # spooled with the sets, or not at all
         return cls(
-            parsed.format, sets.to_arrow(), rejects.to_arrow(), parsed.skipped, machines, spooled
+            parsed.format,
+            parsed.sets.to_arrow(),
+            parsed.rejects.to_arrow(),
+            parsed.skipped,
+            machines,
         )
 
     def frames(self) -> ParsedFile:
         machines = None if self.machines is None else _frame(self.machines)
         sets, rejects = _frame(self.sets), _frame(self.rejects)
-        if not self.spooled:
+        if self.groups is None:
             return ParsedFile(self.format, sets, rejects, self.skipped, machines)
         spool = Spool()
-        spool.write(sets, rejects)
+        spool.add(sets, rejects, _frame(self.groups))
         return ParsedFile(self.format, spool, spool, self.skipped, machines)
 
 

@@ -76,9 +76,10 @@ def validate(
 ) -> Validated:
     """Split `rows` (canonical text columns plus source_line, raw, structure_error).
 
-    `rows` is the whole file unless `whole` is false: then it is one batch of a large file, sets
-    without a number keep a null `set_index` and a key repeated within the file is not looked
-    for, since both span batches (warehouse.load does them in SQL), and `sets` keeps `raw`."""
+    `rows` is the whole file unless `whole` is false: then it is one batch of a large file. Its
+    sets are numbered within the batch (`derived` says which) and a key repeated within the file
+    is not looked for: both span batches, and warehouse.load finishes them in SQL. `sets` then
+    also keeps `raw`, for the rejects the loader finds."""
     rows = rows.with_columns(pl.col("source_line").cast(pl.Int64))
     if folder_athlete is not None:
         given = pl.col("athlete_id") if "athlete_id" in rows.columns else pl.lit(None, pl.String)
@@ -92,9 +93,10 @@ def validate(
     valid = checked.filter(is_valid())
     records = _records(valid, context)
     if whole:
-        records, duplicates = number_and_split(records)
+        records, duplicates = split_repeats(number(records))
     else:
-        records, duplicates = records.select(*RECORD_COLUMNS, "raw"), records.clear()
+        numbered = number(records.with_columns(derived=pl.col("set_index").is_null()))
+        records, duplicates = numbered.select(*RECORD_COLUMNS, "raw", "derived"), records.clear()
     rejects = pl.concat(
         [
             _structure_rejects(broken),
@@ -163,13 +165,18 @@ def _records(valid: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     return records
 
 
-def number_and_split(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Number the sets without a number, in file order within athlete, session and exercise;
-    then split off the rows whose key an earlier row of the file already has."""
-    group = ["athlete_id", "session_key", "exercise_key"]
-    records = records.with_columns(
-        set_index=pl.coalesce("set_index", (pl.int_range(pl.len()).over(group) + 1).cast(pl.Int64))
-    )
+# Sets without a number are numbered in file order within these.
+SET_GROUP = ("athlete_id", "session_key", "exercise_key")
+
+
+def number(records: pl.DataFrame) -> pl.DataFrame:
+    """Number the sets without a number, counting every set of their group in file order."""
+    position = (pl.int_range(pl.len()).over(SET_GROUP) + 1).cast(pl.Int64)
+    return records.with_columns(set_index=pl.coalesce("set_index", position))
+
+
+def split_repeats(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split off the rows whose key an earlier row of the file already has."""
     first = records.select(pl.struct(NATURAL_KEY).is_first_distinct()).to_series()
     if first.all():  # the usual case: no copy of a million rows to drop none
         return records.select(RECORD_COLUMNS), records.clear()

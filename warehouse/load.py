@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 import duckdb
 import polars as pl
 
-from schemas.validate import duplicate_rejects
+from schemas.validate import SET_GROUP, duplicate_rejects
 from warehouse.db import transaction
 from warehouse.spool import Spool
 
@@ -139,12 +139,23 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: str, file_id: str) -> None:
 # Key of a set within one file, for the duplicate check: validate() finds a file's repeated
 # keys in polars when it reads the file at once; a spooled file's span batches.
 FILE_KEY = "athlete_id, performed_at, exercise_key, set_index"
-# Sets without a number are numbered in file order within athlete, session and exercise.
-NUMBERED = """
-    SELECT * EXCLUDE (set_index), coalesce(set_index, row_number() OVER (
-        PARTITION BY athlete_id, session_key, exercise_key ORDER BY source_line
-    )) AS set_index
-    FROM {source}
+GROUP = ", ".join(SET_GROUP)
+GROUP_MATCH = " AND ".join(f"o.{c} = s.{c}" for c in (*SET_GROUP, "batch"))
+# Sets without a number were numbered within their batch: a group that goes on from earlier
+# batches continues from the number of sets it had in them.
+OFFSETS = f"""
+    CREATE OR REPLACE TEMP TABLE spool_offsets AS
+    SELECT * FROM (
+        SELECT {GROUP}, batch,
+               (sum(sets) OVER (PARTITION BY {GROUP} ORDER BY batch) - sets)::BIGINT AS earlier
+        FROM {{groups}}
+    )
+    WHERE earlier > 0
+"""
+CONTINUED = f"""
+    SELECT s.* EXCLUDE (set_index, derived, batch),
+           s.set_index + CASE WHEN s.derived THEN coalesce(o.earlier, 0) ELSE 0 END AS set_index
+    FROM {{sets}} s LEFT JOIN spool_offsets o ON {GROUP_MATCH}
 """
 # Later rows of a repeated key: only rows whose key hash repeats are compared in full.
 REPEATS = f"""
@@ -168,13 +179,14 @@ SPOOL_MEMORY_LIMIT = "512MB"
 def _unspool(con: duckdb.DuckDBPyConnection, spool: Spool) -> pl.DataFrame:
     """Stage a spool as the view `incoming_frame`, its sets numbered and each key's later rows
     left out; return those later rows, to be rejected."""
-    source = _parquet(spool.sets_pattern)
+    sets = _parquet(spool.sets_pattern)
     if spool.unnumbered:
-        numbered = NUMBERED.format(source=source)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE spool_numbered AS {numbered}")
-        source = "spool_numbered"
-    # Else read straight from the spool: nothing held but what DuckDB streams.
-    con.execute(f"CREATE OR REPLACE TEMP VIEW spooled AS SELECT * FROM {source}")
+        con.execute(OFFSETS.format(groups=_parquet(spool.groups_pattern)))
+        rows = CONTINUED.format(sets=sets)
+    else:
+        rows = f"SELECT * EXCLUDE (derived, batch) FROM {sets}"
+    # A view: the spool is read as it is needed, never held whole.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW spooled AS {rows}")
     con.execute(REPEATS)
     con.execute(
         "CREATE OR REPLACE TEMP VIEW incoming_frame AS SELECT * EXCLUDE (raw) FROM spooled "
@@ -194,7 +206,7 @@ def _drop_spool(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP VIEW IF EXISTS incoming_frame")
     con.execute("DROP TABLE IF EXISTS spool_repeats")
     con.execute("DROP VIEW IF EXISTS spooled")
-    con.execute("DROP TABLE IF EXISTS spool_numbered")
+    con.execute("DROP TABLE IF EXISTS spool_offsets")
 
 
 def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[int, int]:
@@ -303,14 +315,20 @@ def load_file(
     """Store one file's sets, rejects and machines and record it, all or nothing."""
     if not isinstance(parsed.sets, Spool):
         return _load(con, info, parsed, run_id)
-    # A setting, not part of the transaction: restored however the load ends.
-    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    con.execute(f"SET memory_limit = '{SPOOL_MEMORY_LIMIT}'")
+    # Settings, not part of the transaction: restored however the load ends. Keeping the
+    # file's order would make DuckDB buffer the insert; `sets` has no order to keep.
+    spool_settings = {"memory_limit": SPOOL_MEMORY_LIMIT, "preserve_insertion_order": "false"}
+    before = {
+        name: con.execute("SELECT current_setting(?)", [name]).fetchone() for name in spool_settings
+    }
+    for name, value in spool_settings.items():
+        con.execute(f"SET {name} = '{value}'")
     try:
         return _load(con, info, parsed, run_id)
     finally:
-        if limit:
-            con.execute(f"SET memory_limit = '{limit[0]}'")
+        for name, setting in before.items():
+            if setting:
+                con.execute(f"SET {name} = '{setting[0]}'")
 
 
 def _load(

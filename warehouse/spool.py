@@ -14,6 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
+from schemas.validate import SET_GROUP
+
 
 class Spool:
     """A folder of Parquet parts, removed when the spool is removed or garbage-collected.
@@ -29,14 +31,27 @@ class Spool:
         self.rejected = 0
 
     def write(self, sets: pl.DataFrame, rejects: pl.DataFrame) -> None:
-        # Every batch writes both, so that each pattern matches at least one file.
-        # lz4: the spool is read once, soon; speed matters more than size.
-        sets.write_parquet(self.folder / f"sets-{self.parts:06d}.parquet", compression="lz4")
-        rejects.write_parquet(self.folder / f"rejects-{self.parts:06d}.parquet", compression="lz4")
+        """One batch: its sets (numbered within the batch, `derived` saying which) and rejects.
+
+        Beside them goes the number of sets in each set group of the batch, from which the
+        loader continues the numbering of a group that goes on in a later batch."""
+        batch = pl.lit(self.parts, pl.Int64).alias("batch")
+        groups = sets.group_by(SET_GROUP).len("sets").with_columns(batch)
+        self.add(sets.with_columns(batch), rejects, groups)
+
+    def add(self, sets: pl.DataFrame, rejects: pl.DataFrame, groups: pl.DataFrame) -> None:
+        """Parts as `write` makes them, or as `sets()`, `rejects()` and `groups()` read them."""
+        for kind, frame in (("sets", sets), ("rejects", rejects), ("groups", groups)):
+            frame.write_parquet(self._part(kind), compression="lz4")
         self.parts += 1
         self.height += sets.height
-        self.unnumbered += sets["set_index"].null_count()
+        self.unnumbered += int(sets["derived"].sum())
         self.rejected += rejects.height
+
+    def _part(self, kind: str) -> Path:
+        # Every batch writes its sets and rejects, so each pattern matches at least one file.
+        # lz4: the spool is read once, soon; speed matters more than size.
+        return self.folder / f"{kind}-{self.parts:06d}.parquet"
 
     @property
     def sets_pattern(self) -> str:
@@ -47,11 +62,19 @@ class Spool:
     def rejects_pattern(self) -> str:
         return str(self.folder / "rejects-*.parquet")
 
+    @property
+    def groups_pattern(self) -> str:
+        """How many sets each set group has in each batch."""
+        return str(self.folder / "groups-*.parquet")
+
     def sets(self) -> pl.DataFrame:
         return pl.read_parquet(self.sets_pattern)
 
     def rejects(self) -> pl.DataFrame:
         return pl.read_parquet(self.rejects_pattern)
+
+    def groups(self) -> pl.DataFrame:
+        return pl.read_parquet(self.groups_pattern)
 
     def remove(self) -> None:
         self._remove()
