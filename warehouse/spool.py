@@ -7,6 +7,7 @@ spooled too: a file of bad rows is as large as a file of good ones.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import weakref
@@ -16,6 +17,9 @@ import polars as pl
 
 from schemas.validate import SET_GROUP
 
+# Spool folders are named after their process, so that a killed run's spool can be told apart.
+PREFIX = "repflow-spool-"
+
 
 class Spool:
     """A folder of Parquet parts, removed when the spool is removed or garbage-collected.
@@ -23,7 +27,8 @@ class Spool:
     `unnumbered` counts sets without a set number: the loader numbers them across batches."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="repflow-spool-"))
+        _remove_orphans()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
         self._remove = weakref.finalize(self, shutil.rmtree, self.folder, True)
         self.parts = 0
         self.height = 0  # sets
@@ -78,3 +83,21 @@ class Spool:
 
     def remove(self) -> None:
         self._remove()
+
+
+def _remove_orphans() -> None:
+    """Remove the spools of processes that died without removing them (a killed run)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*-*"):
+        pid = folder.name.removeprefix(PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True

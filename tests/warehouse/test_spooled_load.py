@@ -4,6 +4,9 @@ included."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 import sources.csv_text
 from flows import pipeline
 from tests.conftest import Workspace, csv_text
-from warehouse.spool import Spool
+from warehouse.spool import PREFIX, Spool
 
 HEADER = "athlete_id,performed_at,exercise,reps,load,unit,set_index"
 
@@ -81,3 +84,17 @@ def test_a_large_file_is_parsed_into_a_spool_of_batches(
     folder = parsed.sets.folder
     del parsed
     assert not folder.exists()  # the spool goes with the parse
+
+
+def test_a_killed_process_spool_is_removed_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    orphan = tmp_path / f"{PREFIX}{int(dead.stdout)}-abc"
+    orphan.mkdir()
+    living = Spool()
+    assert not orphan.exists() and living.folder.exists()
+    assert Spool().folder.exists() and living.folder.exists()  # a live process's spool stays
