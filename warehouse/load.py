@@ -80,22 +80,28 @@ def known_paths(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
 
 
 def _staged_rows(fmt_param: str, file_param: str) -> str:
-    """The SELECT that turns a validated frame (`incoming_frame`) into `sets` columns."""
+    """The SELECT that turns a validated frame (`incoming_frame`) into `sets` columns. A file
+    repeats a few exercise names over many rows: each name is matched to the catalog once."""
     fmt = f"coalesce(f.source_format, {fmt_param})"
     return f"""
-        WITH {ALIASES}
+        WITH {ALIASES},
+        names AS (
+            SELECT k.exercise_key, k.fmt, {EXERCISE_ID.format(rows="k")} AS exercise_id
+            FROM (SELECT DISTINCT exercise_key, {fmt} AS fmt FROM incoming_frame f) k
+            {MATCH_ALIASES.format(rows="k", fmt="k.fmt")}
+        )
         SELECT
             f.athlete_id,
             coalesce(f.session_id, 's' || substr(md5(
                 f.athlete_id || chr(31) || {fmt} || chr(31) || f.session_key), 1, 15)
             ) AS session_id,
             f.performed_at, f.exercise_raw, f.exercise_key,
-            {EXERCISE_ID.format(rows="f")} AS exercise_id,
+            coalesce(n.exercise_id, 'unnamed') AS exercise_id,
             f.set_index, f.set_type, f.reps, f.load_kg, f.load_unit, f.rpe, f.duration_s,
             f.distance_m, f.device_id, {fmt} AS source_format,
             {file_param} AS file_id, f.source_line
         FROM incoming_frame f
-        {MATCH_ALIASES.format(rows="f", fmt=fmt)}
+        LEFT JOIN names n ON n.exercise_key = f.exercise_key AND n.fmt = {fmt}
     """
 
 
