@@ -2,8 +2,8 @@
 
 A session's top load L is its heaviest working load; its top sets are the working sets at L
 (within 0.01 kg); it achieves S x R @ L, S top sets with at least R reps each. DuckDB does the
-heavy aggregation (10 M sets in a second or two); only one row per athlete and exercise, with
-its last few sessions as columns, comes back to polars for the decision.
+heavy aggregation; only one row per athlete and exercise, with its last few sessions as columns,
+comes back to polars for the decision.
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ class FirstInSession:
     default: bool
 
 
-# Sets are grouped into sessions with plain aggregates, and sessions into athlete x exercise
-# pairs, keeping the last few. Only those sessions' top sets are read again, picked with a join
-# on the session's top load: a list of every session's sets, filtered with lambdas, cost most
-# of the time.
+# Sets are grouped into sessions with plain aggregates (start, top load), and sessions into
+# athlete x exercise pairs, keeping the last few. Only the sets of those few are read again, and
+# their top sets picked by a join on the top load: at 10 M sets, a list of every session's sets
+# filtered with lambdas took most of the time (docs/performance.md).
 _SESSIONS = """
 WITH session AS (
     SELECT athlete_id, exercise_id, session_id,
@@ -59,8 +59,9 @@ WITH session AS (
 ),
 dated AS (
     SELECT s.*,
-           -- UTC is plain arithmetic. Another constant zone converts in bulk; a per-row zone
-           -- is slow, so only athletes with a zone of their own take that branch.
+           -- timezone() cost 1.7 s of CPU at 2.5 M sessions even for UTC, so UTC is plain
+           -- arithmetic. Another constant zone converts in bulk; a per-row zone is slower
+           -- still, so only athletes with a zone of their own take that branch.
            CASE WHEN coalesce(z.timezone, $default_tz) = 'UTC'
                 THEN CAST(make_timestamp(epoch_us(s.started_at)) AS DATE)
                 WHEN z.timezone IS NULL
@@ -81,14 +82,14 @@ pairs AS MATERIALIZED (
     WHERE session_date <= $as_of
     GROUP BY ALL
 ),
-last_sessions AS (
+-- the last depth + 1 sessions of each pair, one row each; back = 0 is the newest
+latest AS (
     SELECT athlete_id, exercise_id, s.session_id, s.session_date, s.load, s.back
     FROM (SELECT athlete_id, exercise_id,
                  unnest(list_transform(last, (s, i) -> struct_insert(s, back := i - 1))) AS s
           FROM pairs)
 ),
--- A session achieves S x R @ L: S top sets (working sets within the tolerance of its top
--- load L), R the fewest reps in any of them.
+-- what they achieved: S x R @ L, S top sets with at least R reps each
 recent AS (
     SELECT athlete_id, exercise_id, back,
            any_value(l.session_date) AS session_date,
@@ -100,7 +101,7 @@ recent AS (
                 THEN 'lb' ELSE 'kg' END AS load_unit,
            max(c.stack_increment_kg) AS stack_increment_kg
     FROM {relation} c
-    JOIN last_sessions l USING (athlete_id, exercise_id, session_id)
+    JOIN latest l USING (athlete_id, exercise_id, session_id)
     WHERE c.set_type IN ('working', 'failure') AND c.reps IS NOT NULL
       AND c.load_kg >= l.load - {tolerance}
     GROUP BY athlete_id, exercise_id, back
