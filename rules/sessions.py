@@ -44,15 +44,13 @@ class FirstInSession:
     default: bool
 
 
-# Sets are grouped into sessions with plain aggregates (start, top load), and sessions into
-# athlete x exercise pairs, keeping the last few. Only the sets of those few are read again, and
-# their top sets picked by a join on the top load: at 10 M sets, a list of every session's sets
-# filtered with lambdas took most of the time (docs/performance.md).
+# Sets are grouped into sessions (their start only), and sessions into athlete x exercise pairs,
+# keeping the last few. Only the sets of those few are read again, for their top sets: at 10 M
+# sets, a list of every session's sets filtered with lambdas took most of the time
+# (docs/performance.md).
 _SESSIONS = """
 WITH session AS (
-    SELECT athlete_id, exercise_id, session_id,
-           min(performed_at) AS started_at,
-           max(load_kg) AS load
+    SELECT athlete_id, exercise_id, session_id, min(performed_at) AS started_at
     FROM {relation}
     WHERE set_type IN ('working', 'failure') AND reps IS NOT NULL
     GROUP BY ALL
@@ -76,7 +74,7 @@ pairs AS MATERIALIZED (
            coalesce(list(session_date ORDER BY session_date)
                         FILTER (WHERE session_date >= $window_start), []) AS recent_dates,
            -- the last depth + 1 sessions, newest first (ties on start broken by session id)
-           max_by(struct_pack(session_id, session_date, load),
+           max_by(struct_pack(session_id, session_date),
                   struct_pack(started_at, session_id), $depth + 1) AS last
     FROM dated
     WHERE session_date <= $as_of
@@ -84,26 +82,33 @@ pairs AS MATERIALIZED (
 ),
 -- the last depth + 1 sessions of each pair, one row each; back = 0 is the newest
 latest AS (
-    SELECT athlete_id, exercise_id, s.session_id, s.session_date, s.load, s.back
+    SELECT athlete_id, exercise_id, s.session_id, s.session_date, s.back
     FROM (SELECT athlete_id, exercise_id,
                  unnest(list_transform(last, (s, i) -> struct_insert(s, back := i - 1))) AS s
           FROM pairs)
 ),
--- what they achieved: S x R @ L, S top sets with at least R reps each
-recent AS (
-    SELECT athlete_id, exercise_id, back,
-           any_value(l.session_date) AS session_date,
-           any_value(l.load) AS load,
-           count(*) AS sets,
-           min(c.reps) AS reps,
-           max(c.rpe) AS max_rpe,
-           CASE WHEN 2 * count(*) FILTER (WHERE c.load_unit = 'lb') > count(*)
-                THEN 'lb' ELSE 'kg' END AS load_unit,
-           max(c.stack_increment_kg) AS stack_increment_kg
+-- their sets, each beside the session's top load
+latest_sets AS (
+    SELECT athlete_id, exercise_id, l.back, l.session_date, c.load_kg, c.reps, c.rpe,
+           c.load_unit, c.stack_increment_kg,
+           max(c.load_kg) OVER (PARTITION BY athlete_id, exercise_id, l.back) AS load
     FROM {relation} c
     JOIN latest l USING (athlete_id, exercise_id, session_id)
     WHERE c.set_type IN ('working', 'failure') AND c.reps IS NOT NULL
-      AND c.load_kg >= l.load - {tolerance}
+),
+-- what they achieved: S x R @ L, S top sets with at least R reps each
+recent AS (
+    SELECT athlete_id, exercise_id, back,
+           any_value(session_date) AS session_date,
+           any_value(load) AS load,
+           count(*) AS sets,
+           min(reps) AS reps,
+           max(rpe) AS max_rpe,
+           CASE WHEN 2 * count(*) FILTER (WHERE load_unit = 'lb') > count(*)
+                THEN 'lb' ELSE 'kg' END AS load_unit,
+           max(stack_increment_kg) AS stack_increment_kg
+    FROM latest_sets
+    WHERE load_kg >= load - {tolerance}
     GROUP BY athlete_id, exercise_id, back
 ),
 -- do_first: in the last session, did another exercise's working set come before this one?
