@@ -2,8 +2,8 @@
 
 A session's top load L is its heaviest working load; its top sets are the working sets at L
 (within 0.01 kg); it achieves S x R @ L, S top sets with at least R reps each. DuckDB does the
-heavy aggregation (10 M sets in a second or two); only one row per athlete and exercise, with
-its last few sessions as columns, comes back to polars for the decision.
+heavy aggregation; only one row per athlete and exercise, with its last few sessions as columns,
+comes back to polars for the decision.
 """
 
 from __future__ import annotations
@@ -44,39 +44,28 @@ class FirstInSession:
     default: bool
 
 
-# One pass groups sets into sessions (top sets picked with list lambdas, no self-join); a second
-# groups sessions into athlete x exercise pairs, keeping the last few sessions in time order.
+# Sets are grouped into sessions (their start only), and sessions into athlete x exercise pairs,
+# keeping the last few. Only the sets of those few are read again, for their top sets: at 10 M
+# sets, a list of every session's sets filtered with lambdas took most of the time
+# (docs/performance.md).
 _SESSIONS = """
 WITH session AS (
-    SELECT athlete_id, exercise_id, session_id,
-           min(performed_at) AS started_at,
-           max(load_kg) AS load,
-           list(struct_pack(l := load_kg, r := reps, p := rpe, u := load_unit,
-                            m := stack_increment_kg)) AS working
+    SELECT athlete_id, exercise_id, session_id, min(performed_at) AS started_at
     FROM {relation}
     WHERE set_type IN ('working', 'failure') AND reps IS NOT NULL
     GROUP BY ALL
 ),
 dated AS (
     SELECT s.*,
-           -- A constant zone converts in bulk; a per-row zone is slow, so only athletes
-           -- with a zone of their own take that branch.
-           CASE WHEN z.timezone IS NULL
+           -- timezone() takes 0.65 s of CPU per 2.5 M sessions even for UTC, so UTC is plain
+           -- arithmetic (0.05 s). Another constant zone converts in bulk; a per-row zone is
+           -- slower still, so only athletes with a zone of their own take that branch.
+           CASE WHEN coalesce(z.timezone, $default_tz) = 'UTC'
+                THEN CAST(make_timestamp(epoch_us(s.started_at)) AS DATE)
+                WHEN z.timezone IS NULL
                 THEN CAST(timezone($default_tz, s.started_at) AS DATE)
-                ELSE CAST(timezone(z.timezone, s.started_at) AS DATE) END AS session_date,
-           list_filter(s.working, x -> x.l >= s.load - {tolerance}) AS top
+                ELSE CAST(timezone(z.timezone, s.started_at) AS DATE) END AS session_date
     FROM session s LEFT JOIN rule_zones z USING (athlete_id)
-),
-achieved AS MATERIALIZED (
-    SELECT athlete_id, exercise_id, session_id, started_at, session_date, load,
-           len(top) AS sets,
-           list_min(list_transform(top, x -> x.r)) AS reps,
-           list_max(list_transform(top, x -> x.p)) AS max_rpe,
-           CASE WHEN 2 * len(list_filter(top, x -> x.u = 'lb')) > len(top)
-                THEN 'lb' ELSE 'kg' END AS load_unit,
-           list_max(list_transform(top, x -> x.m)) AS stack_increment_kg
-    FROM dated
-    WHERE session_date <= $as_of
 ),
 pairs AS MATERIALIZED (
     SELECT athlete_id, exercise_id,
@@ -85,18 +74,46 @@ pairs AS MATERIALIZED (
            coalesce(list(session_date ORDER BY session_date)
                         FILTER (WHERE session_date >= $window_start), []) AS recent_dates,
            -- the last depth + 1 sessions, newest first (ties on start broken by session id)
-           max_by(session_id, struct_pack(started_at, session_id), $depth + 1) AS last_ids
-    FROM achieved
+           max_by(struct_pack(session_id, session_date),
+                  struct_pack(started_at, session_id), $depth + 1) AS last
+    FROM dated
+    WHERE session_date <= $as_of
     GROUP BY ALL
 ),
+-- the last depth + 1 sessions of each pair, one row each; back = 0 is the newest
+latest AS (
+    SELECT athlete_id, exercise_id, s.session_id, s.session_date, s.back
+    FROM (SELECT athlete_id, exercise_id,
+                 unnest(list_transform(last, (s, i) -> struct_insert(s, back := i - 1))) AS s
+          FROM pairs)
+),
+-- their sets, each beside the session's top load
+latest_sets AS (
+    SELECT athlete_id, exercise_id, l.back, l.session_date, c.load_kg, c.reps, c.rpe,
+           c.load_unit, c.stack_increment_kg,
+           max(c.load_kg) OVER (PARTITION BY athlete_id, exercise_id, l.back) AS load
+    FROM {relation} c
+    JOIN latest l USING (athlete_id, exercise_id, session_id)
+    WHERE c.set_type IN ('working', 'failure') AND c.reps IS NOT NULL
+),
+-- what they achieved: S x R @ L, S top sets with at least R reps each
 recent AS (
-    SELECT a.*, list_position(p.last_ids, a.session_id) - 1 AS back
-    FROM achieved a JOIN pairs p USING (athlete_id, exercise_id)
-    WHERE list_contains(p.last_ids, a.session_id)
+    SELECT athlete_id, exercise_id, back,
+           any_value(session_date) AS session_date,
+           any_value(load) AS load,
+           count(*) AS sets,
+           min(reps) AS reps,
+           max(rpe) AS max_rpe,
+           CASE WHEN 2 * count(*) FILTER (WHERE load_unit = 'lb') > count(*)
+                THEN 'lb' ELSE 'kg' END AS load_unit,
+           max(stack_increment_kg) AS stack_increment_kg
+    FROM latest_sets
+    WHERE load_kg >= load - {tolerance}
+    GROUP BY athlete_id, exercise_id, back
 ),
 -- do_first: in the last session, did another exercise's working set come before this one?
 last_session AS (
-    SELECT athlete_id, exercise_id, last_ids[1] AS session_id
+    SELECT athlete_id, exercise_id, last[1].session_id AS session_id
     FROM pairs
     WHERE list_contains($first_exercises, exercise_id)
        OR ($default_first AND NOT list_contains($assigned, exercise_id))
@@ -134,7 +151,7 @@ SELECT p.athlete_id, p.exercise_id,
        any_value(p.count) AS count,
        any_value(p.first_date) AS first_date,
        any_value(p.recent_dates) AS recent_dates,
-       any_value(p.last_ids[1]) AS session_id,
+       any_value(p.last[1].session_id) AS session_id,
        any_value(r.load_unit) FILTER (WHERE r.back = 0) AS load_unit,
        any_value(r.stack_increment_kg) FILTER (WHERE r.back = 0) AS stack_increment_kg,
        any_value(CASE WHEN c.other.pos < c.first_any THEN c.other.exercise_id END)
