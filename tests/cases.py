@@ -19,6 +19,23 @@ from schemas.config_files import ProgramsFile
 LB = 0.45359237
 
 
+# The columns the rules read (warehouse.flags.rule_sets), as frames of test sets carry them.
+RULE_SETS_SCHEMA = {
+    "athlete_id": pl.String,
+    "exercise_id": pl.String,
+    "session_id": pl.String,
+    "performed_at": pl.Datetime("us", "UTC"),
+    "set_type": pl.String,
+    "reps": pl.Int64,
+    "load_kg": pl.Float64,
+    "load_unit": pl.String,
+    "rpe": pl.Float64,
+    "stack_increment_kg": pl.Float64,
+    "file_id": pl.String,
+    "source_line": pl.Int64,
+}
+
+
 def shipped_programs() -> ProgramsFile:
     with (DEFAULT_DIR / "programs.toml").open("rb") as handle:
         return ProgramsFile.model_validate(tomllib.load(handle))
@@ -71,20 +88,7 @@ def history(
             )
     return pl.DataFrame(
         rows,
-        schema={
-            "athlete_id": pl.String,
-            "exercise_id": pl.String,
-            "session_id": pl.String,
-            "performed_at": pl.Datetime("us", "UTC"),
-            "set_type": pl.String,
-            "reps": pl.Int64,
-            "load_kg": pl.Float64,
-            "load_unit": pl.String,
-            "rpe": pl.Float64,
-            "stack_increment_kg": pl.Float64,
-            "file_id": pl.String,
-            "source_line": pl.Int64,
-        },
+        schema=RULE_SETS_SCHEMA,
     ).select(SET_COLUMNS)
 
 

@@ -23,7 +23,7 @@ from rules.sessions import (
     FirstInSession,
     summarise,
 )
-from tests.cases import LB
+from tests.cases import LB, RULE_SETS_SCHEMA
 
 AS_OF = date(2026, 4, 4)
 # Each zone's local midnight falls at a different UTC hour; Santiago turns its clocks back at
@@ -103,20 +103,7 @@ def athlete_zones(rows: list[Set]) -> dict[str, str]:
 def frame(rows: list[Set]) -> pl.DataFrame:
     return pl.DataFrame(
         [vars(row) | {"file_id": "f", "source_line": line} for line, row in enumerate(rows)],
-        schema={
-            "athlete_id": pl.String,
-            "exercise_id": pl.String,
-            "session_id": pl.String,
-            "performed_at": pl.Datetime("us", "UTC"),
-            "set_type": pl.String,
-            "reps": pl.Int64,
-            "load_kg": pl.Float64,
-            "load_unit": pl.String,
-            "rpe": pl.Float64,
-            "stack_increment_kg": pl.Float64,
-            "file_id": pl.String,
-            "source_line": pl.Int64,
-        },
+        schema=RULE_SETS_SCHEMA,
     )
 
 
