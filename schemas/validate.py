@@ -99,18 +99,21 @@ def validate(
         records, duplicates = numbered.select(*RECORD_COLUMNS, "raw", "derived"), records.clear()
     rejects = pl.concat(
         [
-            _structure_rejects(broken),
-            _explain(checked.filter(~is_valid()), context),
+            _cut_raw(_structure_rejects(broken)),
+            _cut_raw(_explain(checked.filter(~is_valid()), context)),
             duplicate_rejects(duplicates),
         ]
     ).sort("source_line")
+    return Validated(sets=records, rejects=rejects)
+
+
+def _cut_raw(rejects: pl.DataFrame) -> pl.DataFrame:
     long_raw = pl.col("raw").str.len_chars() > MAX_RAW_CHARS
-    rejects = rejects.with_columns(
+    return rejects.with_columns(
         raw=pl.when(long_raw)
         .then(pl.col("raw").str.slice(0, MAX_RAW_CHARS) + pl.lit(" … (cut)"))
         .otherwise(pl.col("raw"))
     )
-    return Validated(sets=records, rejects=rejects)
 
 
 def _records(valid: pl.DataFrame, context: RowContext) -> pl.DataFrame:
@@ -219,6 +222,8 @@ def _explain(rejected: pl.DataFrame, context: RowContext) -> pl.DataFrame:
 
 def duplicate_rejects(duplicates: pl.DataFrame) -> pl.DataFrame:
     """Rejects for rows whose key an earlier row of the same file has."""
+    # Rows from DuckDB come in the session's time zone; the message says UTC.
+    duplicates = duplicates.with_columns(pl.col("performed_at").dt.convert_time_zone("UTC"))
     errors = [
         _errors_json(
             [
@@ -236,7 +241,9 @@ def duplicate_rejects(duplicates: pl.DataFrame) -> pl.DataFrame:
         )
         for row in duplicates.iter_rows(named=True)
     ]
-    return pl.DataFrame(
-        {"source_line": duplicates["source_line"], "raw": duplicates["raw"], "errors": errors},
-        schema=REJECT_SCHEMA,
+    return _cut_raw(
+        pl.DataFrame(
+            {"source_line": duplicates["source_line"], "raw": duplicates["raw"], "errors": errors},
+            schema=REJECT_SCHEMA,
+        )
     )

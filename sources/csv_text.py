@@ -18,8 +18,9 @@ STRUCTURE_ERROR = "structure_error"
 MAX_OPEN_QUOTE_RECOVERIES = 100
 # Large files are read this many bytes at a time (sources/canonical_csv.py).
 BATCH_BYTES = 8 << 20
-# How far back a piece's cut looks for a line break outside quotes.
-MAX_LINES_BACK = 64
+# A record (a long quoted note) may span this many batches (and 1 MB in any case) before its
+# quote counts as left open.
+MAX_RECORD_BATCHES = 4
 # No export has more; a header of a million cells is an attack on memory, not a log.
 MAX_COLUMNS = 1000
 
@@ -208,10 +209,14 @@ def stream_table(path: Path, separator: str, batch_bytes: int | None = None) -> 
 def stream_records(texts: Iterator[str], separator: str) -> CsvStream:
     """Tables of consecutive pieces of one CSV text, each piece ending where a record ends and
     the first holding the header."""
-    first = next(texts, "")
-    lines = _lines(first)
-    records = _split_lines(lines)
-    if records.height == 0:
+    next_line = 1
+    for text in texts:  # the header is on the first piece that is not all blank lines
+        lines = _lines(text, next_line)
+        next_line += lines.height
+        records = _split_lines(lines)
+        if records.height:
+            break
+    else:
         raise UnreadableFile("the file is empty")
     table = split_fields(records.head(1), separator)
     header = [cell.strip() for cell in table["fields"][0].to_list()]
@@ -220,15 +225,14 @@ def stream_records(texts: Iterator[str], separator: str) -> CsvStream:
     names = _unique(header)
     repeated = sorted({cell.lower() for cell in header if header.count(cell) > 1})
 
-    def batches() -> Iterator[pl.DataFrame]:
+    def batches(next_line: int) -> Iterator[pl.DataFrame]:
         yield _rows(records.slice(1), names, separator)
-        next_line = lines.height + 1
         for text in texts:
             lines_of_text = _lines(text, next_line)
             next_line += lines_of_text.height
             yield _rows(_split_lines(lines_of_text), names, separator)
 
-    return CsvStream(header=names, batches=batches(), repeated=repeated)
+    return CsvStream(header=names, batches=batches(next_line), repeated=repeated)
 
 
 def _rows(records: pl.DataFrame, names: list[str], separator: str) -> pl.DataFrame:
@@ -268,9 +272,14 @@ def _chunks(path: Path, batch_bytes: int) -> Iterator[bytes]:
                 continue
             data = b"".join(pending)
             cut = _record_end(data)
-            if cut < 0:  # every line break so far is inside quotes
-                pending = [data]
+            if cut < 0 and len(data) < max(MAX_RECORD_BATCHES * batch_bytes, 1 << 20):
+                pending = [data]  # every line break so far is inside quotes: read on
                 continue
+            if cut < 0:
+                # A quote left open, not a long field: cut at the last break. The open record
+                # reads as broken and the pieces after it read normally, rather than the rest
+                # of the file being held to close it.
+                cut = data.rfind(b"\n")
             yield data[: cut - 1] if data[cut - 1 : cut] == b"\r" else data[:cut]
             pending = [data[cut + 1 :]]
         if rest := b"".join(pending):
@@ -278,18 +287,15 @@ def _chunks(path: Path, batch_bytes: int) -> Iterator[bytes]:
 
 
 def _record_end(data: bytes) -> int:
-    """The last line break of `data` with an even number of quotes before it: a record ends
-    there. A quote left open for many lines gives up and cuts at the last break; the record
-    then reads as broken, as it would in one piece."""
-    last = cut = data.rfind(b"\n")
+    """The last line break of `data` with an even number of quotes before it, where a record
+    ends (a quoted field may span many lines); -1 when there is none."""
+    cut = data.rfind(b"\n")
     quotes = data.count(b'"', 0, cut)
-    for _ in range(MAX_LINES_BACK):
-        if cut < 0 or quotes % 2 == 0:
-            return cut
+    while cut >= 0 and quotes % 2:
         earlier = data.rfind(b"\n", 0, cut)
         quotes -= data.count(b'"', earlier + 1, cut)
         cut = earlier
-    return last
+    return cut
 
 
 def _unique(names: list[str]) -> list[str]:

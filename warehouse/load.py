@@ -6,6 +6,7 @@ exercise_key, set_index), never a constraint, so the same SQL runs on DuckLake.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -321,20 +322,23 @@ def load_file(
     """Store one file's sets, rejects and machines and record it, all or nothing."""
     if not isinstance(parsed.sets, Spool):
         return _load(con, info, parsed, run_id)
-    # Settings, not part of the transaction: restored however the load ends. Keeping the
-    # file's order would make DuckDB buffer the insert; `sets` has no order to keep.
-    spool_settings = {"memory_limit": SPOOL_MEMORY_LIMIT, "preserve_insertion_order": "false"}
-    before = {
-        name: con.execute("SELECT current_setting(?)", [name]).fetchone() for name in spool_settings
-    }
-    for name, value in spool_settings.items():
-        con.execute(f"SET {name} = '{value}'")
+    # Settings, not part of the transaction: reset however the load ends. Keeping the file's
+    # order would make DuckDB buffer the insert; `sets` has no order to keep.
+    con.execute(f"SET memory_limit = '{SPOOL_MEMORY_LIMIT}'")
+    con.execute("SET preserve_insertion_order = false")
     try:
-        return _load(con, info, parsed, run_id)
-    finally:
-        for name, setting in before.items():
-            if setting:
-                con.execute(f"SET {name} = '{setting[0]}'")
+        outcome = _load(con, info, parsed, run_id)
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # the load's own error is the one to report
+            _reset_spool_settings(con)
+        raise
+    _reset_spool_settings(con)
+    return outcome
+
+
+def _reset_spool_settings(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("RESET memory_limit")
+    con.execute("RESET preserve_insertion_order")
 
 
 def _load(

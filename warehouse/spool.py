@@ -47,7 +47,10 @@ class Spool:
     def add(self, sets: pl.DataFrame, rejects: pl.DataFrame, groups: pl.DataFrame) -> None:
         """Parts as `write` makes them, or as `sets()`, `rejects()` and `groups()` read them."""
         for kind, frame in (("sets", sets), ("rejects", rejects), ("groups", groups)):
-            frame.write_parquet(self._part(kind), compression="lz4")
+            try:
+                frame.write_parquet(self._part(kind), compression="lz4")
+            except pl.exceptions.ComputeError as exc:  # polars' I/O errors, a full disk too
+                raise OSError(f"could not write the spool in {self.folder}: {exc}") from exc
         self.parts += 1
         self.height += sets.height
         self.unnumbered += int(sets["derived"].sum())

@@ -138,11 +138,18 @@ def deployment_for(url: str, workspace: Workspace) -> Callable[[], dict[str, Any
 
 
 def run_deployment(url: str, deployment_id: str, **parameters: str) -> dict[str, Any]:
-    created = httpx.post(
-        f"{url}/deployments/{deployment_id}/create_flow_run",
-        json={"parameters": parameters},
-        timeout=10,
-    )
+    # Prefect's server answers 503 while its SQLite database is busy (a loaded CI machine):
+    # ask again, for a while.
+    deadline = time.monotonic() + 60
+    while True:
+        created = httpx.post(
+            f"{url}/deployments/{deployment_id}/create_flow_run",
+            json={"parameters": parameters},
+            timeout=10,
+        )
+        if created.status_code != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     created.raise_for_status()
     run_id = created.json()["id"]
 

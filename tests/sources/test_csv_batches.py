@@ -63,3 +63,21 @@ def test_a_utf16_file_is_one_batch(tmp_path: Path) -> None:
     path.write_bytes("a,b\n1,2\n3,4\n".encode("utf-16"))
     batches = list(stream_table(path, ",", 4).batches)
     assert len(batches) == 1 and batches[0]["b"].to_list() == ["2", "4"]
+
+
+def test_a_quoted_field_of_many_lines_stays_one_record(tmp_path: Path) -> None:
+    note = "\n".join(f"l{i}" for i in range(80))
+    path = tmp_path / "file.csv"
+    path.write_text(f'a,b\n1,x\n"{note}",y\n2,z\n')
+    rows = batched(path, 150)  # the note spans three batches
+    assert rows["a"].to_list() == ["1", note, "2"]
+    assert rows["structure_error"].null_count() == 3
+
+
+def test_blank_lines_longer_than_a_batch_before_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    path.write_text("\n" * 50 + "a,b\n1,2\n")
+    stream = stream_table(path, ",", 10)
+    assert stream.header == ["a", "b"]
+    rows = pl.concat(list(stream.batches))
+    assert rows.select("source_line", "b").rows() == [(52, "2")]

@@ -4,20 +4,23 @@ included."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 import sources.csv_text
 from flows import pipeline
+from schemas.validate import duplicate_rejects
 from tests.conftest import Workspace, csv_text
 from warehouse.spool import PREFIX, Spool
 
-HEADER = "athlete_id,performed_at,exercise,reps,load,unit,set_index"
+HEADER = "athlete_id,performed_at,exercise,reps,load,unit,set_index,notes"
 
 
 def export(days: range, changed_day: int | None = None, numbered: bool = False) -> str:
@@ -26,9 +29,10 @@ def export(days: range, changed_day: int | None = None, numbered: bool = False) 
         stamp = f"2026-10-{day:02d}T07:00:00Z"
         load = 62.5 if day == changed_day else 60
         # Numbered 1-3 in file order, unless the file numbers them.
-        rows += [f"a1,{stamp},Squat,5,{load},kg,{n if numbered else ''}" for n in (1, 2, 3)]
-        rows += [f"a2,{stamp},Bench Press,8,40,kg,1", f"a2,{stamp},Bench Press,8,41,kg,1"]
-        rows += [f"a2,{stamp},Row,ten,40,kg,1"]  # bad reps
+        rows += [f"a1,{stamp},Squat,5,{load},kg,{n if numbered else ''}," for n in (1, 2, 3)]
+        rows += [f"a2,{stamp},Bench Press,8,40,kg,1,", f"a2,{stamp},Bench Press,8,41,kg,1,"]
+        rows += [f"a2,{stamp},Row,ten,40,kg,1,"]  # bad reps
+        rows += [f"a2,{stamp},Bench Press,8,42,kg,1,{'x' * 5000}"]  # a long repeat, cut
     return csv_text(*rows, header=HEADER)
 
 
@@ -98,3 +102,14 @@ def test_a_killed_process_spool_is_removed_by_the_next(
     living = Spool()
     assert not orphan.exists() and living.folder.exists()
     assert Spool().folder.exists() and living.folder.exists()  # a live process's spool stays
+
+
+def test_a_duplicate_from_duckdb_in_another_zone_is_named_in_utc() -> None:
+    # DuckDB hands times back in its session's zone, which follows the host's.
+    at = datetime(2026, 10, 2, 7, 0, tzinfo=UTC)
+    row = {"athlete_id": "a2", "exercise_raw": "Bench Press", "set_index": 1, "source_line": 9}
+    frame = pl.DataFrame([row | {"performed_at": at, "raw": "x"}]).with_columns(
+        pl.col("performed_at").dt.convert_time_zone("America/New_York")
+    )
+    (errors,) = duplicate_rejects(frame)["errors"].to_list()
+    assert "2026-10-02 07:00:00 UTC" in json.loads(errors)[0]["message"]
