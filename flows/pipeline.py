@@ -63,6 +63,13 @@ class ParsedFile:
     skipped: int
     machines: pl.DataFrame | None = None
 
+    def tables(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The sets and the rejects as frames, read back from the spool if there is one."""
+        if isinstance(self.sets, Spool):
+            return self.sets.sets(), self.sets.rejects()
+        assert isinstance(self.rejects, pl.DataFrame)  # spooled with the sets, or not at all
+        return self.sets, self.rejects
+
 
 @dataclass(frozen=True)
 class ArrowFile:
@@ -78,25 +85,12 @@ class ArrowFile:
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ArrowFile:
+        # A spool is a local folder another host cannot read: its parts travel whole.
+        sets, rejects = parsed.tables()
+        groups = parsed.sets.groups().to_arrow() if isinstance(parsed.sets, Spool) else None
         machines = None if parsed.machines is None else parsed.machines.to_arrow()
-        if isinstance(parsed.sets, Spool):
-            # A spool is a local folder another host cannot read: its parts travel whole.
-            spool = parsed.sets
-            return cls(
-                parsed.format,
-                spool.sets().to_arrow(),
-                spool.rejects().to_arrow(),
-                parsed.skipped,
-                machines,
-                spool.groups().to_arrow(),
-            )
-        assert isinstance(parsed.rejects, pl.DataFrame)  # spooled with the sets, or not at all
         return cls(
-            parsed.format,
-            parsed.sets.to_arrow(),
-            parsed.rejects.to_arrow(),
-            parsed.skipped,
-            machines,
+            parsed.format, sets.to_arrow(), rejects.to_arrow(), parsed.skipped, machines, groups
         )
 
     def frames(self) -> ParsedFile:

@@ -209,14 +209,10 @@ def stream_table(path: Path, separator: str, batch_bytes: int | None = None) -> 
 def stream_records(texts: Iterator[str], separator: str) -> CsvStream:
     """Tables of consecutive pieces of one CSV text, each piece ending where a record ends and
     the first holding the header."""
-    next_line = 1
-    for text in texts:  # the header is on the first piece that is not all blank lines
-        lines = _lines(text, next_line)
-        next_line += lines.height
-        records = _split_lines(lines)
-        if records.height:
-            break
-    else:
+    pieces = _record_pieces(texts)
+    # The header is on the first piece that is not all blank lines.
+    records = next((piece for piece in pieces if piece.height), None)
+    if records is None:
         raise UnreadableFile("the file is empty")
     table = split_fields(records.head(1), separator)
     header = [cell.strip() for cell in table["fields"][0].to_list()]
@@ -225,14 +221,21 @@ def stream_records(texts: Iterator[str], separator: str) -> CsvStream:
     names = _unique(header)
     repeated = sorted({cell.lower() for cell in header if header.count(cell) > 1})
 
-    def batches(next_line: int) -> Iterator[pl.DataFrame]:
+    def batches() -> Iterator[pl.DataFrame]:
         yield _rows(records.slice(1), names, separator)
-        for text in texts:
-            lines_of_text = _lines(text, next_line)
-            next_line += lines_of_text.height
-            yield _rows(_split_lines(lines_of_text), names, separator)
+        for piece in pieces:
+            yield _rows(piece, names, separator)
 
-    return CsvStream(header=names, batches=batches(next_line), repeated=repeated)
+    return CsvStream(header=names, batches=batches(), repeated=repeated)
+
+
+def _record_pieces(texts: Iterator[str]) -> Iterator[pl.DataFrame]:
+    """The records of each piece, numbered by their line in the whole text."""
+    next_line = 1
+    for text in texts:
+        lines = _lines(text, next_line)
+        next_line += lines.height
+        yield _split_lines(lines)
 
 
 def _rows(records: pl.DataFrame, names: list[str], separator: str) -> pl.DataFrame:

@@ -7,6 +7,7 @@ exercise_key, set_index), never a constraint, so the same SQL runs on DuckLake.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -344,32 +345,17 @@ def _reset_spool_settings(con: duckdb.DuckDBPyConnection) -> None:
 def _load(
     con: duckdb.DuckDBPyConnection, info: FileInfo, parsed: Loadable, run_id: str
 ) -> FileOutcome:
-    fmt, sets, rejects = parsed.format, parsed.sets, parsed.rejects
+    fmt = parsed.format
     with transaction(con):
         if parsed.machines is not None and parsed.machines.height:
             _store_machines(con, parsed.machines, info.file_id)
-        if isinstance(sets, Spool):
-            duplicates = duplicate_rejects(_unspool(con, sets))
-            _insert_rejects(con, _parquet(sets.rejects_pattern), info.file_id, run_id)
-            height, rejects = sets.height - duplicates.height, duplicates
-            rejected = sets.rejected + duplicates.height
-        else:
-            con.register("incoming_frame", sets.to_arrow())
-            height = sets.height
-            assert isinstance(rejects, pl.DataFrame)  # spooled with the sets, or not at all
-            rejected = rejects.height
-        try:
+        with _incoming(con, parsed, info.file_id, run_id) as (height, rejects, rejected):
             if _fresh(con, fmt):
                 loaded, revised = _insert_fresh(con, fmt, info.file_id, run_id), 0
             else:
                 _stage(con, fmt, info.file_id)
                 loaded, revised = _merge(con, info.file_id, run_id)
                 con.execute("DROP TABLE incoming")
-        finally:
-            if not isinstance(sets, Spool):
-                con.unregister("incoming_frame")
-        if isinstance(sets, Spool):  # on a failure, the rollback drops them
-            _drop_spool(con)
         con.register("rejects_frame", rejects.to_arrow())
         try:
             _insert_rejects(con, "rejects_frame", info.file_id, run_id)
@@ -386,6 +372,27 @@ def _load(
         )
         _record(con, info, outcome, run_id)
     return outcome
+
+
+@contextlib.contextmanager
+def _incoming(
+    con: duckdb.DuckDBPyConnection, parsed: Loadable, file_id: str, run_id: str
+) -> Iterator[tuple[int, pl.DataFrame, int]]:
+    """Stage the file's sets as `incoming_frame`; give the number of sets to store, the rejects
+    still to insert, and how many rows the file rejects in all."""
+    sets, rejects = parsed.sets, parsed.rejects
+    if isinstance(sets, Spool):
+        duplicates = duplicate_rejects(_unspool(con, sets))
+        _insert_rejects(con, _parquet(sets.rejects_pattern), file_id, run_id)
+        yield sets.height - duplicates.height, duplicates, sets.rejected + duplicates.height
+        _drop_spool(con)  # after a failure, the rollback drops them
+        return
+    assert isinstance(rejects, pl.DataFrame)  # spooled with the sets, or not at all
+    con.register("incoming_frame", sets.to_arrow())
+    try:
+        yield sets.height, rejects, rejects.height
+    finally:
+        con.unregister("incoming_frame")
 
 
 def record_outcome(

@@ -8,7 +8,6 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 import sources.csv_text
@@ -38,13 +37,6 @@ def test_submit_ahead_keeps_a_bounded_window_and_the_file_order() -> None:
     assert seen == [found.relative for found in files] == submitted
 
 
-def _tables(parsed: pipeline.ParsedFile) -> tuple[pl.DataFrame, pl.DataFrame]:
-    if isinstance(parsed.sets, Spool):
-        return parsed.sets.sets(), parsed.sets.rejects()
-    assert isinstance(parsed.sets, pl.DataFrame) and isinstance(parsed.rejects, pl.DataFrame)
-    return parsed.sets, parsed.rejects
-
-
 @pytest.mark.parametrize(
     "path",
     sorted(p for p in (ROOT / "data" / "inbox").rglob("*") if p.is_file()),
@@ -65,7 +57,7 @@ def test_arrow_results_hold_the_same_frames_as_a_local_parse(
     assert back.format == local.format and back.skipped == local.skipped
     # A large file's sets and rejects come back spooled, as they were parsed.
     assert isinstance(back.sets, Spool) == isinstance(local.sets, Spool)
-    for mine, theirs in zip(_tables(back), _tables(local), strict=True):
+    for mine, theirs in zip(back.tables(), local.tables(), strict=True):
         assert mine.equals(theirs) and mine.schema == theirs.schema
     assert (back.machines is None) == (local.machines is None)
     if back.machines is not None and local.machines is not None:
