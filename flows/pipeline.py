@@ -28,7 +28,9 @@ import pyarrow as pa
 
 import sources
 from flows.config import Config
+from flows.reexport import MIN_ROWS, StoredRows, read_known
 from rules import evaluate_relation
+from schemas.row_hash import file_seed, with_row_hashes
 from schemas.set_row import ATHLETE_ID_RE, RowContext
 from schemas.validate import validate
 from sources.csv_text import UnreadableFile
@@ -41,6 +43,7 @@ from warehouse.load import record_outcome as record
 from warehouse.lock import run_lock
 from warehouse.publish import publish
 from warehouse.spool import Spool
+from warehouse.stored_lines import stored_lines
 
 HASH_CHUNK = 1 << 20
 
@@ -62,6 +65,7 @@ class ParsedFile:
     rejects: pl.DataFrame | Spool
     skipped: int
     machines: pl.DataFrame | None = None
+    known: int = 0  # rows of a re-export stored already: neither validated nor loaded again
 
     def tables(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The sets and the rejects as frames, read back from the spool if there is one."""
@@ -82,6 +86,7 @@ class ArrowFile:
     skipped: int
     machines: pa.Table | None = None
     groups: pa.Table | None = None  # a spooled file's set groups (warehouse.spool)
+    known: int = 0
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ArrowFile:
@@ -90,17 +95,23 @@ class ArrowFile:
         groups = parsed.sets.groups().to_arrow() if isinstance(parsed.sets, Spool) else None
         machines = None if parsed.machines is None else parsed.machines.to_arrow()
         return cls(
-            parsed.format, sets.to_arrow(), rejects.to_arrow(), parsed.skipped, machines, groups
+            parsed.format,
+            sets.to_arrow(),
+            rejects.to_arrow(),
+            parsed.skipped,
+            machines,
+            groups,
+            parsed.known,
         )
 
     def frames(self) -> ParsedFile:
         machines = None if self.machines is None else _frame(self.machines)
         sets, rejects = _frame(self.sets), _frame(self.rejects)
         if self.groups is None:
-            return ParsedFile(self.format, sets, rejects, self.skipped, machines)
+            return ParsedFile(self.format, sets, rejects, self.skipped, machines, self.known)
         spool = Spool()
         spool.add(sets, rejects, _frame(self.groups))
-        return ParsedFile(self.format, spool, spool, self.skipped, machines)
+        return ParsedFile(self.format, spool, spool, self.skipped, machines, self.known)
 
 
 def _frame(table: pa.Table) -> pl.DataFrame:
@@ -208,10 +219,12 @@ def fingerprint(path: Path, relative: str, athlete_id: str | None) -> FileInfo:
 
 
 def parse(path: Path, athlete_id: str | None, config: Config) -> ParsedFile | str:
-    """Detect, read and validate one file, or say why it fails as a whole.
+    """Detect, read and validate one file, or say why it fails as a whole. A re-export's rows
+    that the warehouse holds already are looked up, not validated again (flows/reexport.py).
 
     An OSError is raised, not returned: the caller may retry it (a file briefly locked)."""
-    return parse_with(path, athlete_id, config.settings.row_context())
+    with stored_lines(target(config.settings)) as stored:
+        return parse_with(path, athlete_id, config.settings.row_context(), stored)
 
 
 def parse_to_arrow(path: str, athlete_id: str | None, context: RowContext) -> ArrowFile | str:
@@ -221,16 +234,20 @@ def parse_to_arrow(path: str, athlete_id: str | None, context: RowContext) -> Ar
     return result if isinstance(result, str) else ArrowFile.of(result)
 
 
-def parse_with(path: Path, athlete_id: str | None, context: RowContext) -> ParsedFile | str:
+def parse_with(
+    path: Path, athlete_id: str | None, context: RowContext, stored: StoredRows | None = None
+) -> ParsedFile | str:
     try:
-        return _parse(path, athlete_id, context)
+        return _parse(path, athlete_id, context, stored)
     except OSError:
         raise
     except Exception as exc:
         return _read_failure(exc)
 
 
-def _parse(path: Path, athlete_id: str | None, context: RowContext) -> ParsedFile:
+def _parse(
+    path: Path, athlete_id: str | None, context: RowContext, stored: StoredRows | None
+) -> ParsedFile:
     parsed = sources.read(path)
     if athlete_id is None and not parsed.names_athletes:
         raise UnreadableFile(
@@ -239,8 +256,24 @@ def _parse(path: Path, athlete_id: str | None, context: RowContext) -> ParsedFil
     batches = parsed.batches()
     first = next(batches)
     second = next(batches, None)
+    if stored is not None and first.height >= MIN_ROWS:
+        pending = [first] if second is None else chain([first, second], batches)
+        again = read_known(pending, parsed.format, context, athlete_id, stored)
+        if again is not None:
+            return ParsedFile(
+                parsed.format,
+                again.sets,
+                again.rejects,
+                parsed.skipped,
+                parsed.machines,
+                again.known,
+            )
+        if second is not None:  # its batches are spent: read it again, in full
+            return _parse(path, athlete_id, context, None)
+    # Every set keeps the hash of its row, for the next re-export to look up.
+    seed = file_seed(context, athlete_id, parsed.format)
     if second is None:
-        validated = validate(first, context, athlete_id)
+        validated = validate(with_row_hashes(first, seed), context, athlete_id)
         return ParsedFile(
             parsed.format, validated.sets, validated.rejects, parsed.skipped, parsed.machines
         )
@@ -249,7 +282,7 @@ def _parse(path: Path, athlete_id: str | None, context: RowContext) -> ParsedFil
     pending = chain([first, second], batches)
     del first, second  # so each batch is freed once spooled, before the next is read
     for batch in pending:
-        validated = validate(batch, context, athlete_id, whole=False)
+        validated = validate(with_row_hashes(batch, seed), context, athlete_id, whole=False)
         spool.write(validated.sets, validated.rejects)
         del batch, validated
     return ParsedFile(parsed.format, spool, spool, parsed.skipped, parsed.machines)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from schemas.row_hash import HASH_COLUMNS
 from schemas.set_row import LB_TO_KG, RowContext, explain
 from schemas.vectorized import (
     CONTRACTS,
@@ -42,8 +43,18 @@ RECORD_COLUMNS = (
     "device_id",
     "source_format",
     "source_line",
+    "line_hash",
+    "line_check",
 )
-REJECT_SCHEMA = {"source_line": pl.Int64, "raw": pl.String, "errors": pl.String}
+# A rejected row keeps its hashes when its reasons follow from the row alone (not for a broken
+# structure or a repeated key): a re-export rejects it again with the stored reasons.
+REJECT_SCHEMA = {
+    "source_line": pl.Int64,
+    "raw": pl.String,
+    "errors": pl.String,
+    "line_hash": pl.UInt64,
+    "line_check": pl.UInt64,
+}
 # A rejected row keeps its raw text, up to this many characters (a 100 MB line is not stored).
 MAX_RAW_CHARS = 4096
 
@@ -80,6 +91,21 @@ def validate(
     sets are numbered within the batch (`derived` says which) and a key repeated within the file
     is not looked for: both span batches, and warehouse.load finishes them in SQL. `sets` then
     also keeps `raw`, for the rejects the loader finds."""
+    records, rejects = checked(rows, context, folder_athlete)
+    if whole:
+        records, duplicates = split_repeats(number(records))
+    else:
+        numbered = number(records.with_columns(derived=pl.col("set_index").is_null()))
+        records, duplicates = numbered.select(*RECORD_COLUMNS, "raw", "derived"), records.clear()
+    rejects = pl.concat([rejects, duplicate_rejects(duplicates)]).sort("source_line")
+    return Validated(sets=records, rejects=rejects)
+
+
+def checked(
+    rows: pl.DataFrame, context: RowContext, folder_athlete: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows that pass the contract as set records, not yet numbered (their `raw` kept),
+    and the rows that fail it as rejects with every reason."""
     rows = rows.with_columns(pl.col("source_line").cast(pl.Int64))
     if folder_athlete is not None:
         given = pl.col("athlete_id") if "athlete_id" in rows.columns else pl.lit(None, pl.String)
@@ -89,25 +115,18 @@ def validate(
             .otherwise(pl.lit(folder_athlete))
         )
     broken = rows.filter(pl.col("structure_error").is_not_null())
-    checked = check(rows.filter(pl.col("structure_error").is_null()), context)
-    valid = checked.filter(is_valid())
-    records = _records(valid, context)
-    if whole:
-        records, duplicates = split_repeats(number(records))
-    else:
-        numbered = number(records.with_columns(derived=pl.col("set_index").is_null()))
-        records, duplicates = numbered.select(*RECORD_COLUMNS, "raw", "derived"), records.clear()
+    checks = check(rows.filter(pl.col("structure_error").is_null()), context)
+    records = _records(checks.filter(is_valid()), context)
     rejects = pl.concat(
         [
-            _cut_raw(_structure_rejects(broken)),
-            _cut_raw(_explain(checked.filter(~is_valid()), context)),
-            duplicate_rejects(duplicates),
+            cut_raw(_structure_rejects(broken)),
+            cut_raw(_explain(checks.filter(~is_valid()), context)),
         ]
-    ).sort("source_line")
-    return Validated(sets=records, rejects=rejects)
+    )
+    return records, rejects
 
 
-def _cut_raw(rejects: pl.DataFrame) -> pl.DataFrame:
+def cut_raw(rejects: pl.DataFrame) -> pl.DataFrame:
     long_raw = pl.col("raw").str.len_chars() > MAX_RAW_CHARS
     return rejects.with_columns(
         raw=pl.when(long_raw)
@@ -163,9 +182,15 @@ def _records(valid: pl.DataFrame, context: RowContext) -> pl.DataFrame:
             pl.col("source_format") if "source_format" in valid.columns else pl.lit(None, pl.String)
         ),
         source_line=pl.col("source_line"),
+        **{c: _hash_column(valid, c) for c in HASH_COLUMNS},
         raw=pl.col("raw"),
     )
     return records
+
+
+def _hash_column(frame: pl.DataFrame, name: str) -> pl.Expr:
+    # Rows hashed by schemas.row_hash keep their hashes; others store none (never skipped).
+    return pl.col(name) if name in frame.columns else pl.lit(None, pl.UInt64)
 
 
 # Sets without a number are numbered in file order within these.
@@ -195,9 +220,18 @@ def _structure_rejects(broken: pl.DataFrame) -> pl.DataFrame:
         _errors_json([{"field": "", "value": None, "rule": "structure", "message": reason}])
         for reason in broken["structure_error"].to_list()
     ]
-    return pl.DataFrame(
-        {"source_line": broken["source_line"], "raw": broken["raw"], "errors": errors},
-        schema=REJECT_SCHEMA,
+    return _reject_frame(broken, errors)
+
+
+def _reject_frame(rows: pl.DataFrame, errors: list[str], hashed: bool = False) -> pl.DataFrame:
+    """Rejects for `rows` (source_line and raw), keeping their hashes when `hashed`."""
+    hashes = {c: rows[c] for c in HASH_COLUMNS if hashed and c in rows.columns}
+    frame = pl.DataFrame(
+        {"source_line": rows["source_line"], "raw": rows["raw"], "errors": errors, **hashes},
+        schema={name: REJECT_SCHEMA[name] for name in ("source_line", "raw", "errors", *hashes)},
+    )
+    return frame.with_columns(
+        pl.lit(None, pl.UInt64).alias(c) for c in HASH_COLUMNS if c not in hashes
     )
 
 
@@ -214,10 +248,7 @@ def _explain(rejected: pl.DataFrame, context: RowContext) -> pl.DataFrame:
                 if row[rule_column(n)] is not None
             ]
         errors.append(_errors_json(explained))
-    return pl.DataFrame(
-        {"source_line": rejected["source_line"], "raw": rejected["raw"], "errors": errors},
-        schema=REJECT_SCHEMA,
-    )
+    return _reject_frame(rejected, errors, hashed=True)
 
 
 def duplicate_rejects(duplicates: pl.DataFrame) -> pl.DataFrame:
@@ -241,9 +272,4 @@ def duplicate_rejects(duplicates: pl.DataFrame) -> pl.DataFrame:
         )
         for row in duplicates.iter_rows(named=True)
     ]
-    return _cut_raw(
-        pl.DataFrame(
-            {"source_line": duplicates["source_line"], "raw": duplicates["raw"], "errors": errors},
-            schema=REJECT_SCHEMA,
-        )
-    )
+    return cut_raw(_reject_frame(duplicates, errors))

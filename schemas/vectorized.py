@@ -95,7 +95,7 @@ def _parse(contract: FieldContract, raw: pl.Expr) -> tuple[pl.Expr, list[tuple[p
     raise ValueError(f"no vectorized parser for {spec.grammar}")
 
 
-def _blank(raw: pl.Expr) -> pl.Expr:
+def blank(raw: pl.Expr) -> pl.Expr:
     return raw.is_null() | (raw.str.strip_chars(WHITESPACE) == "")
 
 
@@ -162,7 +162,7 @@ def _timestamp(lazy: pl.LazyFrame, timezone: pl.Expr, zones: list[str]) -> pl.La
     utc = pl.col("__ts_utc")
     rule = _first_failure(
         [
-            (_blank(raw), "missing"),
+            (blank(raw), "missing"),
             (part["year"].is_null(), Grammar.TIMESTAMP.value),
             (pl.col("__ts_invalid"), "invalid_date"),
             (utc.is_null(), "nonexistent_local_time"),
@@ -198,9 +198,9 @@ def per_distinct(
 
 
 def _field_rule(contract: FieldContract, checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
-    blank = _blank(pl.col(contract.name))
+    empty = blank(pl.col(contract.name))
     return _first_failure(
-        ([(blank, "missing")] if contract.spec.required else []) + [(blank, "__blank__")] + checks
+        ([(empty, "missing")] if contract.spec.required else []) + [(empty, "__blank__")] + checks
     )
 
 
@@ -228,7 +228,7 @@ def _number_field(contract: FieldContract) -> Callable[[pl.LazyFrame], pl.LazyFr
         value, checks = _parse(contract, pl.col(contract.name))
         return lazy.select(
             contract.name,
-            _blank(pl.col(contract.name)).alias(f"__blank_{contract.name}"),
+            blank(pl.col(contract.name)).alias(f"__blank_{contract.name}"),
             value.alias(f"__number_{contract.name}"),
             _first_failure(checks).alias(f"__text_rule_{contract.name}"),
         )

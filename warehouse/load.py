@@ -40,10 +40,15 @@ EXERCISE_ID = (
     "nullif(trim(regexp_replace({rows}.exercise_key, '[^a-z0-9]+', '_', 'g'), '_'), ''), "
     "'unnamed')"
 )
+# The source's workout id, or one derived from the athlete, the format and the session key.
+SESSION_ID = (
+    "coalesce({rows}.session_id, 's' || substr(md5("
+    "{rows}.athlete_id || chr(31) || {fmt} || chr(31) || {rows}.session_key), 1, 15))"
+)
 SET_COLUMNS = (
     "athlete_id, session_id, performed_at, exercise_raw, exercise_key, exercise_id, set_index, "
     "set_type, reps, load_kg, load_unit, rpe, duration_s, distance_m, device_id, source_format, "
-    "file_id, source_line, run_id"
+    "file_id, source_line, line_hash, line_check, run_id"
 )
 
 
@@ -94,14 +99,12 @@ def _staged_rows(fmt_param: str, file_param: str) -> str:
         )
         SELECT
             f.athlete_id,
-            coalesce(f.session_id, 's' || substr(md5(
-                f.athlete_id || chr(31) || {fmt} || chr(31) || f.session_key), 1, 15)
-            ) AS session_id,
+            {SESSION_ID.format(rows="f", fmt=fmt)} AS session_id,
             f.performed_at, f.exercise_raw, f.exercise_key,
             coalesce(n.exercise_id, 'unnamed') AS exercise_id,
             f.set_index, f.set_type, f.reps, f.load_kg, f.load_unit, f.rpe, f.duration_s,
             f.distance_m, f.device_id, {fmt} AS source_format,
-            {file_param} AS file_id, f.source_line
+            {file_param} AS file_id, f.source_line, f.line_hash, f.line_check
         FROM incoming_frame f
         LEFT JOIN names n ON n.exercise_key = f.exercise_key AND n.fmt = {fmt}
     """
@@ -238,12 +241,24 @@ def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[i
                 exercise_id = i.exercise_id, set_type = i.set_type, reps = i.reps,
                 load_kg = i.load_kg, load_unit = i.load_unit, rpe = i.rpe,
                 duration_s = i.duration_s, distance_m = i.distance_m, device_id = i.device_id,
-                file_id = i.file_id, source_line = i.source_line, run_id = ?
+                file_id = i.file_id, source_line = i.source_line, line_hash = i.line_hash,
+                line_check = i.line_check, run_id = ?
             FROM incoming i
             WHERE {KEY_MATCH} AND ({CHANGED})
             """,
             [run_id],
         )
+    # An unchanged set takes the hash of the row it was just read from: stored before hashes
+    # existed, or read with other settings, it is skipped from the next re-export on.
+    con.execute(
+        f"""
+        UPDATE sets s SET line_hash = i.line_hash, line_check = i.line_check
+        FROM incoming i
+        WHERE {KEY_MATCH} AND NOT ({CHANGED}) AND i.line_hash IS NOT NULL
+          AND (s.line_hash IS DISTINCT FROM i.line_hash
+               OR s.line_check IS DISTINCT FROM i.line_check)
+        """
+    )
     loaded = con.execute(
         f"""
         INSERT INTO sets ({SET_COLUMNS})
@@ -257,7 +272,8 @@ def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[i
 
 def _insert_rejects(con: duckdb.DuckDBPyConnection, source: str, file_id: str, run_id: str) -> None:
     con.execute(
-        f"INSERT INTO rejects SELECT ?, source_line, raw, CAST(errors AS JSON), ? FROM {source}",
+        "INSERT INTO rejects (file_id, source_line, raw, errors, run_id, line_hash, line_check) "
+        f"SELECT ?, source_line, raw, CAST(errors AS JSON), ?, line_hash, line_check FROM {source}",
         [file_id, run_id],
     )
 
@@ -303,6 +319,8 @@ class Loadable(Protocol):
     def skipped(self) -> int: ...
     @property
     def machines(self) -> pl.DataFrame | None: ...
+    @property
+    def known(self) -> int: ...
 
 
 def _store_machines(con: duckdb.DuckDBPyConnection, machines: pl.DataFrame, file_id: str) -> None:
@@ -366,7 +384,7 @@ def _load(
             format=fmt,
             loaded=loaded,
             revised=revised,
-            unchanged=height - loaded - revised,
+            unchanged=height - loaded - revised + parsed.known,
             rejected=rejected,
             skipped=parsed.skipped,
         )
