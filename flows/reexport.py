@@ -21,6 +21,7 @@ from schemas.row_hash import HASH_COLUMNS, file_seed, with_row_hashes
 from schemas.set_row import RowContext
 from schemas.validate import RECORD_COLUMNS, REJECT_SCHEMA, checked, cut_raw
 from schemas.vectorized import blank
+from warehouse.stored_lines import Numbers
 
 # Below this many rows a file validates in milliseconds: not worth a look-up.
 MIN_ROWS = 1_000
@@ -33,8 +34,9 @@ MAX_NEW_SHARE = 0.5
 class StoredRows(Protocol):
     """What the warehouse answers (warehouse.stored_lines)."""
 
-    def matching(self, hashes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]: ...
-    def set_hashes(self, records: pl.DataFrame, fmt: str) -> pl.DataFrame: ...
+    def line_hashes(self, fmt: str) -> tuple[pl.Series, pl.Series]: ...
+    def matching_rejects(self, hashes: pl.DataFrame) -> pl.DataFrame: ...
+    def number(self, file_rows: pl.DataFrame, records: pl.DataFrame, fmt: str) -> Numbers: ...
 
 
 @dataclass(frozen=True)
@@ -54,72 +56,53 @@ def read_known(
     """The file's new rows validated and numbered among its known ones, or None when the file
     is not a re-export this can take exactly (then read it in full)."""
     seed = file_seed(context, folder_athlete, fmt)
-    new_parts, known_parts, found_parts, again_parts = [], [], [], []
+    set_hashes, reject_hashes = stored.line_hashes(fmt)
+    if set_hashes.is_empty():
+        return None
+    order_parts, new_parts, again_parts = [], [], []
     rows = new = 0
     for batch in batches:
         if "source_format" in batch.columns:
             return None  # a bundle of several formats: numbered per member, read in full
-        hashed = with_row_hashes(batch, seed)
-        intact = hashed.filter(pl.col("structure_error").is_null())
-        found, rejected = stored.matching(intact.select(HASH_COLUMNS).unique())
-        known = intact.join(found.select(HASH_COLUMNS).unique(), on=HASH_COLUMNS, how="semi")
+        hashed = with_row_hashes(batch, seed).with_columns(pl.col("source_line").cast(pl.Int64))
+        intact = hashed["structure_error"].is_null()
+        known = intact & _within(hashed["line_hash"], set_hashes)
+        bad_before = intact & ~known & _within(hashed["line_hash"], reject_hashes)
         numbered = ~blank(pl.col("set_index")) if "set_index" in batch.columns else pl.lit(False)
-        known_parts.append(known.select("source_line", *HASH_COLUMNS, numbered=numbered))
-        rest = intact.join(found, on=HASH_COLUMNS, how="anti")
-        # A bad row rejected before is rejected again with its stored reasons.
-        again = rest.join(rejected, on=HASH_COLUMNS).select(REJECT_SCHEMA.keys())
-        again_parts.append(again.cast(REJECT_SCHEMA))  # type: ignore[arg-type]
-        rest = rest.join(rejected, on=HASH_COLUMNS, how="anti")
-        new_parts.append(pl.concat([rest, hashed.filter(pl.col("structure_error").is_not_null())]))
-        found_parts.append(found)
+        order_parts.append(
+            hashed.filter(~bad_before).select(
+                "source_line", *HASH_COLUMNS, known=known.filter(~bad_before), numbered=numbered
+            )
+        )
+        # Only the new rows keep their text: the known ones are numbers from here on.
+        new_parts.append(hashed.filter(~known & ~bad_before))
+        again_parts.append(hashed.filter(bad_before).select("source_line", "raw", *HASH_COLUMNS))
         rows += hashed.height
         new += new_parts[-1].height
         if new > MAX_NEW_ROWS or new > rows * MAX_NEW_SHARE:
             return None
-    stubs = pl.concat(known_parts)
-    if stubs.is_empty():
-        return None
+    again = pl.concat(again_parts)
+    again = again.join(stored.matching_rejects(again), on=HASH_COLUMNS, how="left")
+    if again["errors"].null_count():
+        return None  # a 64-bit match that the second hash denies: its text is gone
     records, rejects = checked(pl.concat(new_parts), context, folder_athlete)
-    placed = _place(
-        records.hstack(stored.set_hashes(records, fmt)), stubs, pl.concat(found_parts).unique()
-    )
-    if placed is None:
+    numbers = stored.number(pl.concat(order_parts), records, fmt)
+    if not numbers.exact:
         return None
+    # A bad row rejected before is rejected again with its stored reasons.
+    again_rejects = again.select(REJECT_SCHEMA.keys()).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
     return Reexport(
-        sets=records.drop("set_index").join(placed, on="source_line").select(RECORD_COLUMNS),
-        rejects=pl.concat([rejects, cut_raw(pl.concat(again_parts))]).sort("source_line"),
-        known=stubs.height,
+        sets=records.drop("set_index")
+        .join(numbers.set_index, on="source_line")
+        .select(RECORD_COLUMNS),
+        rejects=pl.concat([rejects, cut_raw(again_rejects)]).sort("source_line"),
+        known=rows - new - again_rejects.height,
     )
 
 
-def _place(records: pl.DataFrame, stubs: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame | None:
-    """Number every set of the file, new and known, in file order. Gives each new record's
-    `set_index`, or None when a known row would not stay exactly the stored set it matched,
-    or when a key repeats in the file (which copy is rejected is for the full read to say)."""
-    # A stored row's text gives one group and time; several sets only for sets without a number.
-    facts = found.group_by(HASH_COLUMNS).agg(
-        pl.col("group_a", "group_b", "set_key").first(),
-        stored_index=pl.col("set_index").first(),
-        copies=pl.len(),
-    )
-    stubs = stubs.join(facts, on=HASH_COLUMNS)
-    if stubs.filter(pl.col("numbered") & (pl.col("copies") > 1)).height:
-        return None
-    columns = ("source_line", *HASH_COLUMNS, "group_a", "group_b", "set_key")
-    every = pl.concat(
-        [
-            records.select(*columns, given=pl.col("set_index"), known=pl.lit(False)),
-            stubs.select(
-                *columns, given=pl.when("numbered").then("stored_index"), known=pl.lit(True)
-            ),
-        ],
-        how="vertical_relaxed",
-    ).sort("source_line")
-    position = (pl.int_range(pl.len()).over("group_a", "group_b") + 1).cast(pl.Int64)
-    every = every.with_columns(set_index=pl.coalesce("given", position))
-    known = every.filter("known")
-    still = known.join(found, on=[*HASH_COLUMNS, "set_index"], how="semi")
-    repeated = every.select(pl.struct("set_key", "set_index").is_duplicated().any()).item()
-    if still.height != known.height or repeated:
-        return None
-    return every.filter(~pl.col("known")).select("source_line", "set_index")
+def _within(values: pl.Series, stored: pl.Series) -> pl.Series:
+    """Whether each value is in `stored` (sorted): a binary search, not a join per batch."""
+    if stored.is_empty():
+        return pl.repeat(False, values.len(), eager=True)
+    at = stored.search_sorted(values).clip(0, stored.len() - 1)
+    return stored.gather(at) == values

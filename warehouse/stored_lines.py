@@ -1,15 +1,17 @@
-"""Which input rows the warehouse already holds, for a re-export (flows/reexport.py).
+"""What the warehouse already holds of a file's rows, for a re-export (flows/reexport.py).
 
-Look-ups answer with hashes, not text: a million known rows cross into polars as a few
-integer columns. `group_a`/`group_b` stand for a set's numbering group (athlete, session,
-exercise key), `set_key` for its natural key without the set number; both sides of every
-comparison are hashed here, by the same DuckDB, in the same run.
+The known rows stay hashes: a million of them go to DuckDB as three integer columns, are
+matched to their stored sets there, and are numbered there together with the file's new sets,
+as `schemas.validate.number` numbers a whole file. Sets are grouped by hashes of their group
+(athlete, session, exercise key) and of their key without the number, both computed here, by
+one DuckDB, on both sides of every comparison.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -19,16 +21,58 @@ from schemas.row_hash import HASH_COLUMNS
 from warehouse.db import Warehouse, writer
 from warehouse.load import SESSION_ID
 
-# Two differently salted hashes of the group: a collision of both is never met in practice.
+# Two differently salted hashes of the group: both colliding is not met in practice (and a
+# key collision can only make a file fall back to the full read).
 SET_HASHES = """
     hash({r}.athlete_id, {r}.session_id, {r}.exercise_key) AS group_a,
     hash('set group', {r}.exercise_key, {r}.session_id, {r}.athlete_id) AS group_b,
     hash({r}.athlete_id, {r}.exercise_key, CAST({r}.performed_at AS TIMESTAMPTZ)) AS set_key
 """
-MATCHING_SETS = f"""
-    SELECT s.line_hash, s.line_check, {SET_HASHES.format(r="s")}, s.set_index::BIGINT AS set_index
-    FROM sets s SEMI JOIN line_hashes h
-        ON s.line_hash = h.line_hash AND s.line_check = h.line_check
+# Each known row with the stored sets its text gave: one, or several when the rows carry no
+# set number and the same text stands in a group more than once.
+STORED = f"""
+    CREATE OR REPLACE TEMP TABLE reexport_stored AS
+    SELECT o.source_line, o.numbered, s.set_index, {SET_HASHES.format(r="s")}
+    FROM file_rows o JOIN sets s ON s.line_hash = o.line_hash AND s.line_check = o.line_check
+    WHERE o.known
+"""
+# Every set of the file in file order, known and new, numbered as schemas.validate.number does:
+# a set without a number is counted among every set of its group.
+NUMBERED = f"""
+    CREATE OR REPLACE TEMP TABLE reexport_numbered AS
+    WITH known AS (
+        SELECT source_line, true AS known, any_value(group_a) AS group_a,
+               any_value(group_b) AS group_b, any_value(set_key) AS set_key,
+               CASE WHEN any_value(numbered) THEN min(set_index) END AS given,
+               min(set_index) AS stored_index, count(*) AS copies
+        FROM reexport_stored
+        GROUP BY source_line
+    ),
+    new AS (
+        SELECT source_line, false AS known, {SET_HASHES.format(r="r")}, set_index AS given,
+               NULL::INTEGER AS stored_index, NULL::BIGINT AS copies
+        FROM (SELECT n.* REPLACE ({SESSION_ID.format(rows="n", fmt="$fmt")} AS session_id)
+              FROM new_records n) r
+    ),
+    every AS (SELECT * FROM known UNION ALL SELECT * FROM new)
+    SELECT *, coalesce(given, row_number() OVER (
+        PARTITION BY group_a, group_b ORDER BY source_line)) AS set_index
+    FROM every
+"""
+# Why a file cannot be taken as a re-export: a known row whose second hash denies the match
+# (its text was not kept), one that would get another number than its stored set's, a key
+# that repeats in the file (which copy is rejected is for the full read to say).
+OBSTACLES = """
+    SELECT
+        (SELECT count(*) FROM file_rows WHERE known)
+            - (SELECT count(*) FROM reexport_numbered WHERE known) AS unmatched,
+        (SELECT count(*) FROM reexport_numbered n
+         WHERE n.known AND CASE WHEN n.copies = 1 THEN n.set_index <> n.stored_index
+             ELSE NOT EXISTS (SELECT 1 FROM reexport_stored s
+                              WHERE s.source_line = n.source_line
+                                AND s.set_index = n.set_index) END) AS moved,
+        (SELECT count(*) FROM (SELECT 1 FROM reexport_numbered
+                               GROUP BY set_key, set_index HAVING count(*) > 1)) AS repeated
 """
 # A stored reject's reasons follow from its row alone (only those keep hashes).
 MATCHING_REJECTS = """
@@ -37,19 +81,23 @@ MATCHING_REJECTS = """
         ON r.line_hash = h.line_hash AND r.line_check = h.line_check
     GROUP BY r.line_hash, r.line_check
 """
-SETS_SCHEMA = pl.Schema(
-    {
-        "line_hash": pl.UInt64(),
-        "line_check": pl.UInt64(),
-        "group_a": pl.UInt64(),
-        "group_b": pl.UInt64(),
-        "set_key": pl.UInt64(),
-        "set_index": pl.Int64(),
-    }
-)
 REJECTS_SCHEMA = pl.Schema(
     {"line_hash": pl.UInt64(), "line_check": pl.UInt64(), "errors": pl.String()}
 )
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """The new sets' numbers, or what stands in the way (flows/reexport.py falls back)."""
+
+    set_index: pl.DataFrame  # source_line, set_index of each new set
+    unmatched: int
+    moved: int
+    repeated: int
+
+    @property
+    def exact(self) -> bool:
+        return not (self.unmatched or self.moved or self.repeated)
 
 
 class StoredLines:
@@ -67,44 +115,66 @@ class StoredLines:
             self._con = self._stack.enter_context(writer(self._where))
         return self._con
 
-    def _query(self, sql: str, name: str, frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    def line_hashes(self, fmt: str) -> tuple[pl.Series, pl.Series]:
+        """The `line_hash` of every stored set of format `fmt`, and of every stored reject,
+        each sorted: a file's rows are looked up in these batch by batch, and the warehouse is
+        asked about the ones that match once per file."""
         con = self._connection()
         if con is None:
-            return pl.DataFrame(schema=schema)
-        con.register(name, frame.to_arrow())
-        try:
-            return con.execute(sql).pl().cast(dict(schema))  # type: ignore[arg-type]
-        finally:
-            con.unregister(name)
+            return pl.Series(dtype=pl.UInt64), pl.Series(dtype=pl.UInt64)
+        sets = con.execute(
+            "SELECT DISTINCT line_hash FROM sets WHERE source_format = ? AND line_hash NOT NULL "
+            "ORDER BY 1",
+            [fmt],
+        ).pl()
+        rejects = con.execute(
+            "SELECT DISTINCT line_hash FROM rejects WHERE line_hash NOT NULL ORDER BY 1"
+        ).pl()
+        return sets.to_series().cast(pl.UInt64), rejects.to_series().cast(pl.UInt64)
 
-    def matching(self, hashes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """The stored sets and rejects read from rows with these hashes (`line_hash`,
-        `line_check`): each set's hashes, group, key and number; each reject's reasons."""
-        hashes = hashes.select(HASH_COLUMNS)
-        sets = self._query(MATCHING_SETS, "line_hashes", hashes, SETS_SCHEMA)
-        rejects = self._query(MATCHING_REJECTS, "line_hashes", hashes, REJECTS_SCHEMA)
-        return sets, rejects
-
-    def set_hashes(self, records: pl.DataFrame, fmt: str) -> pl.DataFrame:
-        """`group_a`, `group_b` and `set_key` of set records (schemas.validate), as `sets`
-        will store them: the session id is derived as warehouse.load derives it."""
-        keys = records.select(
-            "athlete_id", "session_id", "session_key", "exercise_key", "performed_at"
-        )
-        with_session = (
-            f"SELECT k.* REPLACE ({SESSION_ID.format(rows='k', fmt='$fmt')} AS session_id) "
-            "FROM record_keys k"
-        )
+    def matching_rejects(self, hashes: pl.DataFrame) -> pl.DataFrame:
+        """Per hash pair (`line_hash`, `line_check`) stored as a reject: its reasons."""
         con = self._connection()
-        assert con is not None  # asked only after matching() found stored rows
-        con.register("record_keys", keys.to_arrow())
+        if con is None:
+            return pl.DataFrame(schema=REJECTS_SCHEMA)
+        with _registered(con, line_hashes=hashes.select(HASH_COLUMNS)):
+            found = con.execute(MATCHING_REJECTS).pl()
+        return found.cast(dict(REJECTS_SCHEMA))  # type: ignore[arg-type]
+
+    def number(self, file_rows: pl.DataFrame, records: pl.DataFrame, fmt: str) -> Numbers:
+        """Number the new `records` among all the file's sets. `file_rows` is every row that is
+        a set or may be one, in file order: source_line, line_hash, line_check, `known` (its
+        hash is stored) and `numbered` (its set number is given)."""
+        con = self._connection()
+        assert con is not None  # asked only after line_hashes() found stored rows
+        new = records.select(
+            "source_line", "athlete_id", "session_id", "session_key", "exercise_key",
+            "performed_at", "set_index",
+        )  # fmt: skip
+        with _registered(con, file_rows=file_rows, new_records=new):
+            con.execute(STORED)
+            con.execute(NUMBERED, {"fmt": fmt})
         try:
-            found = con.execute(
-                f"SELECT {SET_HASHES.format(r='k')} FROM ({with_session}) k", {"fmt": fmt}
+            unmatched, moved, repeated = con.execute(OBSTACLES).fetchone() or (0, 0, 0)
+            numbers = con.execute(
+                "SELECT source_line, set_index::BIGINT AS set_index FROM reexport_numbered "
+                "WHERE NOT known"
             ).pl()
         finally:
-            con.unregister("record_keys")
-        return found.cast(pl.UInt64)
+            con.execute("DROP TABLE reexport_stored")
+            con.execute("DROP TABLE reexport_numbered")
+        return Numbers(numbers, unmatched, moved, repeated)
+
+
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterator[None]:
+    for name, frame in frames.items():
+        con.register(name, frame.to_arrow())
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
 
 
 @contextlib.contextmanager

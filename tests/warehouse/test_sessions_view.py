@@ -67,7 +67,7 @@ def random_sets(count: int, seed: int) -> list[tuple]:
 def insert(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
     con.executemany(
         "INSERT INTO sets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, "
-        "'canonical_csv', 'f1', 1, 'r1')",
+        "'canonical_csv', 'f1', 1, 'r1', NULL, NULL)",
         [(a, s, w, e, e, e, i, t, r, kg, u) for a, s, w, e, i, t, r, kg, u in rows],
     )
 
