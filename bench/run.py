@@ -25,10 +25,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+import sources
 from bench.inbox import build
 from flows import pipeline
 from flows.config import Config, load
 from rules import evaluate_relation
+from schemas.row_hash import file_seed, with_row_hashes
+from schemas.set_row import RowContext
 from warehouse.db import writer
 from warehouse.flags import rule_sets
 from warehouse.load import FileInfo
@@ -116,9 +119,12 @@ def whole_process_ingest(csv: Path, folder: Path, name: str = "cli") -> tuple[fl
     return float(out[0]), float(out[1])
 
 
-def reexport(folder: Path, rows: int, repeat: int) -> tuple[float, float, float]:
-    """Re-ingesting a file whose rows are 99% stored, against the first load of its new 1%
-    (the target adds the time to hash and scan the file, measured here as a fingerprint)."""
+def reexport(folder: Path, rows: int, repeat: int) -> tuple[float, float, float, int]:
+    """Re-ingesting a file whose rows are 99% stored, against the first load of its new 1%.
+
+    The target adds the time to hash and scan the file: measured as reading it into rows and
+    hashing every row (`scan`), the least any look-up of stored rows must do. Also gives how
+    many rows the re-export found stored (0 would mean it fell back to the full read)."""
     full, new = folder / "reexport-full.csv", folder / "reexport-new.csv"
     generate(full, rows)
     table = pl.read_csv(full, infer_schema=False)
@@ -126,26 +132,36 @@ def reexport(folder: Path, rows: int, repeat: int) -> tuple[float, float, float]
     old_csv = folder / "reexport-old.csv"
     old_part.write_csv(old_csv)
     table.tail(rows // 100).write_csv(new)
-    config = load({})
+    known = []
 
     def timed_ingest(target: Path, before: Path | None) -> float:
         db = folder / f"reexport-{time.monotonic_ns()}.duckdb"
+        config = load({"db": db})
         pipeline.prepare(db, config, 0)
         if before is not None:
             _store(db, before, config)
         started = time.perf_counter()
-        _store(db, target, config)
+        known.append(_store(db, target, config))
         elapsed = time.perf_counter() - started
         db.unlink()
         return elapsed
 
     again = statistics.median(timed_ingest(full, old_csv) for _ in range(repeat))
+    found = known[-1]
     first_new = statistics.median(timed_ingest(new, None) for _ in range(repeat))
-    scan = median_seconds(lambda: pipeline.fingerprint(full, full.name, "bench"), repeat)
-    return again, first_new, scan
+    scan = median_seconds(lambda: hash_rows(full), repeat)
+    return again, first_new, scan, found
 
 
-def _store(db: Path, csv: Path, config: Config) -> None:
+def hash_rows(csv: Path) -> None:
+    """Read a file into rows and hash each, as a re-export does before it looks anything up."""
+    seed = file_seed(RowContext(), "bench", "canonical_csv")
+    for batch in sources.read(csv).batches():
+        with_row_hashes(batch, seed)
+
+
+def _store(db: Path, csv: Path, config: Config) -> int:
+    """Parse and store one file as the local runner does; give how many rows were known."""
     info = pipeline.fingerprint(csv, csv.name, "bench")
     parsed = pipeline.parse(csv, "bench", config)
     assert not isinstance(parsed, str), parsed
@@ -156,6 +172,7 @@ def _store(db: Path, csv: Path, config: Config) -> None:
         None,
         "bench",
     )
+    return parsed.known
 
 
 EMPTY_FLOW = """
@@ -389,11 +406,11 @@ def main() -> None:
                     large_process / large_base,
                 ),
             ]
-        again, first_new, scan = reexport(folder, args.rows, args.repeat)
+        again, first_new, scan, known = reexport(folder, args.rows, args.repeat)
         rows += [
             ("first load of the new 1% (baseline)", f"{args.rows // 100:,} rows", first_new, 1.0),
-            ("hash the whole file", f"{args.rows:,} rows", scan, scan / first_new),
-            ("re-export: 99% stored", f"{args.rows:,} rows", again, again / first_new),
+            ("read and hash the whole file", f"{args.rows:,} rows", scan, scan / first_new),
+            ("re-export: 99% stored", f"{known:,} rows found stored", again, again / first_new),
         ]
         rules, group_by = rules_ratio(folder, args.rule_sets, args.repeat)
         rows += [

@@ -69,11 +69,9 @@ def read_known(
         known = intact & _within(hashed["line_hash"], set_hashes)
         bad_before = intact & ~known & _within(hashed["line_hash"], reject_hashes)
         numbered = ~blank(pl.col("set_index")) if "set_index" in batch.columns else pl.lit(False)
-        order_parts.append(
-            hashed.filter(~bad_before).select(
-                "source_line", *HASH_COLUMNS, known=known.filter(~bad_before), numbered=numbered
-            )
-        )
+        # Selected before filtered: the text columns of a batch are not copied.
+        order = hashed.select("source_line", *HASH_COLUMNS, known=known, numbered=numbered)
+        order_parts.append(order.filter(~bad_before))
         # Only the new rows keep their text: the known ones are numbers from here on.
         new_parts.append(hashed.filter(~known & ~bad_before))
         again_parts.append(hashed.filter(bad_before).select("source_line", "raw", *HASH_COLUMNS))

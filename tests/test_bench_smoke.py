@@ -26,3 +26,6 @@ def test_bench_runs_and_ends_with_the_ingest_ratio() -> None:
     ]
     assert len(stages) == 2 and all(float(line.split()[-2]) > 0 for line in stages)
     assert "bytes per row" in result.stdout
+    # The re-export was taken from the warehouse: 99% of the 5,000 rows, less the bad ones.
+    found = next(line for line in result.stdout.splitlines() if line.startswith("re-export"))
+    assert int(found.split()[3].replace(",", "")) > 4_000, found

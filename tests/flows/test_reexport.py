@@ -28,13 +28,15 @@ TABLES = {
 class Row:
     athlete: str
     day: int
+    minute: int
     exercise: str
     reps: str
     load: str
     set_index: str
 
     def line(self, numbered: bool) -> str:
-        text = f"{self.athlete},2026-10-{self.day:02d}T07:00:00Z,{self.exercise},{self.reps},"
+        stamp = f"2026-10-{self.day:02d}T07:{self.minute:02d}:00Z"
+        text = f"{self.athlete},{stamp},{self.exercise},{self.reps},"
         return text + f"{self.load},kg" + (f",{self.set_index}" if numbered else "")
 
 
@@ -75,10 +77,14 @@ def _store(db: Path, path: Path, config: Config, look_up: bool) -> int:
 
 rows = st.builds(
     Row,
-    athlete=st.sampled_from(["a1", "a2"]),
+    # A blank athlete is the folder's (a1).
+    athlete=st.sampled_from(["a1", "a2", ""]),
     day=st.integers(1, 3),
-    # "squat " is Squat's group under another text; "" and "ten" reps are rejected.
-    exercise=st.sampled_from(["Squat", "squat ", "Bench"]),
+    # Sets of one session at different times: one group, different keys.
+    minute=st.sampled_from([0, 0, 5]),
+    # "squat " is Squat's group under another text; "Pull, Up" has a field too many (a broken
+    # row); "" and "ten" reps are rejected.
+    exercise=st.sampled_from(["Squat", "squat ", "Bench", "Pull, Up"]),
     reps=st.sampled_from(["5", "5", "8", "ten", ""]),
     load=st.sampled_from(["60", "62.5"]),
     set_index=st.sampled_from(["", "1", "2", "3"]),
@@ -140,9 +146,9 @@ def test_an_appended_export_validates_only_its_new_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
-    history = [Row("a1", day, "Squat", "5", "60", "") for day in (1, 2) for _ in range(3)]
-    history.append(Row("a1", 2, "Squat", "ten", "60", ""))  # rejected each time, same reasons
-    later = history + [Row("a1", 3, "Squat", "5", "62.5", "") for _ in range(3)]
+    history = [Row("a1", day, 0, "Squat", "5", "60", "") for day in (1, 2) for _ in range(3)]
+    history.append(Row("a1", 2, 0, "Squat", "ten", "60", ""))  # rejected each time, same reasons
+    later = history + [Row("a1", 3, 0, "Squat", "5", "62.5", "") for _ in range(3)]
     texts = [export(history, False), export(later, False)]
     looked_up, known = load_files(tmp_path / "looked-up", texts, look_up=True)
     full, _ = load_files(tmp_path / "full", texts, look_up=False)
@@ -158,7 +164,7 @@ def test_changed_settings_read_every_row_again(
     """A row read under other settings may store other values: its hash differs, so it is not
     known, and the full read stores what the new settings say."""
     monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
-    history = [Row("a1", day, "Squat", "5", "60", "") for day in (1, 2)]
+    history = [Row("a1", day, 0, "Squat", "5", "60", "") for day in (1, 2)]
     folder = tmp_path / "w"
     _, known_before = load_files(folder, [export(history, False)], look_up=True)
     db = folder / "warehouse.duckdb"
