@@ -34,7 +34,7 @@ MAX_NEW_SHARE = 0.5
 class StoredRows(Protocol):
     """What the warehouse answers (warehouse.stored_lines)."""
 
-    def line_hashes(self, fmt: str) -> tuple[pl.Series, pl.Series]: ...
+    def line_hashes(self, fmt: str, athlete: str | None) -> tuple[pl.Series, pl.Series]: ...
     def matching_rejects(self, hashes: pl.DataFrame) -> pl.DataFrame: ...
     def number(self, file_rows: pl.DataFrame, records: pl.DataFrame, fmt: str) -> Numbers: ...
 
@@ -56,14 +56,19 @@ def read_known(
     """The file's new rows validated and numbered among its known ones, or None when the file
     is not a re-export this can take exactly (then read it in full)."""
     seed = file_seed(context, folder_athlete, fmt)
-    set_hashes, reject_hashes = stored.line_hashes(fmt)
-    if set_hashes.is_empty():
-        return None
+    hashes: tuple[pl.Series, pl.Series] | None = None
     order_parts, new_parts, again_parts = [], [], []
     rows = new = 0
     for batch in batches:
         if "source_format" in batch.columns:
             return None  # a bundle of several formats: numbered per member, read in full
+        if hashes is None:
+            # A file without an athlete column is the folder athlete's alone.
+            one = None if "athlete_id" in batch.columns else folder_athlete
+            hashes = stored.line_hashes(fmt, one)
+            if hashes[0].is_empty():
+                return None
+        set_hashes, reject_hashes = hashes
         hashed = with_row_hashes(batch, seed).with_columns(pl.col("source_line").cast(pl.Int64))
         intact = hashed["structure_error"].is_null()
         known = intact & _within(hashed["line_hash"], set_hashes)

@@ -81,6 +81,8 @@ MATCHING_REJECTS = """
         ON r.line_hash = h.line_hash AND r.line_check = h.line_check
     GROUP BY r.line_hash, r.line_check
 """
+# The stored hashes a look-up holds in memory, 8 bytes each: past this, files are read in full.
+MAX_LOOKUP = 20_000_000
 REJECTS_SCHEMA = pl.Schema(
     {"line_hash": pl.UInt64(), "line_check": pl.UInt64(), "errors": pl.String()}
 )
@@ -115,17 +117,23 @@ class StoredLines:
             self._con = self._stack.enter_context(writer(self._where))
         return self._con
 
-    def line_hashes(self, fmt: str) -> tuple[pl.Series, pl.Series]:
-        """The `line_hash` of every stored set of format `fmt`, and of every stored reject,
-        each sorted: a file's rows are looked up in these batch by batch, and the warehouse is
-        asked about the ones that match once per file."""
+    def line_hashes(self, fmt: str, athlete: str | None) -> tuple[pl.Series, pl.Series]:
+        """The `line_hash` of every stored set of format `fmt` (of `athlete` alone, when the
+        file is one athlete's), and of every stored reject, each sorted: a file's rows are
+        looked up in these batch by batch, and the warehouse is asked about the ones that match
+        once per file. Nothing, when there are more than MAX_LOOKUP such sets."""
+        none = pl.Series(dtype=pl.UInt64), pl.Series(dtype=pl.UInt64)
         con = self._connection()
         if con is None:
-            return pl.Series(dtype=pl.UInt64), pl.Series(dtype=pl.UInt64)
+            return none
+        scope = "source_format = $fmt AND ($athlete IS NULL OR athlete_id = $athlete)"
+        params = {"fmt": fmt, "athlete": athlete}
+        count = con.execute(f"SELECT count(*) FROM sets WHERE {scope}", params).fetchone()
+        if count is None or count[0] > MAX_LOOKUP:
+            return none
         sets = con.execute(
-            "SELECT DISTINCT line_hash FROM sets WHERE source_format = ? AND line_hash NOT NULL "
-            "ORDER BY 1",
-            [fmt],
+            f"SELECT DISTINCT line_hash FROM sets WHERE {scope} AND line_hash NOT NULL ORDER BY 1",
+            params,
         ).pl()
         rejects = con.execute(
             "SELECT DISTINCT line_hash FROM rejects WHERE line_hash NOT NULL ORDER BY 1"

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from flows import pipeline
 from flows.config import Config, load
+from warehouse import stored_lines
 from warehouse.db import writer
 from warehouse.load import FileInfo
 
@@ -174,3 +175,42 @@ def test_changed_settings_read_every_row_again(
     path.write_text(export(history, False) + "\n", encoding="utf-8")  # new bytes, same rows
     in_pounds = _store(db, path, load({"db": db, "unit": "lb"}), look_up=True)
     assert (known_before, same, in_pounds) == ([0], 2, 0)
+
+
+def test_sets_stored_before_hashes_get_them_from_the_next_full_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warehouse loaded before migration 0007 has no hashes: its next re-export is read in
+    full, and leaves every unchanged set with its row's hash, so the one after is looked up."""
+    monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
+    history = [Row("a1", 1, minute, "Squat", "5", "60", "") for minute in (0, 5)]
+    later = [*history, Row("a1", 2, 0, "Squat", "5", "62.5", "")]
+    folder = tmp_path / "w"
+    load_files(folder, [export(history, False)], look_up=True)
+    db = folder / "warehouse.duckdb"
+    with writer(db) as con:
+        con.execute("UPDATE sets SET line_hash = NULL, line_check = NULL")
+    known = []
+    for n, sets in enumerate([later, [*later, Row("a1", 3, 0, "Squat", "5", "65", "")]]):
+        path = folder / f"later-{n}.csv"
+        path.write_text(export(sets, False), encoding="utf-8")
+        known.append(_store(db, path, load({"db": db}), look_up=True))
+        with writer(db) as con:
+            missing = con.execute("SELECT count(*) FROM sets WHERE line_hash IS NULL").fetchone()
+        assert missing == (0,)
+    assert known == [0, 3]
+
+
+def test_too_many_stored_sets_to_hold_read_the_file_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
+    monkeypatch.setattr(stored_lines, "MAX_LOOKUP", 1)
+    history = [Row("a1", 1, minute, "Squat", "5", "60", "") for minute in (0, 5)]
+    texts = [
+        export(history, False),
+        export([*history, Row("a1", 2, 0, "Squat", "5", "60", "")], False),
+    ]
+    looked_up, known = load_files(tmp_path / "looked-up", texts, look_up=True)
+    full, _ = load_files(tmp_path / "full", texts, look_up=False)
+    assert known == [0, 0] and looked_up == full

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from flows import pipeline
+from flows import pipeline, reexport
 from flows.config import Config
 from tests.conftest import Workspace, csv_text
 from tests.reliability.test_crash import STATE_QUERIES
@@ -209,3 +209,29 @@ def test_an_extension_that_cannot_load_is_one_clear_error(
     message = str(raised.value)
     assert "repflow_no_such_extension extension cannot be loaded" in message
     assert "repflow[lake]" in message and "\n" not in message
+
+
+def test_a_reexport_is_looked_up_in_the_lake_and_stores_what_a_full_read_stores(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_inbox(workspace)
+    file_db = workspace.root / "file" / "warehouse.duckdb"
+    run(workspace.config(db=file_db))  # files this small are read in full
+    monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
+    monkeypatch.setattr(reexport, "MAX_NEW_SHARE", 1.0)
+    found = []
+
+    def read_known(*args: Any) -> reexport.Reexport | None:
+        result = reexport.read_known(*args)
+        found.append(0 if result is None else result.known)
+        return result
+
+    monkeypatch.setattr(pipeline, "read_known", read_known)
+    config = lake_config(workspace)
+    run(config)
+    where = target(config.settings)
+    # export-2 repeats two rows of export-1 as they were: those two were looked up.
+    assert sorted(found) == [0, 0, 2]
+    lake_state, file_state = state(where), state(file_db)
+    for name in STATE_QUERIES:
+        assert lake_state[name] == file_state[name], name
