@@ -104,8 +104,12 @@ def read_known(
 
 
 def _within(values: pl.Series, stored: pl.Series) -> pl.Series:
-    """Whether each value is in `stored` (sorted): a binary search, not a join per batch."""
+    """Whether each value is in `stored` (sorted): a binary search, not a join per batch. The
+    values are searched in sorted order too, which keeps the search in the cache."""
+    hits = pl.repeat(False, values.len(), eager=True)
     if stored.is_empty():
-        return pl.repeat(False, values.len(), eager=True)
-    at = stored.search_sorted(values).clip(0, stored.len() - 1)
-    return stored.gather(at) == values
+        return hits
+    order = values.arg_sort()
+    ordered = values.gather(order)
+    at = stored.search_sorted(ordered).clip(0, stored.len() - 1)
+    return hits.scatter(order, stored.gather(at) == ordered)

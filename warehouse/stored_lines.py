@@ -66,11 +66,12 @@ OBSTACLES = """
     SELECT
         (SELECT count(*) FROM file_rows WHERE known)
             - (SELECT count(*) FROM reexport_numbered WHERE known) AS unmatched,
-        (SELECT count(*) FROM reexport_numbered n
-         WHERE n.known AND CASE WHEN n.copies = 1 THEN n.set_index <> n.stored_index
-             ELSE NOT EXISTS (SELECT 1 FROM reexport_stored s
-                              WHERE s.source_line = n.source_line
-                                AND s.set_index = n.set_index) END) AS moved,
+        (SELECT count(*) FILTER (WHERE known AND copies = 1 AND set_index <> stored_index)
+         FROM reexport_numbered)
+        + (SELECT count(*) FROM reexport_numbered n
+           WHERE n.known AND n.copies > 1 AND NOT EXISTS (
+               SELECT 1 FROM reexport_stored s
+               WHERE s.source_line = n.source_line AND s.set_index = n.set_index)) AS moved,
         (SELECT count(*) FROM (SELECT 1 FROM reexport_numbered
                                GROUP BY set_key, set_index HAVING count(*) > 1)) AS repeated
 """
@@ -132,11 +133,11 @@ class StoredLines:
         if count is None or count[0] > MAX_LOOKUP:
             return none
         sets = con.execute(
-            f"SELECT DISTINCT line_hash FROM sets WHERE {scope} AND line_hash NOT NULL ORDER BY 1",
+            f"SELECT line_hash FROM sets WHERE {scope} AND line_hash NOT NULL ORDER BY 1",
             params,
         ).pl()
         rejects = con.execute(
-            "SELECT DISTINCT line_hash FROM rejects WHERE line_hash NOT NULL ORDER BY 1"
+            "SELECT line_hash FROM rejects WHERE line_hash NOT NULL ORDER BY 1"
         ).pl()
         return sets.to_series().cast(pl.UInt64), rejects.to_series().cast(pl.UInt64)
 
