@@ -28,7 +28,7 @@ import pyarrow as pa
 
 import sources
 from flows.config import Config
-from flows.reexport import MIN_ROWS, StoredRows, read_known
+from flows.reexport import MIN_ROWS, StoredRows, read_known, stored_hashes
 from rules import evaluate_relation
 from schemas.row_hash import file_seed, with_row_hashes
 from schemas.set_row import ATHLETE_ID_RE, RowContext
@@ -256,18 +256,15 @@ def _parse(
     batches = parsed.batches()
     first = next(batches)
     second = next(batches, None)
+    hashes = None
     if stored is not None and first.height >= MIN_ROWS:
+        hashes = stored_hashes(first, parsed.format, athlete_id, stored)
+    if stored is not None and hashes is not None:  # rows stored: a re-export, perhaps
         pending = [first] if second is None else chain([first, second], batches)
-        again = read_known(pending, parsed.format, context, athlete_id, stored)
+        again = read_known(pending, parsed.format, context, athlete_id, stored, hashes)
         if again is not None:
-            return ParsedFile(
-                parsed.format,
-                again.sets,
-                again.rejects,
-                parsed.skipped,
-                parsed.machines,
-                again.known,
-            )
+            sets, rejects, known = again.sets, again.rejects, again.known
+            return ParsedFile(parsed.format, sets, rejects, parsed.skipped, parsed.machines, known)
         if second is not None:  # its batches are spent: read it again, in full
             return _parse(path, athlete_id, context, None)
     # Every set keeps the hash of its row, for the next re-export to look up.

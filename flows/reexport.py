@@ -12,6 +12,7 @@ look-up gives up and the file is read in full, so a file always stores what a fu
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,14 +22,13 @@ from schemas.row_hash import HASH_COLUMNS, file_seed, with_row_hashes
 from schemas.set_row import RowContext
 from schemas.validate import RECORD_COLUMNS, REJECT_SCHEMA, checked, cut_raw
 from schemas.vectorized import blank
-from warehouse.stored_lines import Numbers
+from warehouse.stored_lines import FileRows
 
 # Below this many rows a file validates in milliseconds: not worth a look-up.
 MIN_ROWS = 1_000
-# New rows are validated in one frame, in memory: past this many, or past this share of the
-# rows read so far, the file is no re-export, and the batched full read takes it.
+# New rows are validated in one frame, in memory: past this many, the file is no re-export
+# (or a large one with a large new part), and the batched full read takes it.
 MAX_NEW_ROWS = 250_000
-MAX_NEW_SHARE = 0.5
 
 
 class StoredRows(Protocol):
@@ -36,7 +36,7 @@ class StoredRows(Protocol):
 
     def line_hashes(self, fmt: str, athlete: str | None) -> tuple[pl.Series, pl.Series]: ...
     def matching_rejects(self, hashes: pl.DataFrame) -> pl.DataFrame: ...
-    def number(self, file_rows: pl.DataFrame, records: pl.DataFrame, fmt: str) -> Numbers: ...
+    def file_rows(self) -> AbstractContextManager[FileRows]: ...
 
 
 @dataclass(frozen=True)
@@ -46,29 +46,48 @@ class Reexport:
     known: int  # rows stored already as sets, left as they are
 
 
+def stored_hashes(
+    first: pl.DataFrame, fmt: str, folder_athlete: str | None, stored: StoredRows
+) -> tuple[pl.Series, pl.Series] | None:
+    """The sorted hashes of the stored sets and rejects a file's rows may match, or None when
+    no set is stored for it (a first load: nothing to look up). `first` is its first batch."""
+    # A file without an athlete column is the folder athlete's alone.
+    one = None if "athlete_id" in first.columns else folder_athlete
+    hashes = stored.line_hashes(fmt, one)
+    return None if hashes[0].is_empty() else hashes
+
+
 def read_known(
     batches: Iterable[pl.DataFrame],
     fmt: str,
     context: RowContext,
     folder_athlete: str | None,
     stored: StoredRows,
+    hashes: tuple[pl.Series, pl.Series],
 ) -> Reexport | None:
     """The file's new rows validated and numbered among its known ones, or None when the file
-    is not a re-export this can take exactly (then read it in full)."""
+    is not a re-export this can take exactly (then read it in full). `hashes` are from
+    `stored_hashes`."""
+    with stored.file_rows() as file_rows:
+        return _read_known(batches, fmt, context, folder_athlete, stored, hashes, file_rows)
+
+
+def _read_known(
+    batches: Iterable[pl.DataFrame],
+    fmt: str,
+    context: RowContext,
+    folder_athlete: str | None,
+    stored: StoredRows,
+    hashes: tuple[pl.Series, pl.Series],
+    file_rows: FileRows,
+) -> Reexport | None:
     seed = file_seed(context, folder_athlete, fmt)
-    hashes: tuple[pl.Series, pl.Series] | None = None
-    order_parts, new_parts, again_parts = [], [], []
+    set_hashes, reject_hashes = hashes
+    new_parts, again_parts = [], []
     rows = new = 0
     for batch in batches:
         if "source_format" in batch.columns:
             return None  # a bundle of several formats: numbered per member, read in full
-        if hashes is None:
-            # A file without an athlete column is the folder athlete's alone.
-            one = None if "athlete_id" in batch.columns else folder_athlete
-            hashes = stored.line_hashes(fmt, one)
-            if hashes[0].is_empty():
-                return None
-        set_hashes, reject_hashes = hashes
         hashed = with_row_hashes(batch, seed).with_columns(pl.col("source_line").cast(pl.Int64))
         intact = hashed["structure_error"].is_null()
         known = intact & _within(hashed["line_hash"], set_hashes)
@@ -76,20 +95,21 @@ def read_known(
         numbered = ~blank(pl.col("set_index")) if "set_index" in batch.columns else pl.lit(False)
         # Selected before filtered: the text columns of a batch are not copied.
         order = hashed.select("source_line", *HASH_COLUMNS, known=known, numbered=numbered)
-        order_parts.append(order.filter(~bad_before))
-        # Only the new rows keep their text: the known ones are numbers from here on.
-        new_parts.append(hashed.filter(~known & ~bad_before))
-        again_parts.append(hashed.filter(bad_before).select("source_line", "raw", *HASH_COLUMNS))
+        file_rows.add(order.filter(~bad_before))
+        # Only the new rows keep their text: the known ones are hashes in DuckDB from here on.
+        new_parts.append(_own_text(hashed.filter(~known & ~bad_before)))
+        again = hashed.filter(bad_before).select("source_line", "raw", *HASH_COLUMNS)
+        again_parts.append(_own_text(again))
         rows += hashed.height
         new += new_parts[-1].height
-        if new > MAX_NEW_ROWS or new > rows * MAX_NEW_SHARE:
+        if new > MAX_NEW_ROWS:
             return None
     again = pl.concat(again_parts)
     again = again.join(stored.matching_rejects(again), on=HASH_COLUMNS, how="left")
     if again["errors"].null_count():
         return None  # a 64-bit match that the second hash denies: its text is gone
     records, rejects = checked(pl.concat(new_parts), context, folder_athlete)
-    numbers = stored.number(pl.concat(order_parts), records, fmt)
+    numbers = file_rows.number(records, fmt)
     if not numbers.exact:
         return None
     # A bad row rejected before is rejected again with its stored reasons.
@@ -101,6 +121,15 @@ def read_known(
         rejects=pl.concat([rejects, cut_raw(again_rejects)]).sort("source_line"),
         known=rows - new - again_rejects.height,
     )
+
+
+def _own_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with strings of its own. A filtered frame's strings are views into the whole
+    batch's buffers: kept batch after batch, they held every batch's text (1.5 GB at 10 M rows).
+    Arrow's oldest string layout is a copy into one buffer per column."""
+    copied = pl.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    assert isinstance(copied, pl.DataFrame)  # a table converts to a frame
+    return copied
 
 
 def _within(values: pl.Series, stored: pl.Series) -> pl.Series:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -173,6 +173,32 @@ def reader(
         yield con
     finally:
         con.close()
+
+
+# DuckDB would otherwise keep up to 80% of the machine's memory for a large file's numbering,
+# duplicate check and new row groups; under this limit it writes them out or spills instead.
+BOUNDED_MEMORY = "512MB"
+
+
+@contextmanager
+def bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB held to BOUNDED_MEMORY, and free to produce rows in any order (keeping the
+    order of a large input makes it buffer). Settings are not part of a transaction: they are
+    reset however the block ends, and a failed reset never hides the block's own error."""
+    con.execute(f"SET memory_limit = '{BOUNDED_MEMORY}'")
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield con
+    except BaseException:
+        with suppress(duckdb.Error):
+            _reset_memory(con)
+        raise
+    _reset_memory(con)
+
+
+def _reset_memory(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("RESET memory_limit")
+    con.execute("RESET preserve_insertion_order")
 
 
 @contextmanager

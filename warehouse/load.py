@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from schemas.validate import SET_GROUP, duplicate_rejects
-from warehouse.db import transaction
+from warehouse.db import bounded_memory, transaction
 from warehouse.spool import Spool
 
 Status = Literal["loaded", "duplicate", "failed"]
@@ -182,9 +182,6 @@ REPEATS = f"""
     )
     WHERE copy > 1
 """
-# DuckDB would otherwise keep up to 80% of the machine's memory for a large file's numbering,
-# duplicate check and new row groups; under this limit it writes them out or spills instead.
-SPOOL_MEMORY_LIMIT = "512MB"
 
 
 def _unspool(con: duckdb.DuckDBPyConnection, spool: Spool) -> pl.DataFrame:
@@ -341,23 +338,9 @@ def load_file(
     """Store one file's sets, rejects and machines and record it, all or nothing."""
     if not isinstance(parsed.sets, Spool):
         return _load(con, info, parsed, run_id)
-    # Settings, not part of the transaction: reset however the load ends. Keeping the file's
-    # order would make DuckDB buffer the insert; `sets` has no order to keep.
-    con.execute(f"SET memory_limit = '{SPOOL_MEMORY_LIMIT}'")
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        outcome = _load(con, info, parsed, run_id)
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):  # the load's own error is the one to report
-            _reset_spool_settings(con)
-        raise
-    _reset_spool_settings(con)
-    return outcome
-
-
-def _reset_spool_settings(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("RESET memory_limit")
-    con.execute("RESET preserve_insertion_order")
+    # Keeping the file's order would make DuckDB buffer the insert; `sets` has no order.
+    with bounded_memory(con):
+        return _load(con, info, parsed, run_id)
 
 
 def _load(

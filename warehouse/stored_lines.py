@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from schemas.row_hash import HASH_COLUMNS
-from warehouse.db import Warehouse, writer
+from warehouse.db import Warehouse, WarehouseLocked, bounded_memory, writer
 from warehouse.load import SESSION_ID
 
 # Two differently salted hashes of the group: both colliding is not met in practice (and a
@@ -33,7 +33,7 @@ SET_HASHES = """
 STORED = f"""
     CREATE OR REPLACE TEMP TABLE reexport_stored AS
     SELECT o.source_line, o.numbered, s.set_index, {SET_HASHES.format(r="s")}
-    FROM file_rows o JOIN sets s ON s.line_hash = o.line_hash AND s.line_check = o.line_check
+    FROM reexport_rows o JOIN sets s ON s.line_hash = o.line_hash AND s.line_check = o.line_check
     WHERE o.known
 """
 # Every set of the file in file order, known and new, numbered as schemas.validate.number does:
@@ -64,7 +64,7 @@ NUMBERED = f"""
 # that repeats in the file (which copy is rejected is for the full read to say).
 OBSTACLES = """
     SELECT
-        (SELECT count(*) FROM file_rows WHERE known)
+        (SELECT count(*) FROM reexport_rows WHERE known)
             - (SELECT count(*) FROM reexport_numbered WHERE known) AS unmatched,
         (SELECT count(*) FILTER (WHERE known AND copies = 1 AND set_index <> stored_index)
          FROM reexport_numbered)
@@ -115,7 +115,10 @@ class StoredLines:
         if self._con is None:
             if isinstance(self._where, Path) and not self._where.exists():
                 return None  # nothing stored yet, and parsing must not create the file
-            self._con = self._stack.enter_context(writer(self._where))
+            try:
+                self._con = self._stack.enter_context(writer(self._where))
+            except WarehouseLocked:
+                return None  # the look-up only saves work: the file is read in full
         return self._con
 
     def line_hashes(self, fmt: str, athlete: str | None) -> tuple[pl.Series, pl.Series]:
@@ -132,13 +135,14 @@ class StoredLines:
         count = con.execute(f"SELECT count(*) FROM sets WHERE {scope}", params).fetchone()
         if count is None or count[0] > MAX_LOOKUP:
             return none
-        sets = con.execute(
-            f"SELECT line_hash FROM sets WHERE {scope} AND line_hash NOT NULL ORDER BY 1",
-            params,
-        ).pl()
-        rejects = con.execute(
-            "SELECT line_hash FROM rejects WHERE line_hash NOT NULL ORDER BY 1"
-        ).pl()
+        with bounded_memory(con):
+            sets = con.execute(
+                f"SELECT line_hash FROM sets WHERE {scope} AND line_hash NOT NULL ORDER BY 1",
+                params,
+            ).pl()
+            rejects = con.execute(
+                "SELECT line_hash FROM rejects WHERE line_hash NOT NULL ORDER BY 1"
+            ).pl()
         return sets.to_series().cast(pl.UInt64), rejects.to_series().cast(pl.UInt64)
 
     def matching_rejects(self, hashes: pl.DataFrame) -> pl.DataFrame:
@@ -150,28 +154,54 @@ class StoredLines:
             found = con.execute(MATCHING_REJECTS).pl()
         return found.cast(dict(REJECTS_SCHEMA))  # type: ignore[arg-type]
 
-    def number(self, file_rows: pl.DataFrame, records: pl.DataFrame, fmt: str) -> Numbers:
-        """Number the new `records` among all the file's sets. `file_rows` is every row that is
-        a set or may be one, in file order: source_line, line_hash, line_check, `known` (its
-        hash is stored) and `numbered` (its set number is given)."""
+    @contextlib.contextmanager
+    def file_rows(self) -> Iterator[FileRows]:
+        """A file's rows as DuckDB holds them, batch by batch: a temporary table that DuckDB
+        may spill, so a ten-million-row file is not held in memory. Dropped at the end."""
         con = self._connection()
         assert con is not None  # asked only after line_hashes() found stored rows
+        with bounded_memory(con):
+            con.execute(ROWS)
+            try:
+                yield FileRows(con)
+            finally:
+                for table in ("reexport_rows", "reexport_stored", "reexport_numbered"):
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# Every row of a file that is a set or may be one, in file order: its hashes, whether its hash
+# is stored (`known`) and whether it gives its set number (`numbered`).
+ROWS = """
+    CREATE OR REPLACE TEMP TABLE reexport_rows (
+        source_line BIGINT, line_hash UBIGINT, line_check UBIGINT, known BOOLEAN,
+        numbered BOOLEAN
+    )
+"""
+
+
+@dataclass(frozen=True)
+class FileRows:
+    con: duckdb.DuckDBPyConnection
+
+    def add(self, rows: pl.DataFrame) -> None:
+        """Append a batch's rows (source_line, line_hash, line_check, known, numbered)."""
+        with _registered(self.con, batch_rows=rows):
+            self.con.execute("INSERT INTO reexport_rows SELECT * FROM batch_rows")
+
+    def number(self, records: pl.DataFrame, fmt: str) -> Numbers:
+        """Number the new `records` (schemas.validate.checked) among all the file's sets."""
         new = records.select(
             "source_line", "athlete_id", "session_id", "session_key", "exercise_key",
             "performed_at", "set_index",
         )  # fmt: skip
-        with _registered(con, file_rows=file_rows, new_records=new):
-            con.execute(STORED)
-            con.execute(NUMBERED, {"fmt": fmt})
-        try:
-            unmatched, moved, repeated = con.execute(OBSTACLES).fetchone() or (0, 0, 0)
-            numbers = con.execute(
-                "SELECT source_line, set_index::BIGINT AS set_index FROM reexport_numbered "
-                "WHERE NOT known"
-            ).pl()
-        finally:
-            con.execute("DROP TABLE reexport_stored")
-            con.execute("DROP TABLE reexport_numbered")
+        with _registered(self.con, new_records=new):
+            self.con.execute(STORED)
+            self.con.execute(NUMBERED, {"fmt": fmt})
+        unmatched, moved, repeated = self.con.execute(OBSTACLES).fetchone() or (0, 0, 0)
+        numbers = self.con.execute(
+            "SELECT source_line, set_index::BIGINT AS set_index FROM reexport_numbered "
+            "WHERE NOT known"
+        ).pl()
         return Numbers(numbers, unmatched, moved, repeated)
 
 
