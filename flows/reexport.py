@@ -68,59 +68,49 @@ def read_known(
     """The file's new rows validated and numbered among its known ones, or None when the file
     is not a re-export this can take exactly (then read it in full). `hashes` are from
     `stored_hashes`."""
-    with stored.file_rows() as file_rows:
-        return _read_known(batches, fmt, context, folder_athlete, stored, hashes, file_rows)
-
-
-def _read_known(
-    batches: Iterable[pl.DataFrame],
-    fmt: str,
-    context: RowContext,
-    folder_athlete: str | None,
-    stored: StoredRows,
-    hashes: tuple[pl.Series, pl.Series],
-    file_rows: FileRows,
-) -> Reexport | None:
     seed = file_seed(context, folder_athlete, fmt)
     set_hashes, reject_hashes = hashes
     new_parts, again_parts = [], []
     rows = new = 0
-    for batch in batches:
-        if "source_format" in batch.columns:
-            return None  # a bundle of several formats: numbered per member, read in full
-        hashed = with_row_hashes(batch, seed).with_columns(pl.col("source_line").cast(pl.Int64))
-        intact = hashed["structure_error"].is_null()
-        known = intact & _within(hashed["line_hash"], set_hashes)
-        bad_before = intact & ~known & _within(hashed["line_hash"], reject_hashes)
-        numbered = ~blank(pl.col("set_index")) if "set_index" in batch.columns else pl.lit(False)
-        # Selected before filtered: the text columns of a batch are not copied.
-        order = hashed.select("source_line", *HASH_COLUMNS, known=known, numbered=numbered)
-        file_rows.add(order.filter(~bad_before))
-        # Only the new rows keep their text: the known ones are hashes in DuckDB from here on.
-        new_parts.append(_own_text(hashed.filter(~known & ~bad_before)))
-        again = hashed.filter(bad_before).select("source_line", "raw", *HASH_COLUMNS)
-        again_parts.append(_own_text(again))
-        rows += hashed.height
-        new += new_parts[-1].height
-        if new > MAX_NEW_ROWS:
+    with stored.file_rows() as file_rows:
+        for batch in batches:
+            if "source_format" in batch.columns:
+                return None  # a bundle of several formats: numbered per member, read in full
+            hashed = with_row_hashes(batch, seed).with_columns(pl.col("source_line").cast(pl.Int64))
+            intact = hashed["structure_error"].is_null()
+            known = intact & _within(hashed["line_hash"], set_hashes)
+            bad_before = intact & ~known & _within(hashed["line_hash"], reject_hashes)
+            numbered = (
+                ~blank(pl.col("set_index")) if "set_index" in batch.columns else pl.lit(False)
+            )
+            # Selected before filtered: the text columns of a batch are not copied.
+            order = hashed.select("source_line", *HASH_COLUMNS, known=known, numbered=numbered)
+            file_rows.add(order.filter(~bad_before))
+            # Only the new rows keep their text: the known ones are hashes in DuckDB from here on.
+            new_parts.append(_own_text(hashed.filter(~known & ~bad_before)))
+            again = hashed.filter(bad_before).select("source_line", "raw", *HASH_COLUMNS)
+            again_parts.append(_own_text(again))
+            rows += hashed.height
+            new += new_parts[-1].height
+            if new > MAX_NEW_ROWS:
+                return None
+        again = pl.concat(again_parts)
+        again = again.join(stored.matching_rejects(again), on=HASH_COLUMNS, how="left")
+        if again["errors"].null_count():
+            return None  # a 64-bit match that the second hash denies: its text is gone
+        records, rejects = checked(pl.concat(new_parts), context, folder_athlete)
+        numbers = file_rows.number(records, fmt)
+        if not numbers.exact:
             return None
-    again = pl.concat(again_parts)
-    again = again.join(stored.matching_rejects(again), on=HASH_COLUMNS, how="left")
-    if again["errors"].null_count():
-        return None  # a 64-bit match that the second hash denies: its text is gone
-    records, rejects = checked(pl.concat(new_parts), context, folder_athlete)
-    numbers = file_rows.number(records, fmt)
-    if not numbers.exact:
-        return None
-    # A bad row rejected before is rejected again with its stored reasons.
-    again_rejects = again.select(REJECT_SCHEMA.keys()).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
-    return Reexport(
-        sets=records.drop("set_index")
-        .join(numbers.set_index, on="source_line")
-        .select(RECORD_COLUMNS),
-        rejects=pl.concat([rejects, cut_raw(again_rejects)]).sort("source_line"),
-        known=rows - new - again_rejects.height,
-    )
+        # A bad row rejected before is rejected again with its stored reasons.
+        again_rejects = again.select(REJECT_SCHEMA.keys()).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
+        return Reexport(
+            sets=records.drop("set_index")
+            .join(numbers.set_index, on="source_line")
+            .select(RECORD_COLUMNS),
+            rejects=pl.concat([rejects, cut_raw(again_rejects)]).sort("source_line"),
+            known=rows - new - again_rejects.height,
+        )
 
 
 def _own_text(frame: pl.DataFrame) -> pl.DataFrame:
