@@ -29,8 +29,9 @@ import sources
 from bench.inbox import build
 from flows import pipeline
 from flows.config import Config, load
+from flows.reexport import row_seed
 from rules import evaluate_relation
-from schemas.row_hash import file_seed, with_row_hashes
+from schemas.row_hash import with_row_hashes
 from schemas.set_row import RowContext
 from warehouse.db import writer
 from warehouse.flags import rule_sets
@@ -155,7 +156,7 @@ def reexport(folder: Path, rows: int, repeat: int) -> tuple[float, float, float,
 
 def hash_rows(csv: Path) -> None:
     """Read a file into rows and hash each, as a re-export does before it looks anything up."""
-    seed = file_seed(RowContext(), "bench", "canonical_csv")
+    seed = row_seed(RowContext(), "bench", "canonical_csv")
     for batch in sources.read(csv).batches():
         with_row_hashes(batch, seed)
 

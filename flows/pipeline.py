@@ -28,9 +28,9 @@ import pyarrow as pa
 
 import sources
 from flows.config import Config
-from flows.reexport import MIN_ROWS, StoredRows, read_known, stored_hashes
+from flows.reexport import MIN_ROWS, StoredRows, read_known, row_seed, stored_hashes
 from rules import evaluate_relation
-from schemas.row_hash import file_seed, with_row_hashes
+from schemas.row_hash import with_row_hashes
 from schemas.set_row import ATHLETE_ID_RE, RowContext
 from schemas.validate import validate
 from sources.csv_text import UnreadableFile
@@ -268,7 +268,7 @@ def _parse(
         if second is not None:  # its batches are spent: read it again, in full
             return _parse(path, athlete_id, context, None)
     # Every set keeps the hash of its row, for the next re-export to look up.
-    seed = file_seed(context, athlete_id, parsed.format)
+    seed = row_seed(context, athlete_id, parsed.format)
     if second is None:
         validated = validate(with_row_hashes(first, seed), context, athlete_id)
         return ParsedFile(

@@ -22,6 +22,7 @@ from schemas.row_hash import HASH_COLUMNS, file_seed, with_row_hashes
 from schemas.set_row import RowContext
 from schemas.validate import RECORD_COLUMNS, REJECT_SCHEMA, checked, cut_raw
 from schemas.vectorized import blank
+from warehouse.load import SESSION_ID
 from warehouse.stored_lines import FileRows
 
 # Below this many rows a file validates in milliseconds: not worth a look-up.
@@ -46,6 +47,12 @@ class Reexport:
     known: int  # rows stored already as sets, left as they are
 
 
+def row_seed(context: RowContext, folder_athlete: str | None, fmt: str) -> bytes:
+    """The seed of a file's row hashes. Known rows are grouped by their stored session ids: the
+    formula that derives them is part of what a hash stands for."""
+    return file_seed(context, folder_athlete, fmt, SESSION_ID)
+
+
 def stored_hashes(
     first: pl.DataFrame, fmt: str, folder_athlete: str | None, stored: StoredRows
 ) -> tuple[pl.Series, pl.Series] | None:
@@ -68,14 +75,23 @@ def read_known(
     """The file's new rows validated and numbered among its known ones, or None when the file
     is not a re-export this can take exactly (then read it in full). `hashes` are from
     `stored_hashes`."""
-    seed = file_seed(context, folder_athlete, fmt)
+    seed = row_seed(context, folder_athlete, fmt)
     set_hashes, reject_hashes = hashes
     new_parts, again_parts = [], []
     rows = new = 0
     with stored.file_rows() as file_rows:
+        sessions_given = set()
         for batch in batches:
             if "source_format" in batch.columns:
-                return None  # a bundle of several formats: numbered per member, read in full
+                return None  # a zip bundle: its members' formats differ, read in full
+            if "session_id" in batch.columns:
+                sessions_given |= set(
+                    batch.select(blank(pl.col("session_id")).unique()).to_series()
+                )
+                if len(sessions_given) > 1:
+                    # A given session id and a blank one's local date may be one session key
+                    # (one numbering group) but two stored sessions: read in full.
+                    return None
             hashed = with_row_hashes(batch, seed).with_columns(pl.col("source_line").cast(pl.Int64))
             intact = hashed["structure_error"].is_null()
             known = intact & _within(hashed["line_hash"], set_hashes)

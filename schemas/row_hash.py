@@ -36,8 +36,9 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def file_seed(context: RowContext, folder_athlete: str | None, fmt: str) -> bytes:
-    """What the rows of one file are read with, as one digest."""
+def file_seed(context: RowContext, folder_athlete: str | None, fmt: str, *code: str) -> bytes:
+    """What the rows of one file are read with, as one digest. `code` is whatever else, outside
+    `schemas/`, decides what a row stores (the loader's session id formula)."""
     settings = repr(
         (
             context.timezone,
@@ -47,7 +48,7 @@ def file_seed(context: RowContext, folder_athlete: str | None, fmt: str) -> byte
         )
     )
     return hashlib.sha256(
-        "\x1f".join((code_fingerprint(), settings, folder_athlete or "", fmt)).encode()
+        "\x1f".join((code_fingerprint(), settings, folder_athlete or "", fmt, *code)).encode()
     ).digest()
 
 

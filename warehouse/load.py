@@ -246,10 +246,12 @@ def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[i
             [run_id],
         )
     # An unchanged set takes the hash of the row it was just read from: stored before hashes
-    # existed, or read with other settings, it is skipped from the next re-export on.
+    # existed, or read with other settings, it is skipped from the next re-export on. It takes
+    # that row's session too, which a re-export numbers it by (flows/reexport.py).
     con.execute(
         f"""
-        UPDATE sets s SET line_hash = i.line_hash, line_check = i.line_check
+        UPDATE sets s SET line_hash = i.line_hash, line_check = i.line_check,
+                          session_id = i.session_id
         FROM incoming i
         WHERE {KEY_MATCH} AND NOT ({CHANGED}) AND i.line_hash IS NOT NULL
           AND (s.line_hash IS DISTINCT FROM i.line_hash

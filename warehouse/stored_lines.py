@@ -82,6 +82,8 @@ MATCHING_REJECTS = """
         ON r.line_hash = h.line_hash AND r.line_check = h.line_check
     GROUP BY r.line_hash, r.line_check
 """
+# The files whose rejects a file's rows may repeat: of its format (and its folder athlete's).
+FILE_SCOPE = "format = $fmt AND ($athlete IS NULL OR athlete_id = $athlete)"
 # The stored hashes a look-up holds in memory, 8 bytes each: past this, files are read in full.
 MAX_LOOKUP = 20_000_000
 REJECTS_SCHEMA = pl.Schema(
@@ -141,7 +143,9 @@ class StoredLines:
                 params,
             ).pl()
             rejects = con.execute(
-                "SELECT line_hash FROM rejects WHERE line_hash NOT NULL ORDER BY 1"
+                "SELECT line_hash FROM rejects WHERE line_hash NOT NULL AND file_id IN ("
+                f"SELECT file_id FROM ingested_files WHERE {FILE_SCOPE}) ORDER BY 1",
+                params,
             ).pl()
         return sets.to_series().cast(pl.UInt64), rejects.to_series().cast(pl.UInt64)
 
