@@ -125,9 +125,9 @@ class StoredLines:
 
     def line_hashes(self, fmt: str, athlete: str | None) -> tuple[pl.Series, pl.Series]:
         """The `line_hash` of every stored set of format `fmt` (of `athlete` alone, when the
-        file is one athlete's), and of every stored reject, each sorted: a file's rows are
-        looked up in these batch by batch, and the warehouse is asked about the ones that match
-        once per file. Nothing, when there are more than MAX_LOOKUP such sets."""
+        file is one athlete's), and of every reject of such files, each sorted: a file's rows
+        are looked up in these batch by batch, and the warehouse is asked about the ones that
+        match once per file. Nothing, when there are more than MAX_LOOKUP such sets."""
         none = pl.Series(dtype=pl.UInt64), pl.Series(dtype=pl.UInt64)
         con = self._connection()
         if con is None:
