@@ -145,7 +145,14 @@ def test_a_reexport_stores_what_a_full_read_stores(
     monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
     looked_up_at_all = []
 
-    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    # Derandomized: the same examples every run, so the share of them that the lookup takes
+    # (asserted below) does not vary from run to run.
+    @settings(
+        max_examples=20,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(
         base=st.lists(rows, max_size=14),
         changes=st.lists(edits, min_size=1, max_size=2),
