@@ -28,7 +28,7 @@ import pyarrow as pa
 
 import sources
 from flows.config import Config
-from flows.reexport import MIN_ROWS, StoredRows, read_known, row_seed, stored_hashes
+from flows.reexport import StoredRows, read_known, row_seed, stored_hashes
 from rules import evaluate_relation
 from schemas.row_hash import with_row_hashes
 from schemas.set_row import ATHLETE_ID_RE, RowContext
@@ -256,9 +256,7 @@ def _parse(
     batches = parsed.batches()
     first = next(batches)
     second = next(batches, None)
-    hashes = None
-    if stored is not None and first.height >= MIN_ROWS:
-        hashes = stored_hashes(first, parsed.format, athlete_id, stored)
+    hashes = None if stored is None else stored_hashes(first, parsed.format, athlete_id, stored)
     if stored is not None and hashes is not None:  # rows stored: a re-export, perhaps
         pending = [first] if second is None else chain([first, second], batches)
         again = read_known(pending, parsed.format, context, athlete_id, stored, hashes)

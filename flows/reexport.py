@@ -57,7 +57,10 @@ def stored_hashes(
     first: pl.DataFrame, fmt: str, folder_athlete: str | None, stored: StoredRows
 ) -> tuple[pl.Series, pl.Series] | None:
     """The sorted hashes of the stored sets and rejects a file's rows may match, or None when
-    no set is stored for it (a first load: nothing to look up). `first` is its first batch."""
+    the file is too small to be worth a look-up or no set is stored for it (a first load).
+    `first` is its first batch."""
+    if first.height < MIN_ROWS:
+        return None
     # A file without an athlete column is the folder athlete's alone.
     one = None if "athlete_id" in first.columns else folder_athlete
     hashes = stored.line_hashes(fmt, one)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import pipeline
+from flows import pipeline, reexport
 from flows.config import Config, load
 from warehouse import stored_lines
 from warehouse.db import writer
@@ -142,7 +142,7 @@ def edited(base: list[Row], changes: list[tuple[str, int, Row]]) -> list[Row]:
 def test_a_reexport_stores_what_a_full_read_stores(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
+    monkeypatch.setattr(reexport, "MIN_ROWS", 0)
     looked_up_at_all = []
 
     # Derandomized: the same examples every run, so the share of them that the lookup takes
@@ -161,7 +161,7 @@ def test_a_reexport_stores_what_a_full_read_stores(
         # A timezone changed between loads reads every row again, once.
         zones=st.sampled_from([["UTC"] * 3, ["UTC", "UTC", LA], ["UTC", LA, LA], [LA] * 3]),
     )
-    def reexport(
+    def check_reexport(
         base: list[Row],
         changes: list[list[tuple[str, int, Row]]],
         numbered: bool,
@@ -179,7 +179,7 @@ def test_a_reexport_stores_what_a_full_read_stores(
             assert looked_up[table] == full[table], table
         looked_up_at_all.append(any(known[1:]))
 
-    reexport()
+    check_reexport()
     # Not a test of the fallback alone: many re-exports were taken from the warehouse.
     assert sum(looked_up_at_all) >= len(looked_up_at_all) // 4, looked_up_at_all
 
@@ -187,7 +187,7 @@ def test_a_reexport_stores_what_a_full_read_stores(
 def test_an_appended_export_validates_only_its_new_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
+    monkeypatch.setattr(reexport, "MIN_ROWS", 0)
     history = [Row("a1", day, 0, "Squat", "5", "60", "") for day in (1, 2) for _ in range(3)]
     history.append(Row("a1", 2, 0, "Squat", "ten", "60", ""))  # rejected each time, same reasons
     later = history + [Row("a1", 3, 0, "Squat", "5", "62.5", "") for _ in range(3)]
@@ -205,7 +205,7 @@ def test_changed_settings_read_every_row_again(
 ) -> None:
     """A row read under other settings may store other values: its hash differs, so it is not
     known, and the full read stores what the new settings say."""
-    monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
+    monkeypatch.setattr(reexport, "MIN_ROWS", 0)
     history = [Row("a1", day, 0, "Squat", "5", "60", "") for day in (1, 2)]
     folder = tmp_path / "w"
     _, known_before = load_files(folder, [export(history, False)], look_up=True)
@@ -223,7 +223,7 @@ def test_sets_stored_before_hashes_get_them_from_the_next_full_read(
 ) -> None:
     """A warehouse loaded before migration 0007 has no hashes: its next re-export is read in
     full, and leaves every unchanged set with its row's hash, so the one after is looked up."""
-    monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
+    monkeypatch.setattr(reexport, "MIN_ROWS", 0)
     history = [Row("a1", 1, minute, "Squat", "5", "60", "") for minute in (0, 5)]
     later = [*history, Row("a1", 2, 0, "Squat", "5", "62.5", "")]
     folder = tmp_path / "w"
@@ -245,7 +245,7 @@ def test_sets_stored_before_hashes_get_them_from_the_next_full_read(
 def test_too_many_stored_sets_to_hold_read_the_file_in_full(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
+    monkeypatch.setattr(reexport, "MIN_ROWS", 0)
     monkeypatch.setattr(stored_lines, "MAX_LOOKUP", 1)
     history = [Row("a1", 1, minute, "Squat", "5", "60", "") for minute in (0, 5)]
     texts = [
@@ -303,7 +303,7 @@ def test_sets_are_numbered_in_the_session_a_full_read_gives_them(
 ) -> None:
     """Found in review: sessions that a full read numbers together, or that an unchanged set
     moved to, were numbered apart by the look-up."""
-    monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
+    monkeypatch.setattr(reexport, "MIN_ROWS", 0)
     looked_up, _ = load_files(tmp_path / "looked-up", texts, look_up=True, zones=zones)
     full, _ = load_files(tmp_path / "full", texts, look_up=False, zones=zones)
     assert looked_up == full

@@ -217,7 +217,7 @@ def test_a_reexport_is_looked_up_in_the_lake_and_stores_what_a_full_read_stores(
     small_inbox(workspace)
     file_db = workspace.root / "file" / "warehouse.duckdb"
     run(workspace.config(db=file_db))  # files this small are read in full
-    monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
+    monkeypatch.setattr(reexport, "MIN_ROWS", 0)
     found = []
 
     def read_known(*args: Any) -> reexport.Reexport | None:
