@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
@@ -435,7 +436,13 @@ def report(
     out.print(f"wrote {written.path} ({athletes}, {written.charts} charts)", markup=False)
 
 
+# Set once a stop is asked for. The KeyboardInterrupt a stop raises can land in code that wraps
+# it (pydantic building a schema re-raises it as a SchemaError); that is still a stop.
+_stop_requested = threading.Event()
+
+
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    _stop_requested.set()
     raise KeyboardInterrupt  # unwinds like Ctrl-C, so the local server is stopped on the way out
 
 
@@ -468,6 +475,7 @@ def serve(
     settings_file = config_dir(config) / "repflow.toml"
     with clean_errors():  # an unwritable folder for Prefect's state is one line, not a traceback
         _prepare_prefect(loaded)
+    _stop_requested.clear()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
@@ -500,7 +508,7 @@ def serve(
             except (ConfigError, OSError):
                 raise
             except Exception as exc:  # after the server died the runner's error is noise
-                if server is None or server.error is None:
+                if (server is None or server.error is None) and not _stop_requested.is_set():
                     raise fail(redact(f"serving failed: {type(exc).__name__}: {exc}"), 1) from None
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM, or Prefect's own exit on SIGTERM
         pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -290,6 +291,45 @@ def test_serve_against_a_prefect_api_url_nobody_answers_exits_1(workspace: Works
     result = repflow("serve", cwd=workspace.root, env={"PREFECT_API_URL": url})
     assert result.returncode == 1
     assert one_line_error(result) == f"repflow: no Prefect server answers at PREFECT_API_URL {url}"
+
+
+def test_a_stop_that_lands_in_code_wrapping_it_is_still_a_clean_stop(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM raises KeyboardInterrupt wherever `serve` is; pydantic, caught building a schema,
+    re-raises it as its own error. `serve` must still stop as asked, not report a failure."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from typer.testing import CliRunner
+
+    from flows import cli
+    from flows import serve as serving
+
+    def interrupted(*args: object) -> None:
+        try:
+            cli._stop_on_sigterm(signal.SIGTERM, None)
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error building validator: KeyboardInterrupt") from exc
+
+    monkeypatch.setattr(serving, "serve", interrupted)
+    monkeypatch.setattr(cli, "healthy", lambda url: True)
+    monkeypatch.setenv("PREFECT_HOME", str(workspace.root / ".prefect"))
+    for name in (  # the defaults serve puts in os.environ go when the test ends
+        "PREFECT_LOGGING_LEVEL",
+        "PREFECT_SERVER_LOGGING_LEVEL",
+        "PREFECT_LOGGING_SERVER_LEVEL",
+        "PREFECT_SERVER_ANALYTICS_ENABLED",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+        "DASK_LOGGING__DISTRIBUTED",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:  # a server that answers (`healthy`), so that none is started
+        with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+            result = CliRunner().invoke(cli.app, ["serve", "--db", str(workspace.db)])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert result.exit_code == 0, result.output
+    assert "stopped serving" in result.output and "serving failed" not in result.output
 
 
 def test_sql_hides_a_lake_password_when_the_lake_cannot_be_opened(workspace: Workspace) -> None:
