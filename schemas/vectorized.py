@@ -190,11 +190,36 @@ def per_distinct(
     """The columns `derive` adds, computed once per distinct row of `keys` and looked up for
     every row. Exports repeat the same athlete, exercise, unit, weight, reps and even workout
     start on many rows, so most values are parsed a few thousand times, not a million."""
-    distinct = derive(keys.lazy().unique()).collect()
-    looked_up = keys.join(
+    if keys.height and all(keys[name].null_count() == keys.height for name in keys.columns):
+        # A column the file does not have: its one value is derived once and repeated, without
+        # hashing every row to find it.
+        one = derive(keys.head(1).lazy()).collect().drop(keys.columns)
+        return one.select(pl.all().repeat_by(keys.height).explode(empty_as_null=False))
+    return _looked_up(keys, derive).collect()
+
+
+def _looked_up(keys: pl.DataFrame, derive: Callable[[pl.LazyFrame], pl.LazyFrame]) -> pl.LazyFrame:
+    distinct = derive(keys.lazy().unique())
+    looked_up = keys.lazy().join(
         distinct, on=keys.columns, how="left", nulls_equal=True, maintain_order="left"
     )
     return looked_up.drop(keys.columns)
+
+
+def per_distinct_each(
+    parts: list[tuple[pl.DataFrame, Callable[[pl.LazyFrame], pl.LazyFrame]]],
+) -> list[pl.DataFrame]:
+    """`per_distinct` of several independent parts, run side by side (polars' collect_all)."""
+    results: list[pl.DataFrame | None] = [None] * len(parts)
+    lazy: list[tuple[int, pl.LazyFrame]] = []
+    for n, (keys, derive) in enumerate(parts):
+        if keys.height and all(keys[name].null_count() == keys.height for name in keys.columns):
+            results[n] = per_distinct(keys, derive)
+        else:
+            lazy.append((n, _looked_up(keys, derive)))
+    for (n, _), frame in zip(lazy, pl.collect_all([plan for _, plan in lazy]), strict=True):
+        results[n] = frame
+    return [frame for frame in results if frame is not None]
 
 
 def _field_rule(contract: FieldContract, checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
@@ -244,16 +269,18 @@ def check(frame: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     missing = [c.name for c in CONTRACTS if c.name not in frame.columns]
     frame = frame.with_columns(pl.lit(None, pl.String).alias(name) for name in missing)
     frame = frame.with_columns(pl.col(c.name).cast(pl.String) for c in CONTRACTS)
-    looked_up: list[pl.DataFrame] = []
-    for contract in CONTRACTS:
-        if contract.name == "performed_at":
-            continue
-        derive = (
-            _number_field(contract)
-            if contract.name in ("reps", "load")
-            else _simple_field(contract)
-        )
-        looked_up.append(per_distinct(frame.select(contract.name), derive))
+    looked_up = per_distinct_each(
+        [
+            (
+                frame.select(contract.name),
+                _number_field(contract)
+                if contract.name in ("reps", "load")
+                else _simple_field(contract),
+            )
+            for contract in CONTRACTS
+            if contract.name != "performed_at"
+        ]
+    )
     frame = frame.hstack([column for part in looked_up for column in part.get_columns()])
 
     # The timestamp is read in the athlete's zone, and load is bounded in kg, so both wait for

@@ -110,23 +110,33 @@ def _staged_rows(fmt_param: str, file_param: str) -> str:
     """
 
 
-def _fresh(con: duckdb.DuckDBPyConnection, fmt: str) -> bool:
+def _fresh(con: duckdb.DuckDBPyConnection, fmt: str, spooled: str = "incoming_frame") -> bool:
     """True when no stored set can share a key with `incoming_frame`: none of its formats and
     athletes has a set stored in its time range. Then the rows are inserted as they are,
-    without the anti-join and the revision join (the first load of a file, or a new week)."""
+    without the anti-join and the revision join (the first load of a file, or a new week).
+
+    The range and formats are read from `spooled`, which holds at least the incoming sets: a
+    spool's Parquet gives its range from the files' statistics, without reading the rows. Only
+    when some stored set falls in that range are the incoming athletes read."""
+    bounds = con.execute(
+        f"SELECT min(performed_at), max(performed_at), "
+        f"list(DISTINCT coalesce(source_format, $fmt)) FROM {spooled}",
+        {"fmt": fmt},
+    ).fetchone()
+    if bounds is None or bounds[0] is None:  # no sets
+        return True
+    lo, hi, formats = bounds
+    in_range = "performed_at BETWEEN $lo AND $hi AND list_contains($formats, source_format)"
+    params = {"lo": lo, "hi": hi, "formats": formats}
+    if con.execute(f"SELECT 1 FROM sets WHERE {in_range} LIMIT 1", params).fetchone() is None:
+        return True
     overlap = con.execute(
-        """
-        WITH incoming AS (
-            SELECT min(performed_at) AS lo, max(performed_at) AS hi,
-                   list(DISTINCT coalesce(source_format, $fmt)) AS formats
-            FROM incoming_frame
-        )
-        SELECT 1 FROM sets, incoming
-        WHERE performed_at BETWEEN lo AND hi AND list_contains(formats, source_format)
-          AND athlete_id IN (SELECT DISTINCT athlete_id FROM incoming_frame)
+        f"""
+        SELECT 1 FROM sets
+        WHERE {in_range} AND athlete_id IN (SELECT DISTINCT athlete_id FROM incoming_frame)
         LIMIT 1
         """,
-        {"fmt": fmt},
+        params,
     ).fetchone()
     return overlap is None
 
@@ -353,7 +363,8 @@ def _load(
         if parsed.machines is not None and parsed.machines.height:
             _store_machines(con, parsed.machines, info.file_id)
         with _incoming(con, parsed, info.file_id, run_id) as (height, rejects, rejected):
-            if _fresh(con, fmt):
+            spooled = _parquet(parsed.sets.sets_pattern) if isinstance(parsed.sets, Spool) else None
+            if _fresh(con, fmt, spooled or "incoming_frame"):
                 loaded, revised = _insert_fresh(con, fmt, info.file_id, run_id), 0
             else:
                 _stage(con, fmt, info.file_id)
