@@ -173,6 +173,13 @@ class SetRow(BaseModel):
         return load
 
 
+# The fields that rules of other fields read (`info.data` above): reps read the measures, load
+# reads the unit. Beside these, rules read only their own text and the athlete's settings, so
+# a rejected row's errors follow from its failing fields, these and those settings
+# (schemas.validate explains each such combination once).
+READ_BY_OTHER_RULES = ("duration_s", "distance_m", "unit")
+
+
 def to_kg(load: float, unit: str) -> float:
     return load * LB_TO_KG if unit == "lb" else load
 

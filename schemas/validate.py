@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from schemas.row_hash import HASH_COLUMNS
-from schemas.set_row import LB_TO_KG, RowContext, explain
+from schemas.set_row import LB_TO_KG, READ_BY_OTHER_RULES, RowContext, explain
 from schemas.vectorized import (
     CONTRACTS,
     athlete_setting,
@@ -236,19 +236,45 @@ def _reject_frame(rows: pl.DataFrame, errors: list[str], hashed: bool = False) -
 
 
 def _explain(rejected: pl.DataFrame, context: RowContext) -> pl.DataFrame:
-    """Pydantic's account of each rejected row; the executor's rules if pydantic has none."""
+    """Pydantic's account of each rejected row; the executor's rules if pydantic has none.
+
+    A row's errors follow from its failing fields' texts, the fields that other fields' rules
+    read and its athlete's settings (`READ_BY_OTHER_RULES`). Rows alike in those share one
+    explanation: pydantic runs once per combination, not once per row."""
     names = [c.name for c in CONTRACTS]
-    errors = []
-    for row in rejected.select(names + [rule_column(n) for n in names]).iter_rows(named=True):
-        explained = explain({n: row[n] for n in names}, context)
-        if not explained:
-            explained = [
-                {"field": n, "value": row[n], "rule": row[rule_column(n)], "message": "rejected"}
-                for n in names
-                if row[rule_column(n)] is not None
-            ]
-        errors.append(_errors_json(explained))
-    return _reject_frame(rejected, errors, hashed=True)
+    rows = rejected.select(*names, *[rule_column(n) for n in names])
+    valid_athlete = pl.when(pl.col(rule_column("athlete_id")).is_null()).then(pl.col("athlete_id"))
+    signature = rows.select(
+        *[
+            pl.col(n)
+            if n in READ_BY_OTHER_RULES
+            else pl.when(pl.col(rule_column(n)).is_not_null()).then(pl.col(n)).alias(n)
+            for n in names
+        ],
+        athlete_setting(valid_athlete, context.athlete_timezones, context.timezone).alias("__tz"),
+        athlete_setting(valid_athlete, context.athlete_units, context.unit).alias("__unit"),
+    )
+    first = signature.with_row_index("__row").unique(signature.columns, keep="first")
+    explained = [_explained(rows.row(n, named=True), names, context) for n in first["__row"]]
+    errors = signature.join(
+        first.with_columns(errors=pl.Series(explained, dtype=pl.String)),
+        on=signature.columns,
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )["errors"]
+    return _reject_frame(rejected, errors.to_list(), hashed=True)
+
+
+def _explained(row: dict[str, object], names: list[str], context: RowContext) -> str:
+    explained = explain({n: row[n] for n in names}, context)
+    if not explained:
+        explained = [
+            {"field": n, "value": row[n], "rule": row[rule_column(n)], "message": "rejected"}
+            for n in names
+            if row[rule_column(n)] is not None
+        ]
+    return _errors_json(explained)
 
 
 def duplicate_rejects(duplicates: pl.DataFrame) -> pl.DataFrame:
