@@ -19,7 +19,7 @@ from schemas.vectorized import (
     athlete_setting,
     check,
     is_valid,
-    per_distinct,
+    per_distinct_each,
     rule_column,
 )
 
@@ -145,21 +145,23 @@ def _records(valid: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     performed_at = value["performed_at"].dt.truncate("1s")
     # Both derive from values that repeat on many rows: computed once per distinct value.
     valid = valid.sort("source_line").with_columns(__performed_at=performed_at, __zone=timezone)
-    valid = valid.hstack(
-        per_distinct(
-            valid.select("__performed_at", "__zone"),
-            lambda lazy: lazy.with_columns(
-                __local_date=local_dates(pl.col("__performed_at"), pl.col("__zone"), zones).cast(
-                    pl.String
-                )
+    dates, keys = per_distinct_each(
+        [
+            (
+                valid.select("__performed_at", "__zone"),
+                lambda lazy: lazy.with_columns(
+                    __local_date=local_dates(
+                        pl.col("__performed_at"), pl.col("__zone"), zones
+                    ).cast(pl.String)
+                ),
             ),
-        )
-    ).hstack(
-        per_distinct(
-            valid.select(value["exercise"]),
-            lambda lazy: lazy.with_columns(__exercise_key=exercise_key(value["exercise"])),
-        )
+            (
+                valid.select(value["exercise"]),
+                lambda lazy: lazy.with_columns(__exercise_key=exercise_key(value["exercise"])),
+            ),
+        ]
     )
+    valid = valid.hstack(dates).hstack(keys)
     given_key = pl.col("session_key") if "session_key" in valid.columns else pl.lit(None)
     session_key = pl.coalesce(value["session_id"], given_key.cast(pl.String), "__local_date")
     records = valid.select(
@@ -199,7 +201,9 @@ SET_GROUP = ("athlete_id", "session_key", "exercise_key")
 
 def number(records: pl.DataFrame) -> pl.DataFrame:
     """Number the sets without a number, counting every set of their group in file order."""
-    position = (pl.int_range(pl.len()).over(SET_GROUP) + 1).cast(pl.Int64)
+    # source_line is never null, so its running count is the position (twice as fast as an
+    # int_range over the same groups).
+    position = pl.col("source_line").cum_count().over(SET_GROUP).cast(pl.Int64)
     return records.with_columns(set_index=pl.coalesce("set_index", position))
 
 
