@@ -14,12 +14,13 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
 from itertools import chain, islice
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -272,15 +273,31 @@ def _parse(
         return ParsedFile(
             parsed.format, validated.sets, validated.rejects, parsed.skipped, parsed.machines
         )
-    # A large file: each batch validated and spooled in turn, so memory holds one batch.
+    # A large file: each batch validated and spooled in turn, so memory holds a few batches:
+    # the next one is read and the last one written while this one is validated.
     spool = Spool()
     pending = chain([first, second], batches)
-    del first, second  # so each batch is freed once spooled, before the next is read
-    for batch in pending:
+    del first, second  # so each batch is freed once spooled
+    for batch in read_ahead(pending):
         validated = validate(with_row_hashes(batch, seed), context, athlete_id, whole=False)
         spool.write(validated.sets, validated.rejects)
         del batch, validated
+    spool.finish()  # a write's error (a full disk) is the parse's
     return ParsedFile(parsed.format, spool, spool, parsed.skipped, parsed.machines)
+
+
+T = TypeVar("T")
+_END = object()
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items`, each produced in a thread of its own while the caller works on the one before.
+    Reading a batch is polars work that releases the GIL: on two cores it overlaps validation."""
+    with ThreadPoolExecutor(1, thread_name_prefix="repflow-read") as reader:
+        coming = reader.submit(next, items, _END)
+        while (item := coming.result()) is not _END:
+            coming = reader.submit(next, items, _END)
+            yield cast(T, item)
 
 
 def classify(con: duckdb.DuckDBPyConnection, infos: list[FileInfo]) -> list[str]:

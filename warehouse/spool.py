@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -19,17 +20,23 @@ from schemas.validate import SET_GROUP
 
 # Spool folders are named after their process, so that a killed run's spool can be told apart.
 PREFIX = "repflow-spool-"
+# Parts are written here, one at a time, while the caller goes on with the next batch.
+_WRITER = ThreadPoolExecutor(1, thread_name_prefix="repflow-spool")
 
 
 class Spool:
     """A folder of Parquet parts, removed when the spool is removed or garbage-collected.
 
-    `unnumbered` counts sets without a set number: the loader numbers them across batches."""
+    `unnumbered` counts sets without a set number: the loader numbers them across batches.
+    Parts are written in a thread of their own while the caller validates the next batch
+    (polars writes Parquet without the GIL); one write at a time, so memory holds at most the
+    batch being written besides the one being read. `finish()` waits for the last write."""
 
     def __init__(self) -> None:
         _remove_orphans()
         self.folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
         self._remove = weakref.finalize(self, shutil.rmtree, self.folder, True)
+        self._writing: Future[None] | None = None
         self.parts = 0
         self.height = 0  # sets
         self.unnumbered = 0
@@ -42,15 +49,25 @@ class Spool:
         loader continues the numbering of a group that goes on in a later batch."""
         batch = pl.lit(self.parts, pl.Int64).alias("batch")
         groups = sets.group_by(SET_GROUP).len("sets").with_columns(batch)
-        self.add(sets.with_columns(batch), rejects, groups)
+        self.finish()  # the previous part is written (or its error raised) before the next
+        kinds = _kinds(sets.with_columns(batch), rejects, groups)
+        parts = [(self._part(kind), frame) for kind, frame in kinds]
+        self._count(sets, rejects)
+        self._writing = _WRITER.submit(_write, parts, self.folder)
 
     def add(self, sets: pl.DataFrame, rejects: pl.DataFrame, groups: pl.DataFrame) -> None:
         """Parts as `write` makes them, or as `sets()`, `rejects()` and `groups()` read them."""
-        for kind, frame in (("sets", sets), ("rejects", rejects), ("groups", groups)):
-            try:
-                frame.write_parquet(self._part(kind), compression="lz4")
-            except pl.exceptions.ComputeError as exc:  # polars' I/O errors, a full disk too
-                raise OSError(f"could not write the spool in {self.folder}: {exc}") from exc
+        self.finish()
+        _write([(self._part(k), f) for k, f in _kinds(sets, rejects, groups)], self.folder)
+        self._count(sets, rejects)
+
+    def finish(self) -> None:
+        """Wait for the part being written; raise its error (a full disk) here."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def _count(self, sets: pl.DataFrame, rejects: pl.DataFrame) -> None:
         self.parts += 1
         self.height += sets.height
         self.unnumbered += int(sets["derived"].sum())
@@ -64,15 +81,18 @@ class Spool:
     @property
     def sets_pattern(self) -> str:
         """What DuckDB's read_parquet and polars' read_parquet take to read every part."""
+        self.finish()
         return str(self.folder / "sets-*.parquet")
 
     @property
     def rejects_pattern(self) -> str:
+        self.finish()
         return str(self.folder / "rejects-*.parquet")
 
     @property
     def groups_pattern(self) -> str:
         """How many sets each set group has in each batch."""
+        self.finish()
         return str(self.folder / "groups-*.parquet")
 
     def sets(self) -> pl.DataFrame:
@@ -85,7 +105,24 @@ class Spool:
         return pl.read_parquet(self.groups_pattern)
 
     def remove(self) -> None:
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.exception()  # wait; the spool is going, its write errors with it
         self._remove()
+
+
+def _kinds(
+    sets: pl.DataFrame, rejects: pl.DataFrame, groups: pl.DataFrame
+) -> list[tuple[str, pl.DataFrame]]:
+    return [("sets", sets), ("rejects", rejects), ("groups", groups)]
+
+
+def _write(parts: list[tuple[Path, pl.DataFrame]], folder: Path) -> None:
+    for path, frame in parts:
+        try:
+            frame.write_parquet(path, compression="lz4")
+        except pl.exceptions.ComputeError as exc:  # polars' I/O errors, a full disk too
+            raise OSError(f"could not write the spool in {folder}: {exc}") from exc
 
 
 def _remove_orphans() -> None:

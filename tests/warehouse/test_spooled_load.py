@@ -113,3 +113,25 @@ def test_a_duplicate_from_duckdb_in_another_zone_is_named_in_utc() -> None:
     )
     (errors,) = duplicate_rejects(frame)["errors"].to_list()
     assert "2026-10-02 07:00:00 UTC" in json.loads(errors)[0]["message"]
+
+
+def test_a_spool_write_that_fails_fails_the_parse_of_its_file(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts are written in a background thread; a full disk there is still the parse's error,
+    an OSError that names the spool, raised before the loader reads a part."""
+    monkeypatch.setattr(sources.csv_text, "BATCH_BYTES", 2000)
+    path = workspace.write("gym/first.csv", export(range(1, 15)))
+    write_parquet = pl.DataFrame.write_parquet
+    written: list[Path] = []
+
+    def full_disk(frame: pl.DataFrame, file: Path, **options: object) -> None:
+        if len(written) == 4:
+            raise pl.exceptions.ComputeError("No space left on device (os error 28)")
+        written.append(file)
+        write_parquet(frame, file, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", full_disk)
+    with pytest.raises(OSError, match=r"could not write the spool in .*No space left on device"):
+        pipeline.parse(path, None, workspace.config())
+    assert len(written) == 4
