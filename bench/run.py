@@ -79,6 +79,18 @@ def median_seconds(action: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def side_by_side(
+    baseline: Callable[[], object], measured: Callable[[], object], repeat: int
+) -> tuple[float, float]:
+    """Medians of `baseline` and `measured`, run in turn: a shared machine's slow minutes then
+    fall on both sides alike, not on one of them."""
+    first, second = [], []
+    for _ in range(repeat):
+        first.append(median_seconds(baseline, 1))
+        second.append(median_seconds(measured, 1))
+    return statistics.median(first), statistics.median(second)
+
+
 def duckdb_read_csv(csv: Path, folder: Path) -> None:
     db = folder / f"baseline-{time.monotonic_ns()}.duckdb"
     con = duckdb.connect(str(db))
@@ -357,8 +369,9 @@ def main() -> None:
         size_mb = csv.stat().st_size / 1e6
         with writer(folder / "warm.duckdb"):
             pass  # import and open once, so both sides run warm
-        baseline = median_seconds(lambda: duckdb_read_csv(csv, folder), args.repeat)
-        ingested = median_seconds(lambda: ingest(csv, folder), args.repeat)
+        baseline, ingested = side_by_side(
+            lambda: duckdb_read_csv(csv, folder), lambda: ingest(csv, folder), args.repeat
+        )
         process, process_rss = whole_process_ingest(csv, folder)
         rows = [
             ("duckdb read_csv (baseline)", f"{args.rows:,} rows, {size_mb:.0f} MB", baseline, 1.0),
