@@ -86,18 +86,15 @@ def known_paths(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     return {(row[0], row[1]) for row in rows.fetchall()}
 
 
-def _staged_rows(fmt_param: str, file_param: str, names_from: str = "incoming_frame") -> str:
+def _staged_rows(fmt_param: str, file_param: str) -> str:
     """The SELECT that turns a validated frame (`incoming_frame`) into `sets` columns. A file
-    repeats a few exercise names over many rows: each name is matched to the catalog once.
-
-    The names are read from `names_from`, which holds at least the incoming sets: a spool's
-    Parquet, read as it is, not through the view that continues its numbering."""
+    repeats a few exercise names over many rows: each name is matched to the catalog once."""
     fmt = f"coalesce(f.source_format, {fmt_param})"
     return f"""
         WITH {ALIASES},
         names AS (
             SELECT k.exercise_key, k.fmt, {EXERCISE_ID.format(rows="k")} AS exercise_id
-            FROM (SELECT DISTINCT exercise_key, {fmt} AS fmt FROM {names_from} f) k
+            FROM (SELECT DISTINCT exercise_key, {fmt} AS fmt FROM incoming_frame f) k
             {MATCH_ALIASES.format(rows="k", fmt="k.fmt")}
         )
         SELECT
@@ -144,20 +141,18 @@ def _fresh(con: duckdb.DuckDBPyConnection, fmt: str, spooled: str = "incoming_fr
     return overlap is None
 
 
-def _insert_fresh(
-    con: duckdb.DuckDBPyConnection, fmt: str, file_id: str, run_id: str, names_from: str
-) -> int:
+def _insert_fresh(con: duckdb.DuckDBPyConnection, fmt: str, file_id: str, run_id: str) -> int:
     inserted = con.execute(
         f"INSERT INTO sets ({SET_COLUMNS}) SELECT *, $run_id AS run_id FROM "
-        f"({_staged_rows('$fmt', '$file_id', names_from)})",
+        f"({_staged_rows('$fmt', '$file_id')})",
         {"fmt": fmt, "file_id": file_id, "run_id": run_id},
     ).fetchone()
     return inserted[0] if inserted else 0
 
 
-def _stage(con: duckdb.DuckDBPyConnection, fmt: str, file_id: str, names_from: str) -> None:
+def _stage(con: duckdb.DuckDBPyConnection, fmt: str, file_id: str) -> None:
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE incoming AS {_staged_rows('$fmt', '$file_id', names_from)}",
+        f"CREATE OR REPLACE TEMP TABLE incoming AS {_staged_rows('$fmt', '$file_id')}",
         {"fmt": fmt, "file_id": file_id},
     )
 
@@ -369,11 +364,10 @@ def _load(
             _store_machines(con, parsed.machines, info.file_id)
         with _incoming(con, parsed, info.file_id, run_id) as (height, rejects, rejected):
             spooled = _parquet(parsed.sets.sets_pattern) if isinstance(parsed.sets, Spool) else None
-            spooled = spooled or "incoming_frame"  # at least the incoming sets, cheaply read
-            if _fresh(con, fmt, spooled):
-                loaded, revised = _insert_fresh(con, fmt, info.file_id, run_id, spooled), 0
+            if _fresh(con, fmt, spooled or "incoming_frame"):
+                loaded, revised = _insert_fresh(con, fmt, info.file_id, run_id), 0
             else:
-                _stage(con, fmt, info.file_id, spooled)
+                _stage(con, fmt, info.file_id)
                 loaded, revised = _merge(con, info.file_id, run_id)
                 con.execute("DROP TABLE incoming")
         con.register("rejects_frame", rejects.to_arrow())
