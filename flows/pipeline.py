@@ -278,11 +278,15 @@ def _parse(
     spool = Spool()
     pending = chain([first, second], batches)
     del first, second  # so each batch is freed once spooled
-    for batch in read_ahead(pending):
-        validated = validate(with_row_hashes(batch, seed), context, athlete_id, whole=False)
-        spool.write(validated.sets, validated.rejects)
-        del batch, validated
-    spool.finish()  # a write's error (a full disk) is the parse's
+    try:
+        for batch in read_ahead(pending):
+            validated = validate(with_row_hashes(batch, seed), context, athlete_id, whole=False)
+            spool.write(validated.sets, validated.rejects)
+            del batch, validated
+        spool.finish()  # a write's error (a full disk) is the parse's
+    except BaseException:
+        spool.remove()  # after its pending write, so that no part outlives the folder
+        raise
     return ParsedFile(parsed.format, spool, spool, parsed.skipped, parsed.machines)
 
 

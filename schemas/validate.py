@@ -257,6 +257,9 @@ def _explain(rejected: pl.DataFrame, context: RowContext) -> pl.DataFrame:
         ],
         athlete_setting(valid_athlete, context.athlete_timezones, context.timezone).alias("__tz"),
         athlete_setting(valid_athlete, context.athlete_units, context.unit).alias("__unit"),
+        # Which fields failed, and how: a blank text that fails (a required field) and a
+        # passing text both show as null above.
+        *[pl.col(rule_column(n)) for n in names],
     )
     first = signature.with_row_index("__row").unique(signature.columns, keep="first")
     explained = [_explained(rows.row(n, named=True), names, context) for n in first["__row"]]

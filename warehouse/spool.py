@@ -62,10 +62,11 @@ class Spool:
         self._count(sets, rejects)
 
     def finish(self) -> None:
-        """Wait for the part being written; raise its error (a full disk) here."""
-        writing, self._writing = self._writing, None
-        if writing is not None:
-            writing.result()
+        """Wait for the part being written; raise its error (a full disk) here, and again on
+        every later call: a spool that lost a part is never read."""
+        if self._writing is not None:
+            self._writing.result()
+            self._writing = None
 
     def _count(self, sets: pl.DataFrame, rejects: pl.DataFrame) -> None:
         self.parts += 1

@@ -201,14 +201,16 @@ def test_executor_agrees_on_mostly_valid_rows(rows: list[dict[str, Any]]) -> Non
 # Few distinct texts per field, so that rejected rows often share their failing fields' texts
 # while their other fields differ: what the explanations are shared by.
 FEW = {
-    "athlete_id": st.sampled_from(["a1", "ny", "pa", "lb1", "bad id", ""]),
-    "performed_at": st.sampled_from([*NASTY[27:], "2026-11-19T07:31:00", "2026-10-25T02:30:00"]),
-    "exercise": st.sampled_from(["Squat", "Row", " "]),
-    "reps": st.sampled_from(["5", "6", "", "ten", "12.5", "-1"]),
+    "athlete_id": st.sampled_from(["a1", "ny", "pa", "lb1", "bad id", "", None]),
+    "performed_at": st.sampled_from(
+        [*NASTY[27:], "2026-11-19T07:31:00", "2026-10-25T02:30:00", None]
+    ),
+    "exercise": st.sampled_from(["Squat", "Row", " ", None]),
+    "reps": st.sampled_from(["5", "6", "", "ten", "12.5", "-1", None]),
     "duration_s": st.sampled_from([None, "", "30", "-3"]),
     "distance_m": st.sampled_from([None, "500", "x"]),
     "unit": st.sampled_from([None, "kg", "lb", "stone"]),
-    "load": st.sampled_from(["60", "2200", "2300", "heavy", ""]),
+    "load": st.sampled_from(["60", "2200", "2300", "heavy", "", None]),
     "rpe": st.sampled_from([None, "8", "11"]),
 }
 SETTINGS = RowContext(
@@ -231,6 +233,12 @@ def _like(**fields: str | None) -> dict[str, str | None]:
         for athlete in ("a1", "pa", "lb1", "bad id")
         for reps, load in (("5", "60"), ("", "60"), ("5", "2300"))
     ]
+    # A blank that fails (a required field, reps without a measure) beside a text that passes.
+    + [
+        _like(performed_at="not a time", exercise=exercise, reps=reps, load="heavy")
+        for exercise in (None, "Squat")
+        for reps in (None, "5")
+    ]
 )
 def test_shared_explanations_are_each_rows_own(rows: list[dict[str, Any]]) -> None:
     """Rejected rows are explained once per combination of their failing fields' texts, the
@@ -242,5 +250,6 @@ def test_shared_explanations_are_each_rows_own(rows: list[dict[str, Any]]) -> No
     )
     _, rejects = checked(frame, SETTINGS, None)
     for line, errors in rejects.select("source_line", "errors").iter_rows():
-        row = {name: value for name, value in rows[line - 2].items() if value is not None}
+        # As validate passes them: every field, None where the file has no value.
+        row = {name: rows[line - 2].get(name) for name in NAMES}
         assert json.loads(errors) == json.loads(json.dumps(explain(row, SETTINGS), default=str))
