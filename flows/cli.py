@@ -436,12 +436,13 @@ def report(
     out.print(f"wrote {written.path} ({athletes}, {written.charts} charts)", markup=False)
 
 
-# Set once a stop is asked for. The KeyboardInterrupt a stop raises can land in code that wraps
-# it (pydantic building a schema re-raises it as a SchemaError); that is still a stop.
+# Set once a stop is asked for (SIGTERM or Ctrl-C). The KeyboardInterrupt a stop raises can land
+# in code that wraps it (pydantic building a schema re-raises it as a SchemaError); that is
+# still a stop.
 _stop_requested = threading.Event()
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _stop_on_signal(signum: int, frame: FrameType | None) -> None:
     _stop_requested.set()
     raise KeyboardInterrupt  # unwinds like Ctrl-C, so the local server is stopped on the way out
 
@@ -476,7 +477,8 @@ def serve(
     with clean_errors():  # an unwritable folder for Prefect's state is one line, not a traceback
         _prepare_prefect(loaded)
     _stop_requested.clear()
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGINT, _stop_on_signal)  # Ctrl-C: the same stop, flagged the same way
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     from flows import serve as serving  # imports Prefect: after its settings are in place

@@ -306,7 +306,7 @@ def test_a_stop_that_lands_in_code_wrapping_it_is_still_a_clean_stop(
 
     def interrupted(*args: object) -> None:
         try:
-            cli._stop_on_sigterm(signal.SIGTERM, None)
+            cli._stop_on_signal(signal.SIGTERM, None)
         except KeyboardInterrupt as exc:
             raise RuntimeError("Error building validator: KeyboardInterrupt") from exc
 
@@ -322,12 +322,13 @@ def test_a_stop_that_lands_in_code_wrapping_it_is_still_a_clean_stop(
         "DASK_LOGGING__DISTRIBUTED",
     ):
         monkeypatch.delenv(name, raising=False)
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     try:  # a server that answers (`healthy`), so that none is started
         with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
             result = CliRunner().invoke(cli.app, ["serve", "--db", str(workspace.db)])
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     assert result.exit_code == 0, result.output
     assert "stopped serving" in result.output and "serving failed" not in result.output
 
