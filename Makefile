@@ -26,7 +26,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 # Benchmarks against their baselines (docs/performance.md); not part of `make test`.
 bench: $(STAMP)
@@ -34,7 +34,7 @@ bench: $(STAMP)
 
 # The quick loop: everything but the slow end-to-end tests.
 quick: $(STAMP)
-	$(BIN)/pytest -q -n 2 -m "not slow"
+	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not slow"
 
 clean:
 	rm -rf $(VENV) .prefect warehouse.duckdb analytics.duckdb warehouse.duckdb.run.lock

@@ -90,6 +90,13 @@ def prefect_harness() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One Prefect home for the `repflow run` commands of a test process, whose database is
+    then migrated once (a fresh one takes Prefect about 15 s). Pass it as `env`."""
+    return {"PREFECT_HOME": str(tmp_path_factory.mktemp("prefect-home"))}
+
+
+@pytest.fixture(scope="session")
 def sample_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The analyst snapshot of the bundled sample inbox, with a flag history (tests/sample.py),
     built once per session. Read it only: other tests share it."""
@@ -110,5 +117,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first: with two workers, a minute-long test handed out last leaves the other
-    worker idle for that minute. The sort is stable, so each module's tests stay in order."""
+    worker idle for that minute. The sort is stable, so each module's tests stay in order.
+
+    The tests on Prefect's test harness go to one worker (`--dist loadgroup`), which starts the
+    harness once (about 25 s), not once per worker."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("prefect_harness"))

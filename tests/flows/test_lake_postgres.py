@@ -149,7 +149,7 @@ ANALYST = textwrap.dedent(
 
 
 def test_nightly_into_a_postgres_lake_with_an_analyst_reading(
-    workspace: Workspace, postgres: Postgres
+    workspace: Workspace, postgres: Postgres, prefect_home: dict[str, str]
 ) -> None:
     small_inbox(workspace)
     dsn = create_database(postgres, "nightly")
@@ -181,6 +181,7 @@ def test_nightly_into_a_postgres_lake_with_an_analyst_reading(
             "--as-of",
             AS_OF.isoformat(),
             cwd=workspace.root,
+            env=prefect_home,
             timeout=300,
         )
     finally:

@@ -135,12 +135,6 @@ def test_killed_load_then_rerun_equals_an_uninterrupted_run(
     assert state(workspace.snapshot) == expected
 
 
-@pytest.fixture(scope="module")
-def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """One Prefect home for the whole-run kills, so its database is migrated once."""
-    return {"PREFECT_HOME": str(tmp_path_factory.mktemp("prefect-home"))}
-
-
 def no_dask_process_left(session: int) -> None:
     """Dask's workers (and their nannies' processes) watch their parent and end with it.
     Prefect's ephemeral API server does not (in either runner); it is stopped here by PID."""
