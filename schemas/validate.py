@@ -242,9 +242,10 @@ def _reject_frame(rows: pl.DataFrame, errors: list[str], hashed: bool = False) -
 def _explain(rejected: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     """Pydantic's account of each rejected row; the executor's rules if pydantic has none.
 
-    A row's errors follow from its failing fields' texts, the fields that other fields' rules
-    read and its athlete's settings (`READ_BY_OTHER_RULES`). Rows alike in those share one
-    explanation: pydantic runs once per combination, not once per row."""
+    A row's errors follow from which fields failed (and by which rule), their texts, the
+    fields that other fields' rules read (`READ_BY_OTHER_RULES`) and its athlete's settings.
+    Rows alike in those share one explanation: pydantic runs once per combination, not once
+    per row."""
     names = [c.name for c in CONTRACTS]
     rows = rejected.select(*names, *[rule_column(n) for n in names])
     valid_athlete = pl.when(pl.col(rule_column("athlete_id")).is_null()).then(pl.col("athlete_id"))
