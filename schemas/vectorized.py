@@ -190,12 +190,28 @@ def per_distinct(
     """The columns `derive` adds, computed once per distinct row of `keys` and looked up for
     every row. Exports repeat the same athlete, exercise, unit, weight, reps and even workout
     start on many rows, so most values are parsed a few thousand times, not a million."""
-    if keys.height and all(keys[name].null_count() == keys.height for name in keys.columns):
+    if _absent(keys):
         # A column the file does not have: its one value is derived once and repeated, without
         # hashing every row to find it.
         one = derive(keys.head(1).lazy()).collect().drop(keys.columns)
         return one.select(pl.all().repeat_by(keys.height).explode(empty_as_null=False))
     return _looked_up(keys, derive).collect()
+
+
+def per_distinct_each(
+    parts: list[tuple[pl.DataFrame, Callable[[pl.LazyFrame], pl.LazyFrame]]],
+) -> list[pl.DataFrame]:
+    """`per_distinct` of several independent parts, run side by side (polars' collect_all)."""
+    plans = {n: _looked_up(k, derive) for n, (k, derive) in enumerate(parts) if not _absent(k)}
+    collected = dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))
+    return [
+        collected[n] if n in collected else per_distinct(keys, derive)
+        for n, (keys, derive) in enumerate(parts)
+    ]
+
+
+def _absent(keys: pl.DataFrame) -> bool:
+    return keys.height > 0 and all(keys[name].null_count() == keys.height for name in keys.columns)
 
 
 def _looked_up(keys: pl.DataFrame, derive: Callable[[pl.LazyFrame], pl.LazyFrame]) -> pl.LazyFrame:
@@ -204,22 +220,6 @@ def _looked_up(keys: pl.DataFrame, derive: Callable[[pl.LazyFrame], pl.LazyFrame
         distinct, on=keys.columns, how="left", nulls_equal=True, maintain_order="left"
     )
     return looked_up.drop(keys.columns)
-
-
-def per_distinct_each(
-    parts: list[tuple[pl.DataFrame, Callable[[pl.LazyFrame], pl.LazyFrame]]],
-) -> list[pl.DataFrame]:
-    """`per_distinct` of several independent parts, run side by side (polars' collect_all)."""
-    results: list[pl.DataFrame | None] = [None] * len(parts)
-    lazy: list[tuple[int, pl.LazyFrame]] = []
-    for n, (keys, derive) in enumerate(parts):
-        if keys.height and all(keys[name].null_count() == keys.height for name in keys.columns):
-            results[n] = per_distinct(keys, derive)
-        else:
-            lazy.append((n, _looked_up(keys, derive)))
-    for (n, _), frame in zip(lazy, pl.collect_all([plan for _, plan in lazy]), strict=True):
-        results[n] = frame
-    return [frame for frame in results if frame is not None]
 
 
 def _field_rule(contract: FieldContract, checks: list[tuple[pl.Expr, str]]) -> pl.Expr:

@@ -50,15 +50,14 @@ class Spool:
         batch = pl.lit(self.parts, pl.Int64).alias("batch")
         groups = sets.group_by(SET_GROUP).len("sets").with_columns(batch)
         self.finish()  # the previous part is written (or its error raised) before the next
-        kinds = _kinds(sets.with_columns(batch), rejects, groups)
-        parts = [(self._part(kind), frame) for kind, frame in kinds]
+        parts = self._parts(sets.with_columns(batch), rejects, groups)
         self._count(sets, rejects)
         self._writing = _WRITER.submit(_write, parts, self.folder)
 
     def add(self, sets: pl.DataFrame, rejects: pl.DataFrame, groups: pl.DataFrame) -> None:
         """Parts as `write` makes them, or as `sets()`, `rejects()` and `groups()` read them."""
         self.finish()
-        _write([(self._part(k), f) for k, f in _kinds(sets, rejects, groups)], self.folder)
+        _write(self._parts(sets, rejects, groups), self.folder)
         self._count(sets, rejects)
 
     def finish(self) -> None:
@@ -74,10 +73,12 @@ class Spool:
         self.unnumbered += int(sets["derived"].sum())
         self.rejected += rejects.height
 
-    def _part(self, kind: str) -> Path:
+    def _parts(
+        self, sets: pl.DataFrame, rejects: pl.DataFrame, groups: pl.DataFrame
+    ) -> list[tuple[Path, pl.DataFrame]]:
         # Every batch writes its sets and rejects, so each pattern matches at least one file.
-        # lz4: the spool is read once, soon; speed matters more than size.
-        return self.folder / f"{kind}-{self.parts:06d}.parquet"
+        kinds = {"sets": sets, "rejects": rejects, "groups": groups}
+        return [(self.folder / f"{k}-{self.parts:06d}.parquet", f) for k, f in kinds.items()]
 
     @property
     def sets_pattern(self) -> str:
@@ -112,13 +113,8 @@ class Spool:
         self._remove()
 
 
-def _kinds(
-    sets: pl.DataFrame, rejects: pl.DataFrame, groups: pl.DataFrame
-) -> list[tuple[str, pl.DataFrame]]:
-    return [("sets", sets), ("rejects", rejects), ("groups", groups)]
-
-
 def _write(parts: list[tuple[Path, pl.DataFrame]], folder: Path) -> None:
+    # lz4: the spool is read once, soon; speed matters more than size.
     for path, frame in parts:
         try:
             frame.write_parquet(path, compression="lz4")
