@@ -115,12 +115,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     debian.start(wanted)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first: with two workers, a minute-long test handed out last leaves the other
     worker idle for that minute. The sort is stable, so each module's tests stay in order.
 
     The tests on Prefect's test harness go to one worker (`--dist loadgroup`), which starts the
-    harness once (about 25 s), not once per worker."""
+    harness once (about 25 s), not once per worker. `tryfirst`: xdist reads the group marker in
+    its own hook of this name, which would otherwise run before the marker is added."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     for item in items:
         if "prefect_harness" in getattr(item, "fixturenames", ()):
