@@ -15,6 +15,7 @@ from markupsafe import escape
 
 from flows import pipeline
 from report import UnknownAthlete, write_report
+from report.data import read
 from tests.conftest import Workspace, csv_text
 from warehouse.db import writer
 
@@ -156,6 +157,34 @@ def test_one_athlete_s_report_shows_only_their_charts_and_files(
     assert {athlete for athlete, _ in Charts(html).cards} == {"tom"}
     shown = {path for path in own_files if f"<td>{path}</td>" in html}
     assert shown and all(path.startswith("tom/") for path in shown)
+
+
+def test_one_athlete_s_unmapped_names_are_counted_over_their_own_sets(
+    workspace: Workspace,
+) -> None:
+    workspace.write(
+        "a1/log.csv",
+        csv_text(
+            "2026-11-02T07:00:00,Zottman Curl,10,8,kg,,",
+            "2026-11-02T07:05:00,Zottman Curl,9,8,kg,,",
+        ),
+    )
+    workspace.write(
+        "a2/log.csv",
+        csv_text(
+            *(f"2026-11-02T07:0{n}:00,zottman  curl,10,8,kg,," for n in range(3)),
+            "2026-11-02T08:00:00,Jefferson Curl,10,8,kg,,",
+        ),
+    )
+    config = workspace.config()
+    files, _ = pipeline.inbox_files(config)
+    pipeline.execute(config, files, "run", date(2026, 11, 4))
+
+    own = read(workspace.snapshot, athlete="a1").unmapped
+    everyone = read(workspace.snapshot).unmapped
+
+    assert own.select("example_name", "athletes", "sets").rows() == [("Zottman Curl", 1, 2)]
+    assert sorted(everyone.select("athletes", "sets").rows()) == [(1, 1), (2, 5)]
 
 
 def test_an_unknown_athlete_is_an_error(sample_snapshot: Path, tmp_path: Path) -> None:
