@@ -14,6 +14,8 @@ from functools import cache
 from importlib import resources
 
 import polars as pl
+import pydantic
+import pydantic_core
 
 from schemas.set_row import RowContext
 
@@ -25,10 +27,13 @@ NOT_HASHED = ("source_line", "raw", "structure_error")
 
 @cache
 def code_fingerprint() -> str:
-    """The validation code and the polars version: a change to either reads rows anew.
+    """The validation code and the polars and pydantic versions: a change to any reads rows
+    anew.
 
-    Polars' hash is stable only within one version, so its version is part of the seed too."""
-    digest = hashlib.sha256(pl.__version__.encode())
+    Polars' hash is stable only within one version. Pydantic's core explains the rejected rows,
+    and a known bad row is rejected again with its stored explanation."""
+    versions = (pl.__version__, pydantic.VERSION, pydantic_core.__version__)
+    digest = hashlib.sha256(" ".join(versions).encode())
     package = resources.files("schemas")
     for entry in sorted(package.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".py"):

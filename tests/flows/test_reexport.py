@@ -6,12 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import polars as pl
+import pydantic
+import pydantic_core
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows import pipeline, reexport
 from flows.config import Config, load
+from schemas.row_hash import code_fingerprint
 from warehouse import stored_lines
 from warehouse.db import writer
 from warehouse.load import FileInfo
@@ -216,6 +220,31 @@ def test_changed_settings_read_every_row_again(
     path.write_text(export(history, False) + "\n", encoding="utf-8")  # new bytes, same rows
     in_pounds = _store(db, path, load({"db": db, "unit": "lb"}), look_up=True)
     assert (known_before, same, in_pounds) == ([0], 2, 0)
+
+
+@pytest.mark.parametrize(
+    ("module", "attribute"),
+    [(pl, "__version__"), (pydantic, "VERSION"), (pydantic_core, "__version__")],
+    ids=["polars", "pydantic", "pydantic_core"],
+)
+def test_an_upgraded_library_reads_every_row_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: object, attribute: str
+) -> None:
+    """Polars' hashes hold within one version, and pydantic decides and explains rejects: after
+    an upgrade no stored row is taken as known, and a rejected one is explained anew."""
+    monkeypatch.setattr(reexport, "MIN_ROWS", 0)
+    history = [Row("a1", day, 0, "Squat", "5", "60", "") for day in (1, 2)]
+    folder = tmp_path / "w"
+    load_files(folder, [export(history, False)], look_up=True)
+    db = folder / "warehouse.duckdb"
+    path = folder / "again.csv"
+    path.write_text(export(history, False), encoding="utf-8")
+    monkeypatch.setattr(module, attribute, "99.0.0")
+    code_fingerprint.cache_clear()
+    try:
+        assert _store(db, path, load({"db": db}), look_up=True) == 0
+    finally:
+        code_fingerprint.cache_clear()
 
 
 def test_sets_stored_before_hashes_get_them_from_the_next_full_read(
