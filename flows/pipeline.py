@@ -15,6 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -259,7 +260,7 @@ def _parse(
     second = next(batches, None)
     hashes = None if stored is None else stored_hashes(first, parsed.format, athlete_id, stored)
     if stored is not None and hashes is not None:  # rows stored: a re-export, perhaps
-        pending = [first] if second is None else chain([first, second], batches)
+        pending = [first] if second is None else reporting(chain([first, second], batches))
         again = read_known(pending, parsed.format, context, athlete_id, stored, hashes)
         if again is not None:
             sets, rejects, known = again.sets, again.rejects, again.known
@@ -276,7 +277,7 @@ def _parse(
     # A large file: each batch validated and spooled in turn, so memory holds a few batches:
     # the next one is read and the last one written while this one is validated.
     spool = Spool()
-    pending = chain([first, second], batches)
+    pending = reporting(chain([first, second], batches))
     del first, second  # so each batch is freed once spooled
     try:
         for batch in read_ahead(pending):
@@ -292,6 +293,26 @@ def _parse(
 
 T = TypeVar("T")
 _END = object()
+# Told how many bytes of a large file the parse has read so far, batch by batch. A context
+# variable, not a parameter of the parse step: that step is a Prefect task, whose parameters
+# are data. Only a parse in this process reports (not one on a Dask worker).
+READING: ContextVar[Callable[[int], None] | None] = ContextVar("READING", default=None)
+
+
+def reporting(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """`batches`, each told to READING as it is read: the bytes of its records' text (`raw`)
+    and their line breaks, added up. READING is read now, in the caller's context: the
+    batches themselves may be read in another thread (`read_ahead`)."""
+    read = READING.get()
+    return batches if read is None else _told(batches, read)
+
+
+def _told(batches: Iterator[pl.DataFrame], read: Callable[[int], None]) -> Iterator[pl.DataFrame]:
+    done = 0
+    for batch in batches:
+        done += int(batch["raw"].str.len_bytes().sum()) + batch.height
+        read(done)
+        yield batch
 
 
 def read_ahead(items: Iterator[T]) -> Iterator[T]:
@@ -411,6 +432,10 @@ class Progress(Protocol):
     def begin(self, files: int, seen_before: int) -> None:
         """`files` are about to be read or recorded; `seen_before` were loaded by earlier runs."""
 
+    def reading(self, info: FileInfo, done_bytes: int) -> None:
+        """A large file, read in batches, has been read up to about `done_bytes` of its
+        `info.bytes` (its header aside)."""
+
     def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
         """One file is stored (loaded, duplicate or failed), `elapsed_s` after it started."""
 
@@ -493,10 +518,13 @@ def process_files(
         if parsing is None or info.file_id in loaded_now:
             outcome = record_duplicate(db, info, summary.run_id)
         else:
+            token = READING.set(None if progress is None else partial(progress.reading, info))
             try:
                 result = parsing()
             except OSError as exc:  # still failing after the retries
                 result = _read_failure(exc)
+            finally:
+                READING.reset(token)
             parsed, failure = (None, result) if isinstance(result, str) else (result, None)
             outcome = store_step(db, info, parsed, failure, summary.run_id)
             if outcome.status == "loaded":

@@ -14,7 +14,6 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -29,6 +28,7 @@ from warehouse.load import FileInfo, FileOutcome
 # a flow parameter: an observer is not data a deployment could carry. It lives here, not in
 # flows/nightly.py, because a served flow is pickled, and a ContextVar cannot be.
 ACTIVE: ContextVar[Observer | None] = ContextVar("ACTIVE", default=None)
+MB = 1_000_000
 
 
 def stored(outcome: FileOutcome) -> int:
@@ -37,40 +37,52 @@ def stored(outcome: FileOutcome) -> int:
 
 
 class LogLines:
-    """One plain line per file (what, format, rows, rejects, time): for logs, cron and CI."""
+    """One plain line per file (what, format, rows, rejects, time): for logs, cron and CI. A
+    large file also gets a line at each quarter read."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self.quarters = 0  # of the large file being read, logged so far
 
     def begin(self, files: int, seen_before: int) -> None:
         self.console.print(
             f"{files} file(s) to read, {seen_before} loaded by earlier runs", markup=False
         )
 
+    def reading(self, info: FileInfo, done_bytes: int) -> None:
+        # A line at each quarter: a log shows that a long file goes on, without a line a batch.
+        quarters = min(4 * done_bytes // max(info.bytes, 1), 3)
+        if quarters > self.quarters:
+            self.quarters = quarters
+            self.console.print(f"reading    {info.path}: {25 * quarters}%", markup=False)
+
     def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
+        self.quarters = 0
         self.console.print(f"{file_line(info, outcome)} [{elapsed_s:.2f} s]", markup=False)
 
 
 class Bar:
-    """A live bar on a terminal: files done of total, rows stored and rejects so far.
+    """A live bar on a terminal: files done of total, rows stored and rejects so far; under it,
+    while a large file is read, a bar of its bytes.
 
     A failed file is also printed above the bar, so it stays on screen when the bar ends."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self.files = 0
         self.rows = 0
         self.rejects = 0
         self.bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("files · {task.fields[rows]} rows stored · {task.fields[rejects]} rejected"),
+            TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
             console=console,
             transient=False,
         )
         # Until begin() counts the files the total is unknown, and the bar pulses.
-        self.task: TaskID = self.bar.add_task("loading", total=None, rows=0, rejects=0)
+        self.task: TaskID = self.bar.add_task("loading", total=None, detail="")
+        self.file: TaskID | None = None  # the large file being read
 
     def __enter__(self) -> Bar:
         self.bar.start()
@@ -85,14 +97,30 @@ class Bar:
         self.bar.stop()
 
     def begin(self, files: int, seen_before: int) -> None:
-        self.bar.update(self.task, total=files)
+        self.bar.update(self.task, total=files, detail=self._detail(files))
+
+    def reading(self, info: FileInfo, done_bytes: int) -> None:
+        if self.file is None:
+            self.file = self.bar.add_task(info.path, total=info.bytes, detail="")
+        done = min(done_bytes, info.bytes)
+        detail = f"{done / MB:,.0f} of {info.bytes / MB:,.0f} MB read"
+        self.bar.update(self.file, completed=done, detail=detail)
 
     def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
+        if self.file is not None:
+            self.bar.remove_task(self.file)
+            self.file = None
+        self.files += 1
         self.rows += stored(outcome)
         self.rejects += outcome.rejected
         if outcome.status == "failed":
             self.bar.console.print(file_line(info, outcome), markup=False)
-        self.bar.update(self.task, advance=1, rows=self.rows, rejects=self.rejects)
+        total = self.bar.tasks[0].total
+        self.bar.update(self.task, advance=1, detail=self._detail(total))
+
+    def _detail(self, files: float | None) -> str:
+        of = "?" if files is None else f"{files:.0f}"
+        return f"{self.files}/{of} files · {self.rows} rows stored · {self.rejects} rejected"
 
 
 @contextmanager

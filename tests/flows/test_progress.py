@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from io import StringIO
 
+import pytest
 from rich.console import Console
 
+import sources.csv_text
 from flows import pipeline
 from flows.progress import ACTIVE, Bar, LogLines, renderer
 from tests.conftest import Workspace, csv_text, repflow
@@ -22,10 +24,14 @@ ROWS = [
 class Recorder:
     def __init__(self) -> None:
         self.begun: list[tuple[int, int]] = []
+        self.read: list[tuple[str, int]] = []
         self.done: list[tuple[str, str, float]] = []
 
     def begin(self, files: int, seen_before: int) -> None:
         self.begun.append((files, seen_before))
+
+    def reading(self, info: FileInfo, done_bytes: int) -> None:
+        self.read.append((info.path, done_bytes))
 
     def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
         self.done.append((info.path, outcome.status, elapsed_s))
@@ -45,6 +51,30 @@ def test_pipeline_reports_new_files_and_counts_those_seen_before(workspace: Work
         ("a1/second.csv", "loaded"),
     ]
     assert all(elapsed >= 0 for _, _, elapsed in recorder.done)
+
+
+def test_pipeline_reports_how_far_a_large_file_is_read(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources.csv_text, "BATCH_BYTES", 1000)
+    rows = [
+        f"2026-11-{day:02d}T07:{minute:02d}:00,Squat,5,60,kg,,"
+        for day in range(1, 29)
+        for minute in range(10)
+    ]
+    text = csv_text(*rows)
+    workspace.write("a1/big.csv", text)
+    workspace.write("a1/small.csv", csv_text(*ROWS))
+    recorder = Recorder()
+    config = workspace.config()
+    pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None, progress=recorder)
+
+    header = len(text.split("\n", 1)[0]) + 1
+    assert {path for path, _ in recorder.read} == {"a1/big.csv"}  # a one-batch file: no report
+    done = [done for _, done in recorder.read]
+    assert len(done) >= len(text) // 1000 and done == sorted(set(done))
+    assert done[-1] == len(text) - header  # every record's bytes, the header's aside
+    assert [path for path, _, _ in recorder.done] == ["a1/big.csv", "a1/small.csv"]
 
 
 def test_ingest_without_a_terminal_logs_one_line_per_file(workspace: Workspace) -> None:
@@ -93,6 +123,39 @@ def test_the_bar_counts_files_rows_and_rejects_and_keeps_failures_on_screen() ->
     assert "3/3 files" in final
     assert f"{5 + 2 + 3} rows stored" in final and f"{1 + 4} rejected" in final
     assert "failed     a1/y.csv: unrecognised format" in text
+
+
+def test_the_bar_shows_a_large_file_while_it_is_read_then_lets_it_go() -> None:
+    screen = StringIO()
+    console = Console(file=screen, force_terminal=True, width=120, color_system=None)
+    big = FileInfo(
+        file_id="b", path="a1/big.csv", sha256="0" * 64, bytes=3 * 10**6, athlete_id="a1"
+    )
+    with Bar(console) as bar:
+        bar.begin(1, 0)
+        bar.reading(big, 10**6)
+        bar.bar.refresh()
+        while_reading = screen.getvalue()
+        bar.file_done(big, FileOutcome("loaded", "canonical_csv", None, 7, 0, 0, 0), 1.0)
+        assert [task.description for task in bar.bar.tasks] == ["loading"]
+    assert "a1/big.csv" in while_reading and "1 of 3 MB read" in while_reading
+    assert "1/1 files · 7 rows stored · 0 rejected" in screen.getvalue().rsplit("\r", 1)[-1]
+
+
+def test_the_log_has_a_line_at_each_quarter_of_a_large_file() -> None:
+    screen = StringIO()
+    lines = LogLines(Console(file=screen, force_terminal=False, width=200))
+    big = FileInfo(file_id="b", path="a1/big.csv", sha256="0" * 64, bytes=1000, athlete_id="a1")
+    for done in (100, 260, 300, 510, 990, 1000):
+        lines.reading(big, done)
+    lines.file_done(big, FileOutcome("loaded", "canonical_csv", None, 7, 0, 0, 0), 1.0)
+    lines.reading(big, 300)  # the next large file starts again at its first quarter
+    assert screen.getvalue().splitlines()[:3] == [
+        "reading    a1/big.csv: 25%",
+        "reading    a1/big.csv: 50%",
+        "reading    a1/big.csv: 75%",
+    ]
+    assert screen.getvalue().splitlines()[-1] == "reading    a1/big.csv: 25%"
 
 
 def test_the_renderer_follows_the_terminal_and_quiet() -> None:
