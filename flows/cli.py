@@ -193,7 +193,7 @@ def run(
             raise fail(redact(f"the run failed: {type(exc).__name__}: {exc}"), 1) from None
     _report(result)
     if result.flags is not None and result.flags.height:
-        _print_flags(result.flags, Format.table)
+        _print_flags(result.flags, Format.table, shown=RUN_FLAGS_SHOWN)
     raise typer.Exit(result.exit_code)
 
 
@@ -253,25 +253,65 @@ ORDER BY athlete_id, exercise_id, kind DESC, action
 """
 
 
-def _print_flags(flags: pl.DataFrame, fmt: Format) -> None:
+# A run's own output lists this many of its flags: a gym's nightly log gets the counts by
+# action and a pointer to `repflow flags`, not a line per member and exercise.
+RUN_FLAGS_SHOWN = 20
+# Past this many flags, `flags` prints plain aligned columns: rich lays a table out at about a
+# millisecond a row (20 s for 20,000 flags), plain columns take milliseconds in all.
+RICH_ROWS = 200
+FLAG_HEADER = {
+    "athlete_id": "athlete",
+    "exercise_id": "exercise",
+    "action": "action",
+    "now": "now",
+    "next": "next",
+    "reason": "reason",
+}
+
+
+def _print_flags(flags: pl.DataFrame, fmt: Format, shown: int | None = None) -> None:
+    """Print `flags` as `fmt`; as a table, only the first `shown` of them when given."""
     if fmt is Format.json:
         out.print(json.dumps(flags.to_dicts(), default=str, ensure_ascii=False, indent=2))
         return
     if fmt is Format.csv:
         sys.stdout.write(csv_safe(flags).write_csv())
         return
-    shown = flags.select(
+    rows = flags.head(shown) if shown is not None else flags
+    lines = rows.select(
         "athlete_id",
         "exercise_id",
         "action",
         now=prescription(pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg")),
         next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg")),
         reason="reason",
+    ).with_columns(pl.all().fill_null(""))
+    if lines.height > RICH_ROWS:
+        sys.stdout.write(aligned(lines.rename(FLAG_HEADER)))
+    else:
+        table = Table(*FLAG_HEADER.values())
+        for row in lines.iter_rows():
+            table.add_row(*row)
+        out.print(table)
+    if rows.height < flags.height:
+        out.print(
+            f"… and {flags.height - rows.height:,} more: `repflow flags` lists them all "
+            "(`--format csv` for a spreadsheet)."
+        )
+
+
+def aligned(frame: pl.DataFrame) -> str:
+    """`frame`'s text columns as plain left-aligned columns under a header, built in polars."""
+    longest = frame.select(pl.all().str.len_chars().max().fill_null(0)).row(0)
+    widths = {c: max(len(c), int(n)) for c, n in zip(frame.columns, longest, strict=True)}
+    last = frame.columns[-1]  # not padded: no trailing blanks
+    line = pl.concat_str(
+        [pl.col(c).str.pad_end(widths[c]) for c in frame.columns[:-1]] + [pl.col(last)],
+        separator="  ",
     )
-    table = Table("athlete", "exercise", "action", "now", "next", "reason")
-    for row in shown.iter_rows():
-        table.add_row(*["" if value is None else value for value in row])
-    out.print(table)
+    header = "  ".join(c.ljust(widths[c]) for c in frame.columns[:-1]) + "  " + last
+    body = frame.select(line).to_series()
+    return "\n".join([header, "  ".join("-" * widths[c] for c in frame.columns), *body]) + "\n"
 
 
 def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,4 +1,5 @@
-"""`repflow sql` without a query, and `repflow report`'s errors, as a user runs them."""
+"""`repflow sql` without a query, `repflow report`'s errors, and how flags are printed, as a user
+sees them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import polars as pl
+import pytest
+
+from flows import cli
 from tests.conftest import repflow
 
 
@@ -70,3 +75,46 @@ def test_report_before_any_run_exits_1(tmp_path: Path) -> None:
     result = repflow("report", cwd=tmp_path)
     no_traceback(result)
     assert result.returncode == 1 and "does not exist yet" in result.stderr
+
+
+def flag_frame(count: int) -> pl.DataFrame:
+    """`count` flags as the rules give them, one athlete each."""
+    return pl.DataFrame({"athlete_id": [f"m{i:05d}" for i in range(count)]}).with_columns(
+        exercise_id=pl.lit("back_extension"),
+        action=pl.lit("raise_reps"),
+        current_sets=3,
+        current_reps=10,
+        current_load_kg=20.0,
+        next_sets=3,
+        next_reps=11,
+        next_load_kg=20.0,
+        load_unit=pl.lit("kg"),
+        reason=pl.lit("Done cleanly: add a rep."),
+    )
+
+
+def test_a_run_lists_its_first_flags_and_points_to_the_rest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    flags = flag_frame(cli.RUN_FLAGS_SHOWN + 5)
+    cli._print_flags(flags, cli.Format.table, shown=cli.RUN_FLAGS_SHOWN)
+    printed = capsys.readouterr().out
+    listed = [a for a in flags["athlete_id"] if a in printed]
+    assert listed == flags["athlete_id"].head(cli.RUN_FLAGS_SHOWN).to_list()
+    assert "… and 5 more: `repflow flags` lists them all" in printed
+
+
+def test_many_flags_print_as_plain_columns_every_one(capsys: pytest.CaptureFixture[str]) -> None:
+    flags = flag_frame(cli.RICH_ROWS + 1)
+    cli._print_flags(flags, cli.Format.table)
+    header, rule, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["athlete", "exercise", "action", "now", "next", "reason"]
+    assert [row.split()[0] for row in rows] == flags["athlete_id"].to_list()
+    # Each column starts where its header does.
+    starts = [header.index(name) for name in ("exercise", "action", "now", "next", "reason")]
+    assert all(
+        [row.index(value) for value in ("back_extension", "raise_reps", "3×10", "3×11", "Done")]
+        == starts
+        for row in rows
+    )
+    assert set(rule) == {"-", " "}
