@@ -371,13 +371,45 @@ def status(db: DbOpt = None, config: ConfigOpt = None, warehouse: WarehouseOpt =
 
 
 def _print_frame(title: str, frame: pl.DataFrame, empty: str = "nothing yet") -> None:
+    """`frame` as a table under `title`; past RICH_ROWS rows (a query's whole table), as plain
+    columns."""
     if frame.height == 0:
         out.print(f"{title}: {empty}")
         return
-    table = Table(*frame.columns, title=title, title_justify="left")
-    for row in frame.iter_rows():
-        table.add_row(*["" if value is None else str(value) for value in row])
+    text = as_text(frame)
+    if text.height > RICH_ROWS:
+        if title:
+            out.print(title)
+        sys.stdout.write(aligned(text))
+        return
+    table = Table(*text.columns, title=title, title_justify="left")
+    for row in text.iter_rows():
+        table.add_row(*row)
     out.print(table)
+
+
+def as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every column as text, blank for null: lists as `[a, b]`, structs as JSON."""
+    return frame.select(
+        _text(pl.col(name), dtype).fill_null("").alias(name) for name, dtype in frame.schema.items()
+    )
+
+
+def _text(column: pl.Expr, dtype: pl.DataType | pl.datatypes.DataTypeClass) -> pl.Expr:
+    if isinstance(dtype, pl.List | pl.Array):
+        inner = dtype.inner
+        assert inner is not None  # a list type always has an element type
+        items = column.cast(pl.List(inner)).list.eval(_text(pl.element(), inner).fill_null("null"))
+        items = items.list.join(", ")
+        return pl.concat_str(pl.lit("["), items, pl.lit("]"))
+    if isinstance(dtype, pl.Struct):
+        return column.struct.json_encode()
+    if dtype == pl.Binary:
+        return column.bin.encode("hex")
+    if isinstance(dtype, pl.Datetime):  # as Python prints it: no fraction of a whole second
+        zone = "%:z" if dtype.time_zone else ""
+        return column.dt.to_string(f"%Y-%m-%d %H:%M:%S%.f{zone}")
+    return column.cast(pl.String)
 
 
 @app.command()
@@ -402,10 +434,21 @@ def sql(
     # only the query's own error is the user's (exit 2).
     with clean_errors(), reader(snapshot, version) as con:
         try:
-            frame = con.execute(query).pl()
+            frame = _fetch(con, query)
         except duckdb.Error as exc:  # a mistyped query is the user's, not a crash
             raise fail(redact(str(exc).splitlines()[0]), 2) from None
     _print_frame("", frame, empty="no rows")
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
+    try:
+        return con.execute(query).pl()
+    except pl.exceptions.PolarsError:
+        # A type polars cannot take (an INTERVAL): the rows as DuckDB's Python values, as text.
+        result = con.execute(query)
+        names = [column[0] for column in result.description or []]
+        rows = [[None if v is None else str(v) for v in row] for row in result.fetchall()]
+        return pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row")
 
 
 def parse_at(value: str | None, where: Warehouse) -> int | datetime | None:

@@ -77,6 +77,23 @@ def test_report_before_any_run_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1 and "does not exist yet" in result.stderr
 
 
+def test_sql_prints_every_row_of_a_large_result_and_types_polars_cannot_take(
+    sample_snapshot: Path, tmp_path: Path
+) -> None:
+    db = sample_snapshot.with_name("warehouse.duckdb")
+    rows = cli.RICH_ROWS + 50
+    many = repflow(
+        "sql", f"SELECT range AS n, [range] AS l FROM range({rows})", "--db", str(db), cwd=tmp_path
+    )
+    no_traceback(many)
+    header, rule, *lines = many.stdout.splitlines()
+    assert header.split() == ["n", "l"] and set(rule) == {"-", " "}
+    assert [line.split(maxsplit=1) for line in lines] == [[str(n), f"[{n}]"] for n in range(rows)]
+    interval = repflow("sql", "SELECT INTERVAL 2 DAY AS d", "--db", str(db), cwd=tmp_path)
+    no_traceback(interval)
+    assert interval.returncode == 0 and "2 days" in interval.stdout
+
+
 def flag_frame(count: int) -> pl.DataFrame:
     """`count` flags as the rules give them, one athlete each."""
     return pl.DataFrame({"athlete_id": [f"m{i:05d}" for i in range(count)]}).with_columns(
