@@ -597,6 +597,9 @@ def serve(
                     raise fail(redact(f"serving failed: {type(exc).__name__}: {exc}"), 1) from None
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM, or Prefect's own exit on SIGTERM
         pass
+    except Exception:  # a stop that landed in code wrapping it, say while the server started
+        if not _stop_requested.is_set():
+            raise
     if server is not None and server.error is not None:
         raise fail(server.error, 1)
     if served:
