@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -26,6 +27,7 @@ import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from flows import pipeline, progress, summary
 from flows.config import Config, config_dir, load
@@ -193,7 +195,13 @@ def run(
             raise fail(redact(f"the run failed: {type(exc).__name__}: {exc}"), 1) from None
     _report(result)
     if result.flags is not None and result.flags.height:
-        _print_flags(result.flags, Format.table, shown=RUN_FLAGS_SHOWN)
+        where = [f"--{name} {shlex.quote(str(flags[name]))}" for name in WHERE if flags[name]]
+        _print_flags(
+            result.flags,
+            Format.table,
+            shown=RUN_FLAGS_SHOWN,
+            rest=redact(" ".join(["repflow flags", *where])),  # a DSN may hold a password
+        )
     raise typer.Exit(result.exit_code)
 
 
@@ -269,8 +277,15 @@ FLAG_HEADER = {
 }
 
 
-def _print_flags(flags: pl.DataFrame, fmt: Format, shown: int | None = None) -> None:
-    """Print `flags` as `fmt`; as a table, only the first `shown` of them when given."""
+# The options of `run` that say which warehouse `flags` should read.
+WHERE = ("db", "config", "warehouse")
+
+
+def _print_flags(
+    flags: pl.DataFrame, fmt: Format, shown: int | None = None, rest: str = "repflow flags"
+) -> None:
+    """Print `flags` as `fmt`; as a table, only the first `shown` of them when given, and the
+    command `rest` that lists them all."""
     if fmt is Format.json:
         out.print(json.dumps(flags.to_dicts(), default=str, ensure_ascii=False, indent=2))
         return
@@ -291,25 +306,26 @@ def _print_flags(flags: pl.DataFrame, fmt: Format, shown: int | None = None) -> 
     else:
         table = Table(*FLAG_HEADER.values())
         for row in lines.iter_rows():
-            table.add_row(*row)
+            table.add_row(*map(Text, row))
         out.print(table)
     if rows.height < flags.height:
         out.print(
-            f"… and {flags.height - rows.height:,} more: `repflow flags` lists them all "
-            "(`--format csv` for a spreadsheet)."
+            f"… and {flags.height - rows.height:,} more: `{rest}` lists them all "
+            "(`--format csv` for a spreadsheet).",
+            markup=False,
         )
 
 
 def aligned(frame: pl.DataFrame) -> str:
-    """`frame`'s text columns as plain left-aligned columns under a header, built in polars."""
+    """`frame`'s text columns as plain left-aligned columns under a header, built in polars.
+    Widths are counted in characters: text of double-width characters (CJK) is not aligned."""
     longest = frame.select(pl.all().str.len_chars().max().fill_null(0)).row(0)
     widths = {c: max(len(c), int(n)) for c, n in zip(frame.columns, longest, strict=True)}
-    last = frame.columns[-1]  # not padded: no trailing blanks
+    *padded, last = frame.columns  # the last column is not padded: no trailing blanks
     line = pl.concat_str(
-        [pl.col(c).str.pad_end(widths[c]) for c in frame.columns[:-1]] + [pl.col(last)],
-        separator="  ",
+        [pl.col(c).str.pad_end(widths[c]) for c in padded] + [pl.col(last)], separator="  "
     )
-    header = "  ".join(c.ljust(widths[c]) for c in frame.columns[:-1]) + "  " + last
+    header = "  ".join([*(c.ljust(widths[c]) for c in padded), last])
     body = frame.select(line).to_series()
     return "\n".join([header, "  ".join("-" * widths[c] for c in frame.columns), *body]) + "\n"
 
@@ -374,17 +390,17 @@ def _print_frame(title: str, frame: pl.DataFrame, empty: str = "nothing yet") ->
     """`frame` as a table under `title`; past RICH_ROWS rows (a query's whole table), as plain
     columns."""
     if frame.height == 0:
-        out.print(f"{title}: {empty}")
+        out.print(f"{title}: {empty}" if title else empty, markup=False)
         return
     text = as_text(frame)
     if text.height > RICH_ROWS:
         if title:
-            out.print(title)
+            out.print(title, markup=False)
         sys.stdout.write(aligned(text))
         return
     table = Table(*text.columns, title=title, title_justify="left")
     for row in text.iter_rows():
-        table.add_row(*row)
+        table.add_row(*map(Text, row))  # cells are data: `[a, b]` is no rich markup
     out.print(table)
 
 
@@ -406,7 +422,7 @@ def _text(column: pl.Expr, dtype: pl.DataType | pl.datatypes.DataTypeClass) -> p
         return column.struct.json_encode()
     if dtype == pl.Binary:
         return column.bin.encode("hex")
-    if isinstance(dtype, pl.Datetime):  # as Python prints it: no fraction of a whole second
+    if isinstance(dtype, pl.Datetime):  # no fraction for a whole second, an offset when zoned
         zone = "%:z" if dtype.time_zone else ""
         return column.dt.to_string(f"%Y-%m-%d %H:%M:%S%.f{zone}")
     return column.cast(pl.String)
@@ -441,14 +457,22 @@ def sql(
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
-    try:
-        return con.execute(query).pl()
-    except pl.exceptions.PolarsError:
-        # A type polars cannot take (an INTERVAL): the rows as DuckDB's Python values, as text.
-        result = con.execute(query)
-        names = [column[0] for column in result.description or []]
-        rows = [[None if v is None else str(v) for v in row] for row in result.fetchall()]
-        return pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row")
+    relation = con.sql(query)
+    if relation is None:  # a statement that returns nothing (SET ...)
+        return pl.DataFrame()
+    if any("INTERVAL" in str(kind) for kind in relation.types):
+        # Polars takes no INTERVAL, and panics on one in a list: DuckDB gives them as text.
+        relation = relation.project(
+            ", ".join(
+                ("CAST(#{0} AS VARCHAR)" if "INTERVAL" in str(kind) else "#{0}").format(n)
+                + " AS "
+                + '"{}"'.format(name.replace('"', '""'))
+                for n, (kind, name) in enumerate(
+                    zip(relation.types, relation.columns, strict=True), 1
+                )
+            )
+        )
+    return relation.pl()
 
 
 def parse_at(value: str | None, where: Warehouse) -> int | datetime | None:

@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -43,6 +44,7 @@ class LogLines:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.quarters = 0  # of the large file being read, logged so far
+        self.done = 0
 
     def begin(self, files: int, seen_before: int) -> None:
         self.console.print(
@@ -51,13 +53,16 @@ class LogLines:
 
     def reading(self, info: FileInfo, done_bytes: int) -> None:
         # A line at each quarter: a log shows that a long file goes on, without a line a batch.
+        if done_bytes < self.done:  # read again from the start (a re-export read in full)
+            self.quarters = 0
+        self.done = done_bytes
         quarters = min(4 * done_bytes // max(info.bytes, 1), 3)
         if quarters > self.quarters:
             self.quarters = quarters
             self.console.print(f"reading    {info.path}: {25 * quarters}%", markup=False)
 
     def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
-        self.quarters = 0
+        self.quarters = self.done = 0
         self.console.print(f"{file_line(info, outcome)} [{elapsed_s:.2f} s]", markup=False)
 
 
@@ -101,7 +106,7 @@ class Bar:
 
     def reading(self, info: FileInfo, done_bytes: int) -> None:
         if self.file is None:
-            self.file = self.bar.add_task(info.path, total=info.bytes, detail="")
+            self.file = self.bar.add_task(escape(info.path), total=info.bytes, detail="")
         done = min(done_bytes, info.bytes)
         detail = f"{done / MB:,.0f} of {info.bytes / MB:,.0f} MB read"
         self.bar.update(self.file, completed=done, detail=detail)

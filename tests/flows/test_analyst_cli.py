@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner, Result
 
 from flows import cli
 from tests.conftest import repflow
@@ -77,21 +78,38 @@ def test_report_before_any_run_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1 and "does not exist yet" in result.stderr
 
 
-def test_sql_prints_every_row_of_a_large_result_and_types_polars_cannot_take(
-    sample_snapshot: Path, tmp_path: Path
-) -> None:
+def sql(db: Path, query: str) -> Result:
+    """`repflow sql QUERY` in this process."""
+    return CliRunner().invoke(cli.app, ["sql", query, "--db", str(db)])
+
+
+def test_sql_prints_every_row_of_a_large_result_as_plain_columns(sample_snapshot: Path) -> None:
     db = sample_snapshot.with_name("warehouse.duckdb")
     rows = cli.RICH_ROWS + 50
-    many = repflow(
-        "sql", f"SELECT range AS n, [range] AS l FROM range({rows})", "--db", str(db), cwd=tmp_path
-    )
-    no_traceback(many)
+    many = sql(db, f"SELECT range AS n, [range] AS l FROM range({rows})")
+    assert many.exit_code == 0, many.output
     header, rule, *lines = many.stdout.splitlines()
     assert header.split() == ["n", "l"] and set(rule) == {"-", " "}
     assert [line.split(maxsplit=1) for line in lines] == [[str(n), f"[{n}]"] for n in range(rows)]
-    interval = repflow("sql", "SELECT INTERVAL 2 DAY AS d", "--db", str(db), cwd=tmp_path)
-    no_traceback(interval)
-    assert interval.returncode == 0 and "2 days" in interval.stdout
+    one = sql(db, f"SELECT range AS number FROM range({rows})")
+    assert one.stdout.splitlines()[:3] == ["number", "------", "0"]
+    assert sql(db, "SET threads = 2").stdout == "no rows\n"
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("SELECT ['/x', 'a[b]'] AS l", "['/x', 'a[b]']".replace("'", "")),  # no rich markup
+        ("SELECT INTERVAL 2 DAY AS d, 3 AS d, [INTERVAL 1 DAY] AS l", "2 days"),
+    ],
+    ids=["brackets", "intervals"],
+)
+def test_sql_prints_any_result_as_text_without_a_traceback(
+    sample_snapshot: Path, query: str, shown: str
+) -> None:
+    result = sql(sample_snapshot.with_name("warehouse.duckdb"), query)
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert shown in result.stdout
 
 
 def flag_frame(count: int) -> pl.DataFrame:

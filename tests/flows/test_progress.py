@@ -129,7 +129,7 @@ def test_the_bar_shows_a_large_file_while_it_is_read_then_lets_it_go() -> None:
     screen = StringIO()
     console = Console(file=screen, force_terminal=True, width=120, color_system=None)
     big = FileInfo(
-        file_id="b", path="a1/big.csv", sha256="0" * 64, bytes=3 * 10**6, athlete_id="a1"
+        file_id="b", path="a1/x[/y]big.csv", sha256="0" * 64, bytes=3 * 10**6, athlete_id="a1"
     )
     with Bar(console) as bar:
         bar.begin(1, 0)
@@ -138,7 +138,7 @@ def test_the_bar_shows_a_large_file_while_it_is_read_then_lets_it_go() -> None:
         while_reading = screen.getvalue()
         bar.file_done(big, FileOutcome("loaded", "canonical_csv", None, 7, 0, 0, 0), 1.0)
         assert [task.description for task in bar.bar.tasks] == ["loading"]
-    assert "a1/big.csv" in while_reading and "1 of 3 MB read" in while_reading
+    assert "a1/x[/y]big.csv" in while_reading and "1 of 3 MB read" in while_reading
     assert "1/1 files · 7 rows stored · 0 rejected" in screen.getvalue().rsplit("\r", 1)[-1]
 
 
@@ -150,12 +150,18 @@ def test_the_log_has_a_line_at_each_quarter_of_a_large_file() -> None:
         lines.reading(big, done)
     lines.file_done(big, FileOutcome("loaded", "canonical_csv", None, 7, 0, 0, 0), 1.0)
     lines.reading(big, 300)  # the next large file starts again at its first quarter
+    lines.reading(big, 600)
+    lines.reading(big, 400)  # read again from the start: a re-export that is read in full
     assert screen.getvalue().splitlines()[:3] == [
         "reading    a1/big.csv: 25%",
         "reading    a1/big.csv: 50%",
         "reading    a1/big.csv: 75%",
     ]
-    assert screen.getvalue().splitlines()[-1] == "reading    a1/big.csv: 25%"
+    assert screen.getvalue().splitlines()[-3:] == [
+        "reading    a1/big.csv: 25%",
+        "reading    a1/big.csv: 50%",
+        "reading    a1/big.csv: 25%",
+    ]
 
 
 def test_the_renderer_follows_the_terminal_and_quiet() -> None:
