@@ -39,14 +39,13 @@ SELECT path, error, ingested_at FROM ingested_files
 WHERE status = 'failed' AND ($athlete IS NULL OR athlete_id = $athlete)
 ORDER BY ingested_at DESC, path
 """
-# Counted over the athlete's own sets with --athlete: the view counts every athlete's, and its
-# example name may be another athlete's spelling.
+# Per athlete with --athlete: their own sets, in their own spelling.
 UNMAPPED = """
-SELECT any_value(s.exercise_raw) AS example_name, any_value(s.exercise_id) AS exercise_id,
-       count(DISTINCT s.athlete_id) AS athletes, count(*) AS sets
-FROM sets s SEMI JOIN v_unmapped_exercises u ON u.exercise_key = s.exercise_key
-WHERE $athlete IS NULL OR s.athlete_id = $athlete
-GROUP BY s.exercise_key
+SELECT example_name, exercise_id, athletes, sets FROM v_unmapped_exercises
+WHERE $athlete IS NULL
+UNION ALL
+SELECT example_name, exercise_id, 1 AS athletes, sets FROM v_unmapped_by_athlete
+WHERE athlete_id = $athlete
 ORDER BY sets DESC, exercise_id
 """
 LAST_RUN = "SELECT max(finished_at) AS finished_at, max(as_of) AS as_of FROM runs"
