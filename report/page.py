@@ -3,8 +3,11 @@ file with everything inline, so a coach can open it offline or mail it."""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing import get_context
 from pathlib import Path
 
 import polars as pl
@@ -82,19 +85,41 @@ def _athletes(data: ReportData) -> list[Athlete]:
     flags: dict[tuple[str, str], list[dict[str, object]]] = {}
     for row in _flag_rows(data.flags):
         flags.setdefault((str(row["athlete_id"]), str(row["exercise_id"])), []).append(row)
+    by_athlete = [
+        sessions.partition_by("exercise_id", maintain_order=True)
+        for sessions in data.progress.partition_by("athlete_id", maintain_order=True)
+    ]
+    frames = [frame for exercises in by_athlete for frame in exercises]
+    ids = [f"c{n}-{i}" for n, exercises in enumerate(by_athlete) for i in range(len(exercises))]
+    svgs = iter(_draw_all(frames, ids))
     athletes = []
-    for number, sessions in enumerate(
-        data.progress.partition_by("athlete_id", maintain_order=True)
-    ):
-        athlete_id = sessions["athlete_id"][0]
+    for exercises in by_athlete:
+        athlete_id = exercises[0]["athlete_id"][0]
         charts = [
             Chart(
                 exercise_id=frame["exercise_id"][0],
                 sessions=frame.height,
                 flags=flags.get((athlete_id, frame["exercise_id"][0]), []),
-                svg=exercise_chart(frame, f"c{number}-{index}"),
+                svg=next(svgs),
             )
-            for index, frame in enumerate(sessions.partition_by("exercise_id", maintain_order=True))
+            for frame in exercises
         ]
         athletes.append(Athlete(athlete_id, charts))
     return athletes
+
+
+# A chart takes matplotlib about 0.2 s, and a worker process about 2 s to start: past this many
+# charts (a gym's report) they are drawn on every core.
+PARALLEL_CHARTS = 40
+
+
+def _draw_all(frames: list[pl.DataFrame], ids: list[str]) -> list[str]:
+    """The SVG of each chart, in order."""
+    workers = min(os.cpu_count() or 1, len(frames) // PARALLEL_CHARTS)
+    if workers < 2:
+        return [
+            exercise_chart(frame, chart_id) for frame, chart_id in zip(frames, ids, strict=True)
+        ]
+    # Spawned, not forked: polars and matplotlib keep threads and state a fork would copy broken.
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(exercise_chart, frames, ids, chunksize=8))

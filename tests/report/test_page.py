@@ -3,6 +3,7 @@ user strings escaped, nothing fetched from the network, and --athlete keeping to
 
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
 from datetime import date
@@ -15,6 +16,7 @@ from markupsafe import escape
 
 from flows import pipeline
 from report import UnknownAthlete, write_report
+from report import page as report_page
 from report.data import read
 from tests.conftest import Workspace, csv_text
 from warehouse.db import writer
@@ -88,6 +90,24 @@ def test_a_chart_for_every_athlete_and_exercise_through_every_session(
     assert len(charts.svgs) == len(expected)
     for (_, _, sessions), svg in zip(expected, charts.svgs, strict=True):
         assert line_points(svg, "load-line") == line_points(svg, "reps-line") == sessions
+
+
+def test_charts_drawn_on_every_core_are_the_charts_drawn_in_turn(
+    page: str, sample_snapshot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_page, "PARALLEL_CHARTS", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # whatever the machine has
+    spawned = []
+    pool = report_page.ProcessPoolExecutor
+
+    def counted(workers: int, **options: object) -> object:
+        spawned.append(workers)
+        return pool(workers, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(report_page, "ProcessPoolExecutor", counted)
+    parallel = write_report(sample_snapshot, tmp_path).path.read_text(encoding="utf-8")
+    assert spawned and spawned[0] > 1
+    assert Charts(parallel).svgs == Charts(page).svgs and Charts(parallel).svgs
 
 
 def test_every_flagged_session_is_marked_in_its_action_colour(
