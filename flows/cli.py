@@ -532,9 +532,9 @@ def report(
     from report import SnapshotOutdated, UnknownAthlete, write_report  # loads matplotlib
 
     snapshot = _snapshot(db, config, warehouse)
-    with clean_errors():
+    with clean_errors(), progress.charts(err) as drawn:
         try:
-            written = write_report(snapshot, out_dir, athlete)
+            written = write_report(snapshot, out_dir, athlete, drawn)
         except UnknownAthlete as exc:
             raise fail(str(exc), 2) from None
         except SnapshotOutdated as exc:

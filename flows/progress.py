@@ -6,7 +6,7 @@ the CLI picks a renderer here. Both write to stderr, so stdout keeps only the ru
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from types import TracebackType
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
+    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -143,3 +144,22 @@ def renderer(console: Console, quiet: bool) -> Iterator[Observer | None]:
             yield observer
         finally:
             ACTIVE.reset(token)
+
+
+@contextmanager
+def charts(console: Console) -> Iterator[Callable[[int, int], None] | None]:
+    """A bar of the report's charts drawn, on a terminal; nothing otherwise (a report is made
+    by hand, and says what it wrote when it is done)."""
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]drawing charts"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("charts", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

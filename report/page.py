@@ -4,7 +4,9 @@ file with everything inline, so a coach can open it offline or mail it."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import get_context
@@ -48,11 +50,17 @@ class Written:
     charts: int
 
 
-def write_report(snapshot: Warehouse, out_dir: Path, athlete: str | None = None) -> Written:
+# Told each time a chart is drawn: how many are, of how many.
+Drawn = Callable[[int, int], None]
+
+
+def write_report(
+    snapshot: Warehouse, out_dir: Path, athlete: str | None = None, drawn: Drawn | None = None
+) -> Written:
     """Render the report of `snapshot` (or a lake; one athlete's, or everyone's) to
     out_dir/index.html."""
     data = read(snapshot, athlete)
-    athletes = _athletes(data)
+    athletes = _athletes(data, drawn)
     html = TEMPLATES.get_template("report.html.j2").render(
         athletes=athletes,
         only=athlete,
@@ -80,7 +88,7 @@ def _flag_rows(flags: pl.DataFrame) -> list[dict[str, object]]:
     ).to_dicts()
 
 
-def _athletes(data: ReportData) -> list[Athlete]:
+def _athletes(data: ReportData, drawn: Drawn | None = None) -> list[Athlete]:
     """Athletes in id order, each with a chart per exercise (progress is sorted that way)."""
     flags: dict[tuple[str, str], list[dict[str, object]]] = {}
     for row in _flag_rows(data.flags):
@@ -91,7 +99,7 @@ def _athletes(data: ReportData) -> list[Athlete]:
     ]
     frames = [frame for exercises in by_athlete for frame in exercises]
     ids = [f"c{n}-{i}" for n, exercises in enumerate(by_athlete) for i in range(len(exercises))]
-    svgs = iter(_draw_all(frames, ids))
+    svgs = iter(_draw_all(frames, ids, drawn))
     athletes = []
     for exercises in by_athlete:
         athlete_id = exercises[0]["athlete_id"][0]
@@ -113,13 +121,19 @@ def _athletes(data: ReportData) -> list[Athlete]:
 PARALLEL_CHARTS = 40
 
 
-def _draw_all(frames: list[pl.DataFrame], ids: list[str]) -> list[str]:
+def _draw_all(frames: list[pl.DataFrame], ids: list[str], drawn: Drawn | None) -> list[str]:
     """The SVG of each chart, in order."""
     workers = min(os.cpu_count() or 1, len(frames) // PARALLEL_CHARTS)
-    if workers < 2:
-        return [
-            exercise_chart(frame, chart_id) for frame, chart_id in zip(frames, ids, strict=True)
-        ]
-    # Spawned, not forked: polars and matplotlib keep threads and state a fork would copy broken.
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(exercise_chart, frames, ids, chunksize=8))
+    with ExitStack() as stack:
+        svgs: Iterator[str] = map(exercise_chart, frames, ids)
+        if workers >= 2:
+            # Spawned, not forked: polars and matplotlib keep threads a fork would copy broken.
+            spawn = get_context("spawn")
+            pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=spawn))
+            svgs = pool.map(exercise_chart, frames, ids, chunksize=8)
+        done = []
+        for svg in svgs:
+            done.append(svg)
+            if drawn is not None:
+                drawn(len(done), len(frames))
+        return done

@@ -10,7 +10,7 @@ from rich.console import Console
 
 import sources.csv_text
 from flows import pipeline
-from flows.progress import ACTIVE, Bar, LogLines, renderer
+from flows.progress import ACTIVE, Bar, LogLines, charts, renderer
 from tests.conftest import Workspace, csv_text, repflow
 from warehouse.load import FileInfo, FileOutcome
 
@@ -170,3 +170,13 @@ def test_the_renderer_follows_the_terminal_and_quiet() -> None:
         assert isinstance(observer, LogLines)
     with renderer(Console(file=StringIO(), force_terminal=True), quiet=True) as observer:
         assert observer is None and ACTIVE.get() is None
+
+
+def test_the_report_s_chart_bar_is_for_terminals_only() -> None:
+    with charts(Console(file=StringIO(), force_terminal=False)) as drawn:
+        assert drawn is None
+    screen = StringIO()
+    with charts(Console(file=screen, force_terminal=True, width=100)) as drawn:
+        assert drawn is not None
+        drawn(3, 8)
+    assert "drawing charts" in screen.getvalue() and "3/8" in screen.getvalue()

@@ -105,9 +105,13 @@ def test_charts_drawn_on_every_core_are_the_charts_drawn_in_turn(
         return pool(workers, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(report_page, "ProcessPoolExecutor", counted)
-    parallel = write_report(sample_snapshot, tmp_path).path.read_text(encoding="utf-8")
+    drawn: list[tuple[int, int]] = []
+    written = write_report(sample_snapshot, tmp_path, drawn=lambda *told: drawn.append(told))
+    parallel = written.path.read_text(encoding="utf-8")
     assert spawned and spawned[0] > 1
     assert Charts(parallel).svgs == Charts(page).svgs and Charts(parallel).svgs
+    # Each chart is told as it comes back: the CLI's bar of charts drawn.
+    assert drawn == [(n, written.charts) for n in range(1, written.charts + 1)]
 
 
 def test_every_flagged_session_is_marked_in_its_action_colour(
