@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint types pytest quick bench clean
 
 # uv installs the lockfile in 20 s where pip takes over a minute of CI's ten. It compiles the
-# bytecode as pip does: with PYTHONDONTWRITEBYTECODE set (as on CI), nothing else would, and
-# every process would compile Prefect and the rest again (the test suite ran 1.6x slower).
+# bytecode as pip does: with PYTHONDONTWRITEBYTECODE set (as on these machines), nothing else
+# would, and every process would compile Prefect and the rest again (tests ran 1.6x slower).
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
