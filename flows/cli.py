@@ -264,19 +264,6 @@ ORDER BY athlete_id, exercise_id, kind DESC, action
 # A run's own output lists this many of its flags: a gym's nightly log gets the counts by
 # action and a pointer to `repflow flags`, not a line per member and exercise.
 RUN_FLAGS_SHOWN = 20
-# Past this many flags, `flags` prints plain aligned columns: rich lays a table out at about a
-# millisecond a row (20 s for 20,000 flags), plain columns take milliseconds in all.
-RICH_ROWS = 200
-FLAG_HEADER = {
-    "athlete_id": "athlete",
-    "exercise_id": "exercise",
-    "action": "action",
-    "now": "now",
-    "next": "next",
-    "reason": "reason",
-}
-
-
 # The options of `run` that say which warehouse `flags` should read.
 WHERE = ("db", "config", "warehouse")
 
@@ -293,21 +280,15 @@ def _print_flags(
         sys.stdout.write(csv_safe(flags).write_csv())
         return
     rows = flags.head(shown) if shown is not None else flags
-    lines = rows.select(
-        "athlete_id",
-        "exercise_id",
-        "action",
+    table = rows.select(
+        athlete="athlete_id",
+        exercise="exercise_id",
+        action="action",
         now=prescription(pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg")),
         next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg")),
         reason="reason",
-    ).with_columns(pl.all().fill_null(""))
-    if lines.height > RICH_ROWS:
-        sys.stdout.write(aligned(lines.rename(FLAG_HEADER)))
-    else:
-        table = Table(*FLAG_HEADER.values())
-        for row in lines.iter_rows():
-            table.add_row(*map(Text, row))
-        out.print(table)
+    )
+    _print_frame("", table)
     if rows.height < flags.height:
         out.print(
             f"… and {flags.height - rows.height:,} more: `{rest}` lists them all "
@@ -386,6 +367,11 @@ def status(db: DbOpt = None, config: ConfigOpt = None, warehouse: WarehouseOpt =
     _print_frame("Rejected rows by file", rejects, empty="no rejected rows")
 
 
+# Past this many rows, a table prints as plain aligned columns: rich lays a table out at about a
+# millisecond a row (20 s for 20,000 flags), plain columns take milliseconds in all.
+RICH_ROWS = 200
+
+
 def _print_frame(title: str, frame: pl.DataFrame, empty: str = "nothing yet") -> None:
     """`frame` as a table under `title`; past RICH_ROWS rows (a query's whole table), as plain
     columns."""
@@ -462,16 +448,12 @@ def _fetch(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
         return pl.DataFrame()
     if any("INTERVAL" in str(kind) for kind in relation.types):
         # Polars takes no INTERVAL, and panics on one in a list: DuckDB gives them as text.
-        relation = relation.project(
-            ", ".join(
-                ("CAST(#{0} AS VARCHAR)" if "INTERVAL" in str(kind) else "#{0}").format(n)
-                + " AS "
-                + '"{}"'.format(name.replace('"', '""'))
-                for n, (kind, name) in enumerate(
-                    zip(relation.types, relation.columns, strict=True), 1
-                )
-            )
-        )
+        columns = [
+            (f"CAST(#{n} AS VARCHAR)" if "INTERVAL" in str(kind) else f"#{n}")
+            + ' AS "{}"'.format(name.replace('"', '""'))
+            for n, (kind, name) in enumerate(zip(relation.types, relation.columns, strict=True), 1)
+        ]
+        relation = relation.project(", ".join(columns))
     return relation.pl()
 
 
