@@ -175,7 +175,7 @@ def _records(valid: pl.DataFrame, context: RowContext) -> pl.DataFrame:
         set_type=value["set_type"].fill_null("working"),
         reps=value["reps"],
         load_kg=pl.when(unit == "lb").then(load * LB_TO_KG).otherwise(load),
-        load_unit=unit,
+        load_unit=_lifter_unit(valid, unit),
         rpe=pl.coalesce(value["rpe"], 10.0 - value["rir"]),
         duration_s=value["duration_s"],
         distance_m=value["distance_m"],
@@ -188,6 +188,16 @@ def _records(valid: pl.DataFrame, context: RowContext) -> pl.DataFrame:
         raw=pl.col("raw"),
     )
     return records
+
+
+def _lifter_unit(frame: pl.DataFrame, unit: pl.Expr) -> pl.Expr:
+    """The unit advice comes back in: a reader's `lifter_unit` mark (round pounds written in
+    kg) applies only where the load was read as kg."""
+    if "lifter_unit" not in frame.columns:
+        return unit
+    return (
+        pl.when((unit == "kg") & (pl.col("lifter_unit") == "lb")).then(pl.lit("lb")).otherwise(unit)
+    )
 
 
 def _hash_column(frame: pl.DataFrame, name: str) -> pl.Expr:

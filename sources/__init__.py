@@ -10,10 +10,14 @@ from pathlib import Path
 from types import ModuleType
 
 from sources import (
+    alpha_progression_csv,
     canonical_csv,
+    fitbod_csv,
     fitnotes_csv,
     garmin_fit,
     hevy_csv,
+    jefit_csv,
+    liftosaur_csv,
     machine_json,
     strong_csv,
     zip_bundle,
@@ -26,6 +30,10 @@ READERS: tuple[ModuleType, ...] = (
     strong_csv,
     hevy_csv,
     fitnotes_csv,
+    fitbod_csv,
+    jefit_csv,
+    alpha_progression_csv,
+    liftosaur_csv,
     machine_json,
     garmin_fit,
     zip_bundle,

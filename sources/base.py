@@ -30,9 +30,14 @@ CANONICAL_COLUMNS = (
 TRACE_COLUMNS = ("source_line", "raw", "structure_error")
 # Readers of one-workout-at-a-time formats give the workout's start, to derive the session id.
 SESSION_KEY = "session_key"
+# App readers mark `lb` where the load is written in kg but the lifter loads in lb (sources.sets).
+LIFTER_UNIT = "lifter_unit"
 TEXT_SCHEMA = {
     "source_line": pl.Int64,
-    **{name: pl.String for name in (*TRACE_COLUMNS[1:], SESSION_KEY, *CANONICAL_COLUMNS)},
+    **{
+        name: pl.String
+        for name in (*TRACE_COLUMNS[1:], SESSION_KEY, LIFTER_UNIT, *CANONICAL_COLUMNS)
+    },
 }
 
 

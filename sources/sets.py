@@ -1,0 +1,97 @@
+"""The rules every app reader shares, written once: what a set is, what a set-type marker
+means, and which unit the lifter loads the bar in (DESIGN.md, "Sources").
+
+Canonical CSV and machine JSON do not use these: their writers are ours, and a row there with
+nothing measured is a reject (`reps_or_measure`), not a skipped row.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.set_row import LB_TO_KG
+from sources.base import LIFTER_UNIT
+
+# Every spelling of a set type an app writes, lower-cased: Strong's `W`/`D`/`F` and
+# `WARM_UP`/`FAILURE`, Hevy's `normal`/`dropset`, JEFIT's and Liftosaur's words.
+MARKERS = {
+    "w": "warmup",
+    "warmup": "warmup",
+    "warm_up": "warmup",
+    "warm-up": "warmup",
+    "warm up": "warmup",
+    "d": "drop",
+    "drop": "drop",
+    "dropset": "drop",
+    "drop_set": "drop",
+    "drop-set": "drop",
+    "drop set": "drop",
+    "f": "failure",
+    "failure": "failure",
+    "normal": "working",
+    "working": "working",
+}
+# Zero in the spellings apps write it: `0`, `0.0`, ` 0`, `0:00:00`.
+_ZERO = r"^\s*0*(?:[.,]0*)?(?::0+(?:[.,]0*)?)*\s*$"
+
+
+def set_type(marker: pl.Expr) -> pl.Expr:
+    """A marker as a set type. One that is not understood is passed on as written, so the
+    contract rejects the row: a guess of `working` would make the rules count it."""
+    return (
+        marker.str.strip_chars()
+        .str.to_lowercase()
+        .replace_strict(MARKERS, default=marker.str.strip_chars(), return_dtype=pl.String)
+    )
+
+
+def nothing(value: pl.Expr) -> pl.Expr:
+    """Empty, or zero as some app writes it."""
+    return value.is_null() | value.str.contains(_ZERO)
+
+
+def only_sets(rows: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """The rows that are sets, and how many are not (counted as skipped).
+
+    A row with no reps, no time and no distance (each empty or zero) is not a set, whatever its
+    weight. Reps 0 with a time or a distance is a timed or distance set: its reps are empty. A
+    zero time or distance is no measure at all. A row whose structure is broken is kept, so
+    that the contract rejects it with the reason."""
+    reps, seconds, metres = (_column(rows, name) for name in ("reps", "duration_s", "distance_m"))
+    unlogged = nothing(reps) & nothing(seconds) & nothing(metres)
+    kept = rows.filter(pl.col("structure_error").is_not_null() | ~unlogged)
+    cleared = kept.with_columns(
+        reps=pl.when(nothing(reps) & ~(nothing(seconds) & nothing(metres)))
+        .then(pl.lit(None, pl.String))
+        .otherwise(reps),
+        duration_s=pl.when(nothing(seconds)).then(pl.lit(None, pl.String)).otherwise(seconds),
+        distance_m=pl.when(nothing(metres)).then(pl.lit(None, pl.String)).otherwise(metres),
+    )
+    return cleared, rows.height - kept.height
+
+
+def _column(rows: pl.DataFrame, name: str) -> pl.Expr:
+    return pl.col(name) if name in rows.columns else pl.lit(None, pl.String)
+
+
+def lifter_units(rows: pl.DataFrame) -> pl.DataFrame:
+    """Mark the exercises whose loads are round pounds written in kg (`LIFTER_UNIT` = `lb`).
+
+    Some apps store kg converted from lb: Strong's legacy export writes 6.80388555 for 15 lb,
+    Fitbod 7.937875915123695 for 17.5 lb. When every non-zero load of an exercise in the file
+    is a multiple of 0.25 lb (within a relative 1e-4) and none is within 0.001 kg of a multiple
+    of 0.25 kg, the lifter loads in lb, and advice comes back in lb. The load itself is kept as
+    written; validation applies the mark only where the load is read as kg."""
+    kg = pl.col("load").cast(pl.Float64, strict=False)
+    read_as_kg = pl.col("unit").is_null() | (pl.col("unit").str.to_lowercase() == "kg")
+    quarters_lb = kg / LB_TO_KG * 4
+    round_lb = (quarters_lb - quarters_lb.round()).abs() <= 1e-4 * quarters_lb
+    quarters_kg = kg * 4
+    near_round_kg = (quarters_kg - quarters_kg.round()).abs() < 0.004
+    loaded = read_as_kg & (kg > 0)
+    exercise = pl.col("exercise").str.to_lowercase().str.strip_chars()
+    pounds = (loaded.any() & (round_lb | ~loaded).all() & ~(near_round_kg & loaded).any()).over(
+        exercise
+    )
+    unit = pl.when(read_as_kg & pounds).then(pl.lit("lb")).otherwise(pl.lit(None, pl.String))
+    return rows.with_columns(unit.alias(LIFTER_UNIT))
