@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 import time
 import uuid
@@ -33,8 +32,9 @@ from flows.config import Config
 from flows.reexport import StoredRows, read_known, row_seed, stored_hashes
 from rules import evaluate_relation
 from schemas.row_hash import with_row_hashes
-from schemas.set_row import ATHLETE_ID_RE, RowContext
+from schemas.set_row import RowContext, is_athlete_id
 from schemas.validate import validate
+from sources import junk
 from sources.csv_text import UnreadableFile
 from warehouse import catalog
 from warehouse.db import Warehouse, reader, target, writer
@@ -130,11 +130,15 @@ class RunSummary:
     as_of: date | None = None
     files: list[tuple[FileInfo, FileOutcome]] = field(default_factory=list)
     seen_before: int = 0
-    skipped_paths: list[str] = field(default_factory=list)
+    skipped_paths: list[str] = field(default_factory=list)  # `Ignored` ones are junk
     flags: pl.DataFrame | None = None
     rules_ran: bool = False
     published: bool = False
     lake_snapshot: int | None = None  # on a DuckLake: the snapshot the run ended at
+
+    @property
+    def ignored(self) -> list[str]:
+        return [path for path in self.skipped_paths if isinstance(path, Ignored)]
 
     def count(self, status: str) -> int:
         return sum(1 for _, outcome in self.files if outcome.status == status)
@@ -164,11 +168,16 @@ def today(timezone: str) -> date:
     return datetime.now(ZoneInfo(timezone)).date()
 
 
+class Ignored(str):
+    """A skipped path that is junk (sources.junk): listed apart, as ignored, not as a problem."""
+
+
 def discover(inbox: Path) -> tuple[list[Discovered], list[str]]:
     """Files in `inbox/<athlete_id>/...` (any depth) and at its root, in a fixed order.
 
     Symbolic links are never followed; FIFOs, sockets and devices are skipped; so is a folder
-    whose name is not a valid athlete_id. Each skip is reported.
+    whose name is not a valid athlete_id. Each skip is reported. Junk (`.DS_Store`, a
+    `.stversions` folder, `*.part`) is ignored, and listed as `Ignored`.
     """
     if not inbox.is_dir():
         raise UnreadableFile(f"inbox {inbox} is not a folder")
@@ -176,10 +185,12 @@ def discover(inbox: Path) -> tuple[list[Discovered], list[str]]:
     skipped: list[str] = []
     for entry in sorted(inbox.iterdir()):
         mode = entry.lstat().st_mode
-        if stat.S_ISLNK(mode):
+        if junk.ignored(entry.name):
+            skipped.append(Ignored(repr(entry.name)))
+        elif stat.S_ISLNK(mode):
             skipped.append(f"{entry.name!r}: a symbolic link, not followed")
         elif stat.S_ISDIR(mode):
-            if re.fullmatch(ATHLETE_ID_RE, entry.name):
+            if is_athlete_id(entry.name):
                 found += _walk(inbox, entry, entry.name, skipped)
             else:
                 skipped.append(f"{entry.name!r}: not a valid athlete_id folder name")
@@ -194,12 +205,17 @@ def discover(inbox: Path) -> tuple[list[Discovered], list[str]]:
 def _walk(inbox: Path, folder: Path, athlete: str, skipped: list[str]) -> list[Discovered]:
     found = []
     for root, dirs, files in os.walk(folder, followlinks=False):
+        for name in [d for d in dirs if junk.ignored(d)]:
+            skipped.append(Ignored(repr(str(Path(root, name).relative_to(inbox)))))
+            dirs.remove(name)  # nothing below a junk folder is read
         dirs.sort()
         for name in sorted(files) + [d for d in dirs if Path(root, d).is_symlink()]:
             path = Path(root, name)
             relative = str(path.relative_to(inbox))
             mode = path.lstat().st_mode
-            if stat.S_ISLNK(mode):
+            if junk.ignored(name):
+                skipped.append(Ignored(repr(relative)))
+            elif stat.S_ISLNK(mode):
                 skipped.append(f"{relative!r}: a symbolic link, not followed")
             elif stat.S_ISREG(mode):
                 found.append(Discovered(path, relative, athlete))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from flows.pipeline import RunSummary
+from flows.pipeline import Ignored, RunSummary
 from warehouse.load import FileInfo, FileOutcome
 
 
@@ -54,7 +54,12 @@ def lines(summary: RunSummary) -> list[str]:
         out.append("  flags: unchanged (nothing new since the last run for this date)")
     if summary.lake_snapshot is not None:
         out.append(f"  lake: at snapshot {summary.lake_snapshot} (repflow sql --at <id> reads one)")
-    out += [f"  skipped {reason}" for reason in summary.skipped_paths]
+    if summary.ignored:
+        names = ", ".join(summary.ignored)
+        out.append(f"  ignored {len(summary.ignored)} (OS or sync junk): {names}")
+    out += [
+        f"  skipped {reason}" for reason in summary.skipped_paths if not isinstance(reason, Ignored)
+    ]
     out += [
         f"  {file_line(info, outcome)}"
         for info, outcome in summary.files
@@ -78,6 +83,11 @@ def markdown(summary: RunSummary) -> str:
         f"## Flags by action (as of {summary.as_of})\n\n| action | flags |\n|---|---|\n"
         f"{flags or '| (rules not re-run) | |'}\n\n"
         f"## Files\n\n| file |\n|---|\n{rows}\n"
+        + (
+            f"\n**Ignored** (OS or sync junk): {', '.join(summary.ignored)}\n"
+            if summary.ignored
+            else ""
+        )
     )
 
 

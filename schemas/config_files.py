@@ -6,12 +6,11 @@ and the reason in one line.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from schemas.set_row import ATHLETE_ID_RE
+from schemas.set_row import is_athlete_id
 
 SLUG_RE = r"^[a-z0-9][a-z0-9_]*$"
 Slug = Annotated[str, Field(pattern=SLUG_RE, max_length=64)]
@@ -121,7 +120,7 @@ class ProgramsFile(Strict):
                     f"(known: {', '.join(sorted(self.programs))})"
                 )
         for athlete, by_program in self.overrides.items():
-            if not re.fullmatch(ATHLETE_ID_RE, athlete):
+            if not is_athlete_id(athlete):
                 raise ValueError(f"overrides.{athlete}: not a valid athlete_id")
             for program in by_program:
                 if program not in self.programs:

@@ -27,7 +27,9 @@ from schemas.text import WHITESPACE, Grammar, blank, parse_decimal, parse_int, p
 
 LB_TO_KG = 0.45359237
 MAX_LOAD_KG = 1000.0
-ATHLETE_ID_RE = r"^[A-Za-z0-9_.@-]{1,64}$"
+# 1-64 characters (max_length below), not only dots: `..` names no athlete.
+ATHLETE_ID_RE = r"^\.*[A-Za-z0-9_@-][A-Za-z0-9_.@-]*$"
+MAX_ATHLETE_ID = 64
 SET_TYPES = ("working", "warmup", "drop", "failure")
 UNITS = ("kg", "lb")
 
@@ -130,7 +132,10 @@ class SetRow(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     athlete_id: Annotated[
-        str, text(TextSpec(Grammar.TEXT, required=True, pattern=ATHLETE_ID_RE, max_length=64))
+        str,
+        text(
+            TextSpec(Grammar.TEXT, required=True, pattern=ATHLETE_ID_RE, max_length=MAX_ATHLETE_ID)
+        ),
     ]
     session_id: Annotated[str | None, text(TextSpec(Grammar.TEXT, max_length=200))] = None
     performed_at: Annotated[datetime, text(TextSpec(Grammar.TIMESTAMP, required=True))]
@@ -178,6 +183,10 @@ class SetRow(BaseModel):
 # a rejected row's errors follow from its failing fields, these and those settings
 # (schemas.validate explains each such combination once).
 READ_BY_OTHER_RULES = ("duration_s", "distance_m", "unit")
+
+
+def is_athlete_id(name: str) -> bool:
+    return len(name) <= MAX_ATHLETE_ID and re.fullmatch(ATHLETE_ID_RE, name) is not None
 
 
 def to_kg(load: float, unit: str) -> float:

@@ -1,7 +1,8 @@
 """Zip bundles of any other format (a Garmin bulk export is a zip of FIT files).
 
 Members are read in name order by their own readers, and their rows keep their own format, so
-a FIT file deduplicates the same whether it came loose or zipped. Guards: member names that
+a FIT file deduplicates the same whether it came loose or zipped. Junk members (`__MACOSX/`,
+`.DS_Store`) are ignored (sources.junk). Guards: member names that
 climb out (`../`), absolute names, more than MAX_TOTAL_BYTES uncompressed or a compression
 ratio above MAX_RATIO (a zip bomb), and zips inside the zip each fail the whole file.
 """
@@ -15,6 +16,7 @@ from types import ModuleType
 
 import polars as pl
 
+from sources import junk
 from sources.base import Parsed
 from sources.csv_text import UnreadableFile
 
@@ -31,7 +33,10 @@ def detect(head: bytes) -> bool:
 
 
 def _check(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    members = [m for m in archive.infolist() if not m.is_dir()]
+    """The members to read, in name order: junk (`__MACOSX/`, `.DS_Store`) is left out."""
+    members = [
+        m for m in archive.infolist() if not m.is_dir() and not junk.ignored_path(m.filename)
+    ]
     if len(members) > MAX_MEMBERS:
         raise UnreadableFile(f"zip with {len(members)} members (at most {MAX_MEMBERS})")
     for member in members:
