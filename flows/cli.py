@@ -133,14 +133,17 @@ def _prepare_prefect(config: Config) -> None:
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
 
 
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Evaluate the rules as of YYYY-MM-DD [today].")
+]
+
+
 @app.command()
 def run(
     inbox: InboxOpt = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Evaluate the rules as of YYYY-MM-DD [today].")
-    ] = None,
+    as_of: AsOfOpt = None,
     runner: Annotated[
         str | None,
         typer.Option("--runner", help="Where files are parsed: local or dask [local]."),
@@ -225,6 +228,29 @@ def ingest(
         result = pipeline.execute(loaded, found, "ingest", None, progress=observer)
     _report(result)
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def reload(
+    inbox: InboxOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    warehouse: WarehouseOpt = None,
+    data_path: DataPathOpt = None,
+    as_of: AsOfOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Re-read the stored files that an older version of their reader read (after an upgrade
+    that fixed a reader), from their copies in the inbox; changed sets are corrections, and the
+    rules run again when a set changed. Without Prefect."""
+    loaded = _config(inbox=inbox, db=db, config=config, warehouse=warehouse, data_path=data_path)
+    day = parse_as_of(as_of) or pipeline.today(loaded.settings.timezone)
+    with clean_errors(), progress.renderer(err, quiet) as observer:
+        result = pipeline.reload(loaded, day, progress=observer)
+    _report(result)
+    if not result.files and not result.skipped_paths:
+        out.print("nothing to re-read: every stored file was read by its current reader")
+    raise typer.Exit(1 if result.skipped_paths else result.exit_code)
 
 
 def _report(result: pipeline.RunSummary) -> None:

@@ -68,6 +68,7 @@ class ParsedFile:
     skipped: int
     machines: pl.DataFrame | None = None
     known: int = 0  # rows of a re-export stored already: neither validated nor loaded again
+    reader_version: int = 1  # of the format's reader (sources.reader_version)
 
     def tables(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The sets and the rejects as frames, read back from the spool if there is one."""
@@ -89,6 +90,7 @@ class ArrowFile:
     machines: pa.Table | None = None
     groups: pa.Table | None = None  # a spooled file's set groups (warehouse.spool)
     known: int = 0
+    reader_version: int = 1
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ArrowFile:
@@ -104,16 +106,20 @@ class ArrowFile:
             machines,
             groups,
             parsed.known,
+            parsed.reader_version,
         )
 
     def frames(self) -> ParsedFile:
         machines = None if self.machines is None else _frame(self.machines)
         sets, rejects = _frame(self.sets), _frame(self.rejects)
+        version = self.reader_version
         if self.groups is None:
-            return ParsedFile(self.format, sets, rejects, self.skipped, machines, self.known)
+            return ParsedFile(
+                self.format, sets, rejects, self.skipped, machines, self.known, version
+            )
         spool = Spool()
         spool.add(sets, rejects, _frame(self.groups))
-        return ParsedFile(self.format, spool, spool, self.skipped, machines, self.known)
+        return ParsedFile(self.format, spool, spool, self.skipped, machines, self.known, version)
 
 
 def _frame(table: pa.Table) -> pl.DataFrame:
@@ -267,6 +273,7 @@ def _parse(
     path: Path, athlete_id: str | None, context: RowContext, stored: StoredRows | None
 ) -> ParsedFile:
     parsed = sources.read(path)
+    version = sources.reader_version(parsed.format)
     if athlete_id is None and not parsed.names_athletes:
         raise UnreadableFile(
             "no athlete folder: put the file in inbox/<athlete_id>/, or name athletes in it"
@@ -280,7 +287,9 @@ def _parse(
         again = read_known(pending, parsed.format, context, athlete_id, stored, hashes)
         if again is not None:
             sets, rejects, known = again.sets, again.rejects, again.known
-            return ParsedFile(parsed.format, sets, rejects, parsed.skipped, parsed.machines, known)
+            return ParsedFile(
+                parsed.format, sets, rejects, parsed.skipped, parsed.machines, known, version
+            )
         if second is not None:  # its batches are spent: read it again, in full
             return _parse(path, athlete_id, context, None)
     # Every set keeps the hash of its row, for the next re-export to look up.
@@ -288,7 +297,12 @@ def _parse(
     if second is None:
         validated = validate(with_row_hashes(first, seed), context, athlete_id)
         return ParsedFile(
-            parsed.format, validated.sets, validated.rejects, parsed.skipped, parsed.machines
+            parsed.format,
+            validated.sets,
+            validated.rejects,
+            parsed.skipped,
+            parsed.machines,
+            reader_version=version,
         )
     # A large file: each batch validated and spooled in turn, so memory holds a few batches:
     # the next one is read and the last one written while this one is validated.
@@ -304,7 +318,9 @@ def _parse(
     except BaseException:
         spool.remove()  # after its pending write, so that no part outlives the folder
         raise
-    return ParsedFile(parsed.format, spool, spool, parsed.skipped, parsed.machines)
+    return ParsedFile(
+        parsed.format, spool, spool, parsed.skipped, parsed.machines, reader_version=version
+    )
 
 
 T = TypeVar("T")
@@ -629,6 +645,65 @@ def snapshot_behind(db: Path, snapshot: Path) -> bool:
     except duckdb.Error:
         return True  # unreadable or from an older schema: replace it
     return working != published
+
+
+def stale_files(db: Warehouse) -> list[FileInfo]:
+    """Loaded files that an older version of their format's reader read, oldest first."""
+    with writer(db) as con:
+        rows = con.execute(
+            "SELECT file_id, path, sha256, bytes, athlete_id, format, "
+            "coalesce(reader_version, 1) FROM ingested_files WHERE status = 'loaded' "
+            "ORDER BY ingested_at, path"
+        ).fetchall()
+    return [FileInfo(*row[:5]) for row in rows if row[6] < sources.reader_version(str(row[5]))]
+
+
+def stored_copy(inbox: Path, info: FileInfo) -> Path | str:
+    """Where a loaded file still is, with the bytes it had; else why it cannot be re-read."""
+    path = Path(info.path) if Path(info.path).is_absolute() else inbox / info.path
+    if not path.is_file():
+        return f"not at {path} any more: it cannot be re-read"
+    if fingerprint(path, info.path, info.athlete_id).sha256 != info.sha256:
+        return "its content changed since it loaded: the new content loads as a new file"
+    return path
+
+
+def reload(config: Config, as_of: date, progress: Progress | None = None) -> RunSummary:
+    """Read again, with today's readers, the stored files an older reader read (`repflow
+    reload`): what a fixed reader changes is a correction (set_corrections), not an edit. The
+    rules run again when a set changed. A file no longer in the inbox keeps its sets."""
+    settings = config.settings
+    where = target(settings)
+    summary = RunSummary(new_run_id(now()), "reload", now(), as_of=as_of)
+    with run_lock(where, settings.lock_timeout_s), lake_writers():
+        prepare(where, config, settings.lock_timeout_s)
+        stale = stale_files(where)
+        if progress is not None:
+            progress.begin(len(stale), 0)
+        for info in stale:
+            started = time.monotonic()
+            path = stored_copy(settings.inbox, info)
+            result = (
+                path
+                if isinstance(path, str)
+                else parse_with(path, info.athlete_id, settings.row_context())
+            )
+            if isinstance(result, str):
+                summary.skipped_paths.append(f"{info.path!r}: not re-read: {result}")
+                continue
+            with writer(where) as con:
+                outcome = load_file(con, info, result, summary.run_id, reread=True)
+            summary.files.append((info, outcome))
+            if progress is not None:
+                progress.file_done(info, outcome, time.monotonic() - started)
+        if summary.total("loaded") or summary.total("corrected"):
+            summary.flags = flag(where, config, as_of, summary.run_id)
+            summary.rules_ran = True
+        finish(where, summary, config)
+        if publish_due(where, summary, settings.analytics_path):
+            summary.lake_snapshot = publish(where, settings.analytics_path, settings.lock_timeout_s)
+            summary.published = True
+    return summary
 
 
 def inbox_files(config: Config) -> tuple[list[Discovered], list[str]]:

@@ -1,7 +1,10 @@
-"""Readers, one module per input format, each with `FORMAT`, `detect(head)` and `read(path)`.
+"""Readers, one module per input format, each with `FORMAT`, `VERSION`, `detect(head)` and
+`read(path)`.
 
 The registry below is the one list of formats: a new format is one module and one line here.
 Detection looks at the content (a header signature, magic bytes), never at the file name.
+A reader's `VERSION` goes up when a fix changes what it stores from the same bytes: sets then
+changed are corrections, and `repflow reload` re-reads the files an older version read.
 """
 
 from __future__ import annotations
@@ -59,6 +62,15 @@ def detect(head: bytes) -> ModuleType:
     raise UnreadableFile(f"unrecognised format: {describe(head)}; known formats: {known}")
 
 
+def reader_version(fmt: str) -> int:
+    """The version of the reader of `fmt`. A zip of several formats is stored as `zip_bundle`:
+    its version goes up with any reader's, so it is read again after any fix."""
+    versions = {reader.FORMAT: int(getattr(reader, "VERSION", 1)) for reader in READERS}
+    if fmt == zip_bundle.FORMAT:
+        return sum(versions.values())
+    return versions.get(fmt, 1)
+
+
 def read(path: Path) -> Parsed:
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
@@ -69,4 +81,4 @@ def read(path: Path) -> Parsed:
     return parsed
 
 
-__all__ = ["READERS", "Parsed", "UnreadableFile", "detect", "read"]
+__all__ = ["READERS", "Parsed", "UnreadableFile", "detect", "read", "reader_version"]

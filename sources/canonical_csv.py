@@ -10,6 +10,7 @@ from sources.base import CANONICAL_COLUMNS, TRACE_COLUMNS, Parsed
 from sources.csv_text import UnreadableFile, first_line, header_names, stream_table
 
 FORMAT = "canonical_csv"
+VERSION = 1
 REQUIRED = ("performed_at", "exercise", "reps")
 # Canonical column → the header names that mean it.
 ALIASES = {"load": ("load", "weight"), "unit": ("unit", "load_unit")}

@@ -16,6 +16,7 @@ from sources.base import Parsed, text_frame
 from sources.csv_text import UnreadableFile, decode
 
 FORMAT = "machine_json"
+VERSION = 1
 
 
 def detect(head: bytes) -> bool:

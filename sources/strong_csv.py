@@ -23,6 +23,8 @@ from sources.columns import metres, scaled, set_numbers, text, timestamp
 from sources.csv_text import UnreadableFile, first_line, read_table
 
 FORMAT = "strong_csv"
+# 2: layouts by structure (any language, 2016), set-type markers, the shared set rule.
+VERSION = 2
 DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %I:%M:%S %p", "%Y-%m-%d %H:%M"]
 # English pseudo-rows; in other languages a rest timer is known by its shape (`_rest_timer`).
 PSEUDO_ROWS = ("rest timer", "note")

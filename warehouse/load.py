@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import duckdb
 import polars as pl
@@ -26,6 +26,21 @@ KEY_MATCH = (
     "AND s.set_index = i.set_index"
 )
 CHANGED = " OR ".join(f"s.{c} IS DISTINCT FROM i.{c}" for c in VALUE_COLUMNS)
+# A fixed reader may also find the lifter's unit (round pounds written in kg): a correction
+# compares it too, where a lifter's edit is about what was lifted.
+CORRECTED = f"{CHANGED} OR s.load_unit IS DISTINCT FROM i.load_unit"
+# Files read by an older reader of the incoming format than the one reading now ($version):
+# what their sets change to is a correction of ours, not the lifter's edit.
+OLDER_FILES = """
+    CREATE OR REPLACE TEMP TABLE older_files AS
+    SELECT file_id, max(coalesce(reader_version, 1)) AS version FROM ingested_files
+    WHERE status = 'loaded' GROUP BY file_id HAVING max(coalesce(reader_version, 1)) < $version
+"""
+OLD_VALUES = (
+    "s.source_format, s.athlete_id, s.performed_at, s.exercise_key, s.set_index, {change}, "
+    "s.set_type, s.reps, s.load_kg, s.load_unit, s.rpe, s.duration_s, s.distance_m, s.file_id, "
+    "s.source_line, o.version, $file_id, $version, $run_id, now()"
+)
 # How a name finds its exercise: an alias match; for Garmin, whose names are "Category: Subtype",
 # the category alone; else a slug of its own. warehouse.catalog re-maps stored rows with the same
 # SQL when the catalog changes.
@@ -73,6 +88,8 @@ class FileOutcome:
     unchanged: int = 0
     rejected: int = 0
     skipped: int = 0
+    corrected: int = 0  # stored sets a fixed reader changed or removed (set_corrections)
+    reader_version: int | None = None
 
 
 def loaded_file_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -227,21 +244,51 @@ def _drop_spool(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE IF EXISTS spool_offsets")
 
 
-def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[int, int]:
-    """Store new sets and replace edited ones (old values to set_revisions)."""
-    revised = con.execute(
+class Merged(NamedTuple):
+    loaded: int
+    revised: int  # edits of the lifter's
+    corrected: int  # sets an older reader had read, changed by this one
+    removed: int  # sets an older reader stored that this one does not find (`reread`)
+
+
+def _merge(
+    con: duckdb.DuckDBPyConnection, file_id: str, run_id: str, version: int, reread: bool = False
+) -> Merged:
+    """Store new sets and replace changed ones: old values to set_revisions when the lifter
+    edited them, to set_corrections when an older reader had read them.
+
+    `reread`: the file is read again by a newer reader (`repflow reload`). Only the sets it
+    stored itself change, and those it no longer finds are removed; a set another file stored
+    since then (an edit in a later export) stays as that file left it."""
+    params = {"file_id": file_id, "run_id": run_id, "version": version}
+    con.execute(OLDER_FILES, {"version": version})
+    own = "AND s.file_id = $file_id" if reread else ""
+    older = "JOIN older_files o ON o.file_id = s.file_id"
+    corrected = _count(
+        con,
+        f"""
+        INSERT INTO set_corrections
+        SELECT {OLD_VALUES.format(change="'changed'")}
+        FROM sets s JOIN incoming i ON {KEY_MATCH} {older}
+        WHERE ({CORRECTED}) {own}
+        """,
+        params,
+    )
+    revised = _count(
+        con,
         f"""
         INSERT INTO set_revisions
         SELECT s.source_format, s.athlete_id, s.performed_at, s.exercise_key, s.set_index,
                s.set_type, s.reps, s.load_kg, s.load_unit, s.rpe, s.duration_s, s.distance_m,
-               s.file_id, s.source_line, ?, ?, now()
+               s.file_id, s.source_line, $file_id, $run_id, now()
         FROM sets s JOIN incoming i ON {KEY_MATCH}
-        WHERE {CHANGED}
+        WHERE ({CHANGED}) AND s.file_id NOT IN (SELECT file_id FROM older_files) {own}
         """,
-        [file_id, run_id],
-    ).fetchone()
-    if revised and revised[0]:
-        con.execute(
+        params,
+    )
+    if revised or corrected:
+        _count(
+            con,
             f"""
             UPDATE sets s SET
                 session_id = i.session_id, exercise_raw = i.exercise_raw,
@@ -249,12 +296,15 @@ def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[i
                 load_kg = i.load_kg, load_unit = i.load_unit, rpe = i.rpe,
                 duration_s = i.duration_s, distance_m = i.distance_m, device_id = i.device_id,
                 file_id = i.file_id, source_line = i.source_line, line_hash = i.line_hash,
-                line_check = i.line_check, run_id = ?
+                line_check = i.line_check, run_id = $run_id
             FROM incoming i
-            WHERE {KEY_MATCH} AND ({CHANGED})
+            WHERE {KEY_MATCH} {own}
+              AND (({CHANGED})
+                   OR (({CORRECTED}) AND s.file_id IN (SELECT file_id FROM older_files)))
             """,
-            [run_id],
+            params,
         )
+    removed = _remove_unfound(con, params) if reread else 0
     # An unchanged set takes the hash of the row it was just read from: stored before hashes
     # existed, or read with other settings, it is skipped from the next re-export on. It takes
     # that row's session too, which a re-export numbers it by (flows/reexport.py).
@@ -263,20 +313,45 @@ def _merge(con: duckdb.DuckDBPyConnection, file_id: str, run_id: str) -> tuple[i
         UPDATE sets s SET line_hash = i.line_hash, line_check = i.line_check,
                           session_id = i.session_id
         FROM incoming i
-        WHERE {KEY_MATCH} AND NOT ({CHANGED}) AND i.line_hash IS NOT NULL
+        WHERE {KEY_MATCH} AND NOT ({CORRECTED}) AND i.line_hash IS NOT NULL
           AND (s.line_hash IS DISTINCT FROM i.line_hash
                OR s.line_check IS DISTINCT FROM i.line_check)
         """
     )
-    loaded = con.execute(
+    loaded = _count(
+        con,
         f"""
         INSERT INTO sets ({SET_COLUMNS})
-        SELECT i.*, ? AS run_id FROM incoming i
+        SELECT i.*, $run_id AS run_id FROM incoming i
         WHERE NOT EXISTS (SELECT 1 FROM sets s WHERE {KEY_MATCH})
         """,
-        [run_id],
-    ).fetchone()
-    return (loaded[0] if loaded else 0), (revised[0] if revised else 0)
+        params,
+    )
+    con.execute("DROP TABLE older_files")
+    return Merged(loaded, revised, corrected, removed)
+
+
+def _remove_unfound(con: duckdb.DuckDBPyConnection, params: dict[str, object]) -> int:
+    """Sets a file stored that its newer reading does not find (a row that is not a set)."""
+    unfound = f"s.file_id = $file_id AND NOT EXISTS (SELECT 1 FROM incoming i WHERE {KEY_MATCH})"
+    removed = _count(
+        con,
+        f"""
+        INSERT INTO set_corrections
+        SELECT {OLD_VALUES.format(change="'removed'")}
+        FROM sets s JOIN older_files o ON o.file_id = s.file_id
+        WHERE {unfound}
+        """,
+        params,
+    )
+    _count(con, f"DELETE FROM sets s WHERE {unfound}", params)
+    return removed
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
+    """Run `sql` with those of `params` it names (DuckDB refuses the others); its row count."""
+    row = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchone()
+    return int(row[0]) if row and row[0] else 0
 
 
 def _insert_rejects(con: duckdb.DuckDBPyConnection, source: str, file_id: str, run_id: str) -> None:
@@ -295,7 +370,10 @@ def _record(
         "DELETE FROM ingested_files WHERE file_id = ? AND path = ?", [info.file_id, info.path]
     )
     con.execute(
-        "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        "INSERT INTO ingested_files (file_id, path, sha256, bytes, format, athlete_id, status, "
+        "error, rows_loaded, rows_revised, rows_unchanged, rows_rejected, rows_skipped, run_id, "
+        "ingested_at, reader_version) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
         [
             info.file_id,
             info.path,
@@ -311,6 +389,7 @@ def _record(
             outcome.rejected,
             outcome.skipped,
             run_id,
+            outcome.reader_version,
         ],
     )
 
@@ -330,6 +409,8 @@ class Loadable(Protocol):
     def machines(self) -> pl.DataFrame | None: ...
     @property
     def known(self) -> int: ...
+    @property
+    def reader_version(self) -> int: ...
 
 
 def _store_machines(con: duckdb.DuckDBPyConnection, machines: pl.DataFrame, file_id: str) -> None:
@@ -345,44 +426,54 @@ def _store_machines(con: duckdb.DuckDBPyConnection, machines: pl.DataFrame, file
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, info: FileInfo, parsed: Loadable, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    info: FileInfo,
+    parsed: Loadable,
+    run_id: str,
+    reread: bool = False,
 ) -> FileOutcome:
-    """Store one file's sets, rejects and machines and record it, all or nothing."""
+    """Store one file's sets, rejects and machines and record it, all or nothing. `reread`:
+    the file was stored before and is read again by a newer reader (see `_merge`)."""
     if not isinstance(parsed.sets, Spool):
-        return _load(con, info, parsed, run_id)
+        return _load(con, info, parsed, run_id, reread)
     # Keeping the file's order would make DuckDB buffer the insert; `sets` has no order.
     with bounded_memory(con):
-        return _load(con, info, parsed, run_id)
+        return _load(con, info, parsed, run_id, reread)
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection, info: FileInfo, parsed: Loadable, run_id: str
+    con: duckdb.DuckDBPyConnection, info: FileInfo, parsed: Loadable, run_id: str, reread: bool
 ) -> FileOutcome:
-    fmt = parsed.format
+    fmt, version = parsed.format, parsed.reader_version
     with transaction(con):
         if parsed.machines is not None and parsed.machines.height:
             _store_machines(con, parsed.machines, info.file_id)
+        if reread:  # its rejects are those of the newer reading
+            con.execute("DELETE FROM rejects WHERE file_id = ?", [info.file_id])
         with _incoming(con, parsed, info.file_id, run_id) as (height, rejects, rejected):
             spooled = _parquet(parsed.sets.sets_pattern) if isinstance(parsed.sets, Spool) else None
-            if _fresh(con, fmt, spooled or "incoming_frame"):
-                loaded, revised = _insert_fresh(con, fmt, info.file_id, run_id), 0
+            if not reread and _fresh(con, fmt, spooled or "incoming_frame"):
+                merged = Merged(_insert_fresh(con, fmt, info.file_id, run_id), 0, 0, 0)
             else:
                 _stage(con, fmt, info.file_id)
-                loaded, revised = _merge(con, info.file_id, run_id)
+                merged = _merge(con, info.file_id, run_id, version, reread)
                 con.execute("DROP TABLE incoming")
         con.register("rejects_frame", rejects.to_arrow())
         try:
             _insert_rejects(con, "rejects_frame", info.file_id, run_id)
         finally:
             con.unregister("rejects_frame")
+        changed = merged.loaded + merged.revised + merged.corrected
         outcome = FileOutcome(
             status="loaded",
             format=fmt,
-            loaded=loaded,
-            revised=revised,
-            unchanged=height - loaded - revised + parsed.known,
+            loaded=merged.loaded,
+            revised=merged.revised,
+            unchanged=height - changed + parsed.known,
             rejected=rejected,
             skipped=parsed.skipped,
+            corrected=merged.corrected + merged.removed,
+            reader_version=version,
         )
         _record(con, info, outcome, run_id)
     return outcome
