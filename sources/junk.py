@@ -14,6 +14,8 @@ PARTIAL_SUFFIXES = (".part", ".crdownload", ".download", ".tmp")
 def ignored(name: str) -> bool:
     """Whether a file or folder name is junk: hidden (`.DS_Store`, `._x`, `.stversions`),
     OS litter, an Office lock file (`~$x`), or an unfinished download."""
+    if name in (".", ".."):  # not names but steps: a path that climbs is refused elsewhere
+        return False
     lowered = name.lower()
     return (
         name.startswith((".", "~$")) or lowered in JUNK_NAMES or lowered.endswith(PARTIAL_SUFFIXES)

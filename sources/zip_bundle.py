@@ -33,10 +33,10 @@ def detect(head: bytes) -> bool:
 
 
 def _check(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    """The members to read, in name order: junk (`__MACOSX/`, `.DS_Store`) is left out."""
-    members = [
-        m for m in archive.infolist() if not m.is_dir() and not junk.ignored_path(m.filename)
-    ]
+    """The members to read, in name order: junk (`__MACOSX/`, `.DS_Store`) is left out, after
+    every name has been checked, so a member that climbs out fails the file even in a junk
+    folder."""
+    members = [m for m in archive.infolist() if not m.is_dir()]
     if len(members) > MAX_MEMBERS:
         raise UnreadableFile(f"zip with {len(members)} members (at most {MAX_MEMBERS})")
     for member in members:
@@ -46,7 +46,8 @@ def _check(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     declared = sum(m.file_size for m in members)
     if declared > MAX_TOTAL_BYTES:
         raise UnreadableFile(f"zip would unpack to {declared} bytes (at most {MAX_TOTAL_BYTES})")
-    return sorted(members, key=lambda m: m.filename)
+    kept = [m for m in members if not junk.ignored_path(m.filename)]
+    return sorted(kept, key=lambda m: m.filename)
 
 
 def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, used: int) -> int:

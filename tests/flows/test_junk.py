@@ -101,3 +101,9 @@ def test_junk_members_of_a_zip_are_ignored(workspace: Workspace) -> None:
     result = pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None)
     ((_, outcome),) = result.files
     assert (outcome.status, outcome.loaded, outcome.skipped) == ("loaded", 1, 0)
+
+
+def test_a_climbing_name_is_not_junk() -> None:
+    # `..` is a step out of the folder, refused by the zip guards, never quietly ignored
+    assert not junk.ignored("..") and not junk.ignored(".")
+    assert not junk.ignored_path("../evil.csv")
