@@ -1,18 +1,80 @@
-"""Placeholder while the reader is written: detects nothing."""
+"""Liftosaur's history CSV (the app's `History_exportAsCSV`): one row per planned set.
+
+Per workout and exercise, the warm-ups come first, then the working sets. `Workout DateTime` is
+the workout's start in UTC (`2026-11-03T18:05:11.000Z`); booleans are `1`/`0`; names carry their
+equipment after a comma (`"Bench Press, Barbell"`), quoted as any field with a comma, a quote or
+a line break. A planned set that was not done has no `Completed Reps`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sources.base import Parsed
-from sources.csv_text import UnreadableFile
+import polars as pl
+
+from sources import sets
+from sources.base import SESSION_KEY, TRACE_COLUMNS, Parsed
+from sources.columns import blank, find, scaled, set_numbers, text
+from sources.csv_text import UnreadableFile, first_line, header_names, read_table
 
 FORMAT = "liftosaur_csv"
+VERSION = 1
+SIGNATURE = (
+    "workout datetime",
+    "exercise",
+    "is warmup set?",
+    "completed reps",
+    "completed weight value",
+)
+# `Is Warmup Set?` is `1` or `0`; anything else is passed on as written, for the contract to
+# reject (a guess of "working" would make the rules count it).
+WARMUP = {"1": "warmup", "0": "working", "true": "warmup", "false": "working"}
 
 
 def detect(head: bytes) -> bool:
-    return False
+    names = set(header_names(first_line(head), ","))
+    return all(name in names for name in SIGNATURE)
 
 
 def read(path: Path) -> Parsed:
-    raise UnreadableFile("not written yet")
+    table = read_table(path.read_bytes(), ",")
+    header = table.header
+    if find(header, "completed reps") is None or find(header, "workout datetime") is None:
+        raise UnreadableFile("a Liftosaur export without Workout DateTime or Completed Reps")
+    start = text(find(header, "workout datetime"))
+    warmup = text(find(header, "is warmup set?"))
+    done_weight = text(find(header, "completed weight value"))
+    # A done set without a completed weight was lifted at the planned one: the app's own
+    # migration fills `completedWeight` from `weight` the same way.
+    planned = blank(done_weight)
+    load = pl.when(planned).then(text(find(header, "required weight value"))).otherwise(done_weight)
+    unit = (
+        pl.when(planned)
+        .then(text(find(header, "required weight unit")))
+        .otherwise(text(find(header, "completed weight unit")))
+    )
+    frame = table.rows.select(
+        *TRACE_COLUMNS,
+        # Every set of a workout carries its start, to the millisecond, in UTC: the session key
+        # and the time of each set. `Completed Reps Time` (when the set was ticked done) is not
+        # used: re-ticking a set in an edited workout restamps it, which would re-key the set.
+        **{SESSION_KEY: start},
+        performed_at=start,
+        exercise=text(find(header, "exercise")),
+        set_type=warmup.str.to_lowercase().replace_strict(
+            WARMUP, default=warmup, return_dtype=pl.String
+        ),
+        # An AMRAP set is a working set; its completed reps are the reps done.
+        reps=text(find(header, "completed reps")),
+        load=scaled(load, 1.0),
+        unit=pl.when(blank(unit)).then(pl.lit(None, pl.String)).otherwise(unit),
+        # `Required RPE` is the plan; only the RPE the lifter logged counts.
+        rpe=text(find(header, "completed rpe")),
+    )
+    # A planned set not done (no completed reps, or 0) is not a set.
+    rows, skipped = sets.only_sets(frame)
+    # Numbered once the sets not done are gone, as Strong's sets are.
+    numbered = rows.with_columns(
+        set_index=set_numbers(pl.col(SESSION_KEY), pl.col("exercise").str.to_lowercase())
+    )
+    return Parsed(format=FORMAT, rows=sets.lifter_units(numbered), skipped=skipped)

@@ -199,7 +199,6 @@ def read(path: Path) -> Parsed:
         session_key=session_key,
         performed_at=timestamp(session_key, DATE_FORMATS),
         exercise=exercise,
-        set_index=set_numbers(session_key, exercise.str.to_lowercase()),
         set_type=pl.when(order.str.contains(r"^\d+$"))
         .then(pl.lit("working"))
         .otherwise(sets.set_type(order)),
@@ -210,5 +209,14 @@ def read(path: Path) -> Parsed:
         duration_s=seconds,
         distance_m=metres(length, distance_in),
     )
-    found, unlogged = sets.only_sets(sets.lifter_units(canonical))
-    return Parsed(format=FORMAT, rows=found, skipped=rows.height - kept.height + unlogged)
+    found, unlogged = sets.only_sets(canonical)
+    # Numbered once the rows that are not sets are gone, so a set's number (in its key) is the
+    # same whatever else the row of nothing logged beside it held.
+    numbered = found.with_columns(
+        set_index=set_numbers(pl.col("session_key"), pl.col("exercise").str.to_lowercase())
+    )
+    return Parsed(
+        format=FORMAT,
+        rows=sets.lifter_units(numbered),
+        skipped=rows.height - kept.height + unlogged,
+    )

@@ -193,3 +193,19 @@ def test_real_2016_export(workspace: Workspace) -> None:
     first, last = min(r["Date"] for r in rows), max(r["Date"] for r in rows)
     stored = workspace.query("SELECT min(performed_at), max(performed_at) FROM sets")[0]
     assert [f"{s:%Y-%m-%d %H:%M:%S}" for s in stored] == [first, last]
+
+
+def test_sets_are_numbered_without_the_rows_that_are_not_sets(workspace: Workspace) -> None:
+    # A set's number is in its key: a row of nothing logged before it must not shift it, or a
+    # re-export by another reader version would store the set twice.
+    text = "\n".join(
+        [
+            CLASSIC["en"],
+            "2025-03-01 09:00:00,Push,1h,Squat,1,60.0,0.0,0,0.0,,,",
+            "2025-03-01 09:00:00,Push,1h,Squat,Rest Timer,0,0.0,0,90.0,,,",
+            "2025-03-01 09:00:00,Push,1h,Squat,2,60.0,5.0,0,0.0,,,",
+        ]
+    )
+    outcome = ingest(workspace, "u1/numbered.csv", text + "\n")
+    assert (outcome.loaded, outcome.skipped) == (1, 2)
+    assert workspace.query("SELECT set_index, reps FROM sets") == [(1, 5)]
