@@ -21,6 +21,8 @@ def file_line(info: FileInfo, outcome: FileOutcome) -> str:
     parts = [f"{outcome.loaded} new"]
     if outcome.revised:
         parts.append(f"{outcome.revised} revised")
+    if outcome.corrected:
+        parts.append(f"{outcome.corrected} corrected")
     if outcome.unchanged:
         parts.append(f"{outcome.unchanged} already stored")
     if outcome.rejected:

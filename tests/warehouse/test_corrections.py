@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows import pipeline
+from flows import pipeline, summary
 from sources import base, strong_csv
 from tests.conftest import Workspace, repflow
 
@@ -95,6 +95,7 @@ def test_reload_corrects_what_an_older_reader_stored(
     result = pipeline.reload(workspace.config(), date(2024, 5, 3))
     ((_, outcome),) = result.files
     assert (outcome.corrected, outcome.loaded, outcome.revised) == (2, 0, 0)
+    assert "2 corrected" in summary.markdown(result)
     assert stored(workspace) == [
         ("Squat", "warmup", 10, 40.0),
         ("Squat", "working", 5, 80.0),
