@@ -1,11 +1,11 @@
 """Garmin FIT activities, decoded by Garmin's own garmin-fit-sdk.
 
-Only the `active` sets of strength sessions (sport `training`, sub-sport `strength_training`)
-are sets; rest periods are skipped. The exercise is the watch's first guess of `category`, with
-its `category_subtype` name from the FIT profile when there is one ("Hyperextension: Swiss Ball
-Hyperextension"); an exercise the watch did not recognise is `Unknown`. FIT stores weight in kg;
-`weight_display_unit` says which unit the athlete sees, and advice comes back in it. Decoding
-is per message by nature; FIT files are small.
+The `active` sets of strength sessions (sport `training`, sub-sport `strength_training`) are
+sets; rests are skipped; an active set outside every strength session is rejected
+(`outside_strength_session`), never dropped. The exercise is the watch's first guess of
+`category` (with its `category_subtype` name from the FIT profile), `Unknown` when it had none.
+FIT stores weight in kg; `weight_display_unit` is the unit the athlete sees and gets advice in.
+Decoding is per message by nature; FIT files are small.
 """
 
 from __future__ import annotations
@@ -21,8 +21,12 @@ from garmin_fit_sdk import Decoder, Profile, Stream
 from schemas.set_row import LB_TO_KG
 from sources.base import Parsed, text_frame
 from sources.csv_text import UnreadableFile
+from sources.sets import only_sets
 
 FORMAT = "garmin_fit"
+# 2: a session's end without total_elapsed_time; an active set outside every strength session
+# is a reject, not skipped; reps 0 with a time is a timed set.
+VERSION = 2
 
 
 def detect(head: bytes) -> bool:
@@ -65,13 +69,54 @@ def exercise_name(message: dict[str, Any]) -> str:
     return _title(category)
 
 
+def _when(value: Any) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+def _session_end(
+    session: dict[str, Any], later: datetime | None, records: list[datetime], sets: list[datetime]
+) -> datetime | None:
+    """Where a session ends: start + `total_elapsed_time`, else its `timestamp`, else start +
+    `total_timer_time`, else its last record, else the end of its last set (records and sets
+    taken before the `later` session starts). The FIT profile requires none of these fields,
+    and a device may write a timestamp that is no end (the file's start): a value not after
+    the start is passed over."""
+    start: datetime = session["start_time"]
+
+    def seconds(name: str) -> datetime | None:
+        value = session.get(name)
+        return start + timedelta(seconds=float(value)) if isinstance(value, int | float) else None
+
+    def last(moments: list[datetime]) -> datetime | None:
+        inside = [m for m in moments if m >= start and (later is None or m < later)]
+        return max(inside, default=None)
+
+    candidates = (
+        seconds("total_elapsed_time"),
+        _when(session.get("timestamp")),
+        seconds("total_timer_time"),
+        last(records),
+        last(sets),
+    )
+    return next((end for end in candidates if end is not None and end > start), None)
+
+
 def _strength_windows(messages: dict[str, list[dict[str, Any]]]) -> list[tuple[datetime, datetime]]:
+    sessions = [s for s in messages.get("session_mesgs", []) if _when(s.get("start_time"))]
+    starts = sorted(s["start_time"] for s in sessions)
+    records = [t for m in messages.get("record_mesgs", []) if (t := _when(m.get("timestamp")))]
+    set_ends = [
+        start + timedelta(seconds=float(m.get("duration") or 0))
+        for m in messages.get("set_mesgs", [])
+        if (start := _when(m.get("start_time")))
+    ]
     windows = []
-    for session in messages.get("session_mesgs", []):
+    for session in sessions:
         if session.get("sport") == "training" and session.get("sub_sport") == "strength_training":
             start = session["start_time"]
-            length = timedelta(seconds=float(session.get("total_elapsed_time") or 0))
-            windows.append((start, start + length))
+            later = next((s for s in starts if s > start), None)
+            end = _session_end(session, later, records, set_ends)
+            windows.append((start, end or start))
     return windows
 
 
@@ -79,18 +124,35 @@ def _display_unit(message: dict[str, Any]) -> str:
     return "lb" if message.get("weight_display_unit") == "pound" else "kg"
 
 
+def _misplaced(message: dict[str, Any], windows: list[tuple[datetime, datetime]]) -> str | None:
+    """Why a set that is not a rest cannot be read as a set of a strength session, if it
+    cannot: it is rejected with that reason, never dropped in silence."""
+    kind, start = message.get("set_type"), _when(message.get("start_time"))
+    if kind != "active":
+        return f"unknown_set_type: the set's set_type is {kind!r}, neither active nor rest"
+    if start is None:
+        return "outside_strength_session: the active set has no start_time to place it by"
+    if not any(begin <= start <= end for begin, end in windows):
+        among = "; the file has none" if not windows else ""
+        return (
+            f"outside_strength_session: the set at {start.isoformat()} is outside every "
+            f"strength session of the file{among}"
+        )
+    return None
+
+
 def read(path: Path) -> Parsed:
     messages = _decode(path)
     serial = next((m.get("serial_number") for m in messages.get("file_id_mesgs", [])), None)
     windows = _strength_windows(messages)
     rows: list[dict[str, Any]] = []
-    skipped = 0
+    rests = 0
     for number, message in enumerate(messages.get("set_mesgs", []), 1):
-        start = message.get("start_time")
-        window = next((w for w in windows if start and w[0] <= start <= w[1]), None)
-        if start is None or window is None or message.get("set_type") != "active":
-            skipped += 1
+        if message.get("set_type") == "rest":
+            rests += 1
             continue
+        start = _when(message.get("start_time"))
+        window = next((w for w in windows if start and w[0] <= start <= w[1]), None)
         unit = _display_unit(message)
         weight = message.get("weight")
         load = None if weight is None else round(weight / LB_TO_KG if unit == "lb" else weight, 6)
@@ -98,9 +160,9 @@ def read(path: Path) -> Parsed:
             {
                 "source_line": message.get("message_index", number),
                 "raw": json.dumps(message, default=str),
-                "structure_error": None,
-                "session_key": window[0].isoformat(),
-                "performed_at": start.isoformat(),
+                "structure_error": _misplaced(message, windows),
+                "session_key": None if window is None else window[0].isoformat(),
+                "performed_at": None if start is None else start.isoformat(),
                 "exercise": exercise_name(message),
                 "reps": None if message.get("repetitions") is None else str(message["repetitions"]),
                 "load": None if load is None else str(load),
@@ -109,8 +171,11 @@ def read(path: Path) -> Parsed:
                 "device_id": None if serial is None else str(serial),
             }
         )
-    frame = text_frame(rows)
-    numbered = frame.with_columns(
-        set_index=(pl.int_range(pl.len()).over("session_key", "exercise") + 1).cast(pl.String)
+    sets, unlogged = only_sets(text_frame(rows))
+    placed = pl.col("structure_error").is_null()
+    numbered = sets.with_columns(
+        set_index=pl.when(placed)
+        .then(pl.int_range(pl.len()).over("session_key", "exercise", placed) + 1)
+        .cast(pl.String)
     )
-    return Parsed(format=FORMAT, rows=numbered, skipped=skipped)
+    return Parsed(format=FORMAT, rows=numbered, skipped=rests + unlogged)

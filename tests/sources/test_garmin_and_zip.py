@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fit_tool.profile.profile_type import ExerciseCategory, Sport
@@ -32,7 +33,9 @@ def test_real_garmin_file_keeps_active_strength_sets_only(workspace: Workspace) 
     from garmin_fit_sdk import Decoder, Stream
 
     messages, _ = Decoder(Stream.from_file(str(REAL_FIT))).read()
-    active = [m for m in messages["set_mesgs"] if m.get("set_type") == "active"]
+    # The SDK's typing of a message is narrower than what it decodes: read them as dicts.
+    sets: list[Any] = messages["set_mesgs"]
+    active = [m for m in sets if m.get("set_type") == "active"]
     (workspace.inbox / "g1").mkdir()
     shutil.copy(REAL_FIT, workspace.inbox / "g1" / "a.fit")
     summary = run(workspace)
@@ -76,9 +79,13 @@ def test_generated_fit_weights_pounds_and_hyperextension(workspace: Workspace) -
 
 
 def test_fit_without_a_strength_session_has_no_sets(workspace: Workspace) -> None:
-    path = write_fit(workspace.root / "run.fit", [FitSet(10, 60.0)], sport=Sport.RUNNING)
+    path = write_fit(
+        workspace.root / "run.fit", [FitSet(10, 60.0), FitSet(None, active=False)], Sport.RUNNING
+    )
     parsed = read(path)
-    assert parsed.rows.height == 0 and parsed.skipped == 1
+    # The active set is rejected, not dropped in silence; the rest is skipped.
+    (reason,) = parsed.rows["structure_error"].to_list()
+    assert reason.startswith("outside_strength_session: ") and parsed.skipped == 1
 
 
 @pytest.mark.parametrize("damage", ["truncate", "crc"])

@@ -98,57 +98,97 @@ def test_strong_malformed_fails_row_by_row(workspace: Workspace) -> None:
     ]
 
 
+def measured(row: dict[str, str], *columns: str) -> bool:
+    """Whether any of the row's `columns` holds a value other than zero (`0`, `0.0`, `0:00:00`):
+    a row with none of reps, time and distance is not a set (DESIGN.md)."""
+    return any(
+        row[c].strip() and any(float(part) != 0 for part in row[c].split(":")) for c in columns
+    )
+
+
 @pytest.mark.parametrize(
-    ("relative", "unit", "first", "last"),
+    ("relative", "unit", "first", "last", "unlogged"),
     [
-        ("hevy/hevy_kg.csv", "kg", date(2024, 7, 3), date(2025, 9, 15)),
-        ("hevy/hevy_lbs.csv", "lb", date(2023, 9, 17), date(2024, 5, 28)),
+        ("hevy/hevy_kg.csv", "kg", date(2024, 7, 3), date(2025, 9, 15), 1),
+        ("hevy/hevy_lbs.csv", "lb", date(2023, 9, 17), date(2024, 5, 28), 0),
     ],
 )
 def test_hevy_exports(
-    workspace: Workspace, relative: str, unit: str, first: date, last: date
+    workspace: Workspace, relative: str, unit: str, first: date, last: date, unlogged: int
 ) -> None:
     rows = dict_rows(relative)
+    distance = "distance_km" if "distance_km" in rows[0] else "distance_miles"
+    sets = [r for r in rows if measured(r, "reps", "duration_seconds", distance)]
+    assert len(rows) - len(sets) == unlogged  # hevy_kg: a failure set of 0 reps and 0 seconds
     result = outcome(load(workspace, relative))
-    assert (result.format, result.loaded, result.rejected) == ("hevy_csv", len(rows), 0)
+    assert (result.format, result.loaded, result.rejected, result.skipped) == (
+        "hevy_csv",
+        len(sets),
+        0,
+        unlogged,
+    )
     assert workspace.query("SELECT DISTINCT load_unit FROM sets") == [(unit,)]
     assert session_days(workspace) == (first, last)
     types = dict(workspace.query("SELECT set_type, count(*) FROM sets GROUP BY ALL"))
     hevy_types = {"normal": "working", "warmup": "warmup", "failure": "failure", "dropset": "drop"}
     expected: dict[str, int] = {}
-    for r in rows:
+    for r in sets:
         expected[hevy_types[r["set_type"]]] = expected.get(hevy_types[r["set_type"]], 0) + 1
     assert types == expected
-    timed = sum(1 for r in rows if not r["reps"])
+    # Reps empty or 0 with a time or a distance: a timed set, its reps empty.
+    timed = sum(1 for r in sets if not measured(r, "reps"))
     assert workspace.scalar("SELECT count(*) FROM sets WHERE reps IS NULL") == timed > 0
+    assert workspace.scalar("SELECT count(*) FROM sets WHERE reps = 0") == 0
+    weight = "weight_kg" if unit == "kg" else "weight_lbs"
+    volume = sum(float(r["reps"] or 0) * float(r[weight] or 0) for r in sets)
+    kg = 1.0 if unit == "kg" else 0.45359237
+    assert workspace.scalar("SELECT sum(reps * load_kg) FROM sets") == pytest.approx(volume * kg)
 
 
 def test_hevy_exercise_twice_in_a_workout_keeps_both_blocks(workspace: Workspace) -> None:
     rows = dict_rows("hevy/hevy_kg.csv")
-    per_block: dict[tuple[str, str], int] = {}
+    per_block: dict[tuple[str, str], list[bool]] = {}
     restarts = 0
     for r in rows:  # set_index restarts at 0 when an exercise comes back in the same workout
         key = (r["start_time"], r["exercise_title"])
         restarts += r["set_index"] == "0" and key in per_block
-        per_block[key] = per_block.get(key, 0) + 1
+        per_block.setdefault(key, []).append(measured(r, "reps", "duration_seconds", "distance_km"))
     assert restarts > 0  # the file really has such workouts
     load(workspace, "hevy/hevy_kg.csv")
     stored = workspace.query(
         "SELECT count(*), max(set_index), count(DISTINCT set_index) FROM sets "
         "GROUP BY performed_at, exercise_raw ORDER BY ALL"
     )
-    assert sorted((n, n, n) for n in per_block.values()) == stored
+    # Rows are numbered in file order before the ones that are not sets are left out: the last
+    # set of a block keeps the row count as its number.
+    expected = [
+        (sum(sets), max(i + 1 for i, is_set in enumerate(sets) if is_set), sum(sets))
+        for sets in per_block.values()
+        if any(sets)
+    ]
+    assert sorted(expected) == stored
 
 
 def test_fitnotes_per_row_units_and_date_only(workspace: Workspace) -> None:
     rows = dict_rows("fitnotes/fitnotes_lbs.csv")
+    # A failed attempt is logged as 0 reps, with no time and no distance: not a set.
+    sets = [r for r in rows if measured(r, "Reps", "Time", "Distance")]
+    assert len(rows) - len(sets) == 17
     result = outcome(load(workspace, "fitnotes/fitnotes_lbs.csv"))
-    assert (result.format, result.loaded, result.rejected) == ("fitnotes_csv", len(rows), 0)
+    assert (result.format, result.loaded, result.rejected, result.skipped) == (
+        "fitnotes_csv",
+        len(sets),
+        0,
+        len(rows) - len(sets),
+    )
     units = {"lbs": "lb", "kgs": "kg", "": "kg"}
-    expected_units = {units[r["Weight Unit"]] for r in rows}
-    assert {u for (u,) in workspace.query("SELECT DISTINCT load_unit FROM sets")} == expected_units
+    expected_units: dict[str, int] = {}
+    for r in sets:
+        expected_units[units[r["Weight Unit"]]] = expected_units.get(units[r["Weight Unit"]], 0) + 1
+    stored_units = dict(workspace.query("SELECT load_unit, count(*) FROM sets GROUP BY ALL"))
+    assert stored_units == expected_units
     assert session_days(workspace) == (date(2022, 9, 14), date(2025, 11, 12))
-    days = {r["Date"] for r in rows}
+    days = {r["Date"] for r in sets}
     assert workspace.scalar("SELECT count(DISTINCT session_id) FROM sets") == len(days)
 
 
