@@ -16,7 +16,7 @@ from schemas.validate import validate
 from sources import read
 from sources.csv_text import UnreadableFile
 from tests.cases import zipped
-from tests.conftest import REAL_DATA, Workspace, csv_text
+from tests.conftest import REAL_DATA, Workspace, csv_text, needs_real_data
 from tests.sources.fit_fixtures import FitSet, write_fit
 
 REAL_FIT = REAL_DATA / "garmin" / "garmin_multisport_strength.fit"
@@ -29,6 +29,7 @@ def run(workspace: Workspace, as_of: date | None = None) -> pipeline.RunSummary:
     return pipeline.execute(config, files, "run" if as_of else "ingest", as_of)
 
 
+@needs_real_data
 def test_real_garmin_file_keeps_active_strength_sets_only(workspace: Workspace) -> None:
     from garmin_fit_sdk import Decoder, Stream
 

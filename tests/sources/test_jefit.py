@@ -431,3 +431,12 @@ def test_real_export_counts_no_set_twice(workspace: Workspace, real_reading: Rea
     # So the file's sets are the other logs' packed cells plus the set rows, and no more.
     packed = Counter(s.line for s in real_reading.sets if s.line not in real_reading.set_lines)
     assert {line: n for line, n in lines.items() if line not in real_reading.set_lines} == packed
+
+
+def test_jefit_names_map_to_the_catalog() -> None:
+    from flows.config import load
+    from schemas.config_files import exercise_key
+
+    aliases = load({}).exercises.alias_map()
+    for name in ("Hyperextensions - Back Extensions", "Back Extensions - Hyperextensions"):
+        assert aliases[exercise_key(name)] == "back_extension"

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from flows import pipeline
-from tests.conftest import REAL_DATA, Workspace
+from tests.conftest import REAL_DATA, Workspace, needs_real_data
+
+pytestmark = needs_real_data
 
 
 def load(workspace: Workspace, relative: str, athlete: str = "u1") -> pipeline.RunSummary:
