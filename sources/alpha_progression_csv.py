@@ -18,7 +18,7 @@ import polars as pl
 from sources import sets
 from sources.base import TRACE_COLUMNS, Parsed
 from sources.columns import set_numbers, timestamp
-from sources.csv_text import UnreadableFile, decode, split_fields, split_records
+from sources.csv_text import BROKEN_QUOTES, UnreadableFile, decode, split_fields, split_records
 
 FORMAT = "alpha_progression_csv"
 VERSION = 1
@@ -323,7 +323,7 @@ def _strays(lines: pl.DataFrame) -> pl.DataFrame:
     )
     error = (
         pl.when(pl.col("kind") == "broken")
-        .then(pl.lit("quoting is broken (a quote inside a field, or a quote left open)"))
+        .then(pl.lit(BROKEN_QUOTES))
         .when(pl.col("workout") == 0)
         .then(pl.lit("a line before the first workout (no date line above it)"))
         .otherwise(pl.lit(f"a line that is none of an Alpha Progression export's kinds: {_KINDS}"))

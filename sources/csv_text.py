@@ -25,6 +25,9 @@ MAX_RECORD_BATCHES = 4
 MAX_COLUMNS = 1000
 
 
+BROKEN_QUOTES = "quoting is broken (a quote inside a field, or a quote left open)"
+
+
 class UnreadableFile(ValueError):
     """The file as a whole cannot be read; the message says why, for a person."""
 
@@ -246,7 +249,7 @@ def _rows(records: pl.DataFrame, names: list[str], separator: str) -> pl.DataFra
         _split_broken(split_fields(records, separator), width, separator)
         .with_columns(
             structure_error=pl.when(pl.col("malformed"))
-            .then(pl.lit("quoting is broken (a quote inside a field, or a quote left open)"))
+            .then(pl.lit(BROKEN_QUOTES))
             .when(count != width)
             .then(pl.format("expected {} fields as in the header, found {}", pl.lit(width), count))
         )

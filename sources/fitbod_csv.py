@@ -15,14 +15,12 @@ import polars as pl
 
 from sources import sets
 from sources.base import SESSION_KEY, TRACE_COLUMNS, Parsed
-from sources.columns import find, metres, scaled, set_numbers, text
+from sources.columns import find, metres, scaled, text
 from sources.csv_text import UnreadableFile, first_line, header_names, read_table
 
 FORMAT = "fitbod_csv"
 VERSION = 1
 SIGNATURE = ("date", "exercise", "reps", "iswarmup")
-# `isWarmup` is a boolean; anything else is passed on as written, so the contract rejects it.
-WARMUP = {"true": "warmup", "false": "working", "1": "warmup", "0": "working"}
 # `2022-01-05 22:06:49 +0000` as ISO 8601 (`2022-01-05T22:06:49+0000`), the offset kept so the
 # instant is exact; text of any other shape stays as written, for the contract to reject.
 _DATE = r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([+-]\d{2}:?\d{2}|[zZ])?$"
@@ -64,9 +62,7 @@ def read(path: Path) -> Parsed:
         **{SESSION_KEY: start},
         performed_at=start.str.replace(_DATE, "${1}T${2}${3}"),
         exercise=exercise,
-        set_type=warmup.str.to_lowercase().replace_strict(
-            WARMUP, default=warmup, return_dtype=pl.String
-        ),
+        set_type=sets.warmup_flag(warmup),
         reps=text(find(header, "reps")),
         # `multiplier` (2.0 on dumbbell lifts) says how many implements: the load is as recorded.
         load=scaled(text(weight), 1.0),
@@ -75,8 +71,4 @@ def read(path: Path) -> Parsed:
         distance_m=metres(text(distance), pl.lit(_unit_in(distance) or "m")),
     )
     rows, skipped = sets.only_sets(frame)
-    # Numbered once the rows that are not sets are gone, as Strong's sets are.
-    numbered = rows.with_columns(
-        set_index=set_numbers(pl.col(SESSION_KEY), pl.col("exercise").str.to_lowercase())
-    )
-    return Parsed(format=FORMAT, rows=sets.lifter_units(numbered), skipped=skipped)
+    return Parsed(format=FORMAT, rows=sets.lifter_units(sets.numbered(rows)), skipped=skipped)

@@ -17,7 +17,13 @@ from schemas.set_row import LB_TO_KG
 from sources import sets
 from sources.base import SESSION_KEY, TRACE_COLUMNS, Parsed, text_frame
 from sources.columns import blank, find, metres, scaled, set_numbers, text
-from sources.csv_text import UnreadableFile, decode, split_fields, split_records
+from sources.csv_text import (
+    BROKEN_QUOTES,
+    UnreadableFile,
+    decode,
+    split_fields,
+    split_records,
+)
 
 FORMAT = "jefit_csv"
 VERSION = 1
@@ -49,7 +55,6 @@ MASS_UNITS = {"lb": "lb", "lbs": "lb", "kg": "kg", "kgs": "kg"}
 CARDIO_FIELDS = 5
 # Epoch seconds past this (2100-01-01) are not a time JEFIT wrote: passed on as written.
 LAST_EPOCH = 4_102_444_800
-BROKEN_QUOTES = "quoting is broken (a quote inside a field, or a quote left open)"
 
 
 def detect(head: bytes) -> bool:

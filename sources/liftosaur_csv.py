@@ -14,7 +14,7 @@ import polars as pl
 
 from sources import sets
 from sources.base import SESSION_KEY, TRACE_COLUMNS, Parsed
-from sources.columns import blank, find, scaled, set_numbers, text
+from sources.columns import blank, find, scaled, text
 from sources.csv_text import UnreadableFile, first_line, header_names, read_table
 
 FORMAT = "liftosaur_csv"
@@ -26,9 +26,6 @@ SIGNATURE = (
     "completed reps",
     "completed weight value",
 )
-# `Is Warmup Set?` is `1` or `0`; anything else is passed on as written, for the contract to
-# reject (a guess of "working" would make the rules count it).
-WARMUP = {"1": "warmup", "0": "working", "true": "warmup", "false": "working"}
 
 
 def detect(head: bytes) -> bool:
@@ -61,9 +58,7 @@ def read(path: Path) -> Parsed:
         **{SESSION_KEY: start},
         performed_at=start,
         exercise=text(find(header, "exercise")),
-        set_type=warmup.str.to_lowercase().replace_strict(
-            WARMUP, default=warmup, return_dtype=pl.String
-        ),
+        set_type=sets.warmup_flag(warmup),
         # An AMRAP set is a working set; its completed reps are the reps done.
         reps=text(find(header, "completed reps")),
         load=scaled(load, 1.0),
@@ -73,8 +68,4 @@ def read(path: Path) -> Parsed:
     )
     # A planned set not done (no completed reps, or 0) is not a set.
     rows, skipped = sets.only_sets(frame)
-    # Numbered once the sets not done are gone, as Strong's sets are.
-    numbered = rows.with_columns(
-        set_index=set_numbers(pl.col(SESSION_KEY), pl.col("exercise").str.to_lowercase())
-    )
-    return Parsed(format=FORMAT, rows=sets.lifter_units(numbered), skipped=skipped)
+    return Parsed(format=FORMAT, rows=sets.lifter_units(sets.numbered(rows)), skipped=skipped)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.set_row import LB_TO_KG
-from sources.base import LIFTER_UNIT
+from sources.base import LIFTER_UNIT, SESSION_KEY
+from sources.columns import set_numbers
 
 # Every spelling of a set type an app writes, lower-cased: Strong's `W`/`D`/`F` and
 # `WARM_UP`/`FAILURE`, Hevy's `normal`/`dropset`, JEFIT's and Liftosaur's words.
@@ -31,6 +32,8 @@ MARKERS = {
     "normal": "working",
     "working": "working",
 }
+# A warm-up flag as apps write it (Fitbod's `isWarmup`, Liftosaur's `Is Warmup Set?`).
+WARMUP_FLAGS = {"true": "warmup", "1": "warmup", "false": "working", "0": "working"}
 # Zero in the spellings apps write it: `0`, `0.0`, ` 0`, `0:00:00`.
 _ZERO = r"^\s*0*(?:[.,]0*)?(?::0+(?:[.,]0*)?)*\s*$"
 
@@ -43,6 +46,20 @@ def set_type(marker: pl.Expr) -> pl.Expr:
         .str.to_lowercase()
         .replace_strict(MARKERS, default=marker.str.strip_chars(), return_dtype=pl.String)
     )
+
+
+def warmup_flag(flag: pl.Expr) -> pl.Expr:
+    """A warm-up flag as a set type; any other value is passed on, for the contract to reject."""
+    return flag.str.to_lowercase().replace_strict(
+        WARMUP_FLAGS, default=flag, return_dtype=pl.String
+    )
+
+
+def numbered(rows: pl.DataFrame) -> pl.DataFrame:
+    """Sets numbered in file order within their workout (`session_key`) and exercise. Readers
+    number after `only_sets`, so a row that is not a set takes no number."""
+    exercise = pl.col("exercise").str.to_lowercase()
+    return rows.with_columns(set_index=set_numbers(pl.col(SESSION_KEY), exercise))
 
 
 def nothing(value: pl.Expr) -> pl.Expr:

@@ -19,7 +19,7 @@ import polars as pl
 
 from sources import sets
 from sources.base import TRACE_COLUMNS, Parsed
-from sources.columns import metres, scaled, set_numbers, text, timestamp
+from sources.columns import metres, scaled, text, timestamp
 from sources.csv_text import UnreadableFile, first_line, read_table
 
 FORMAT = "strong_csv"
@@ -210,13 +210,8 @@ def read(path: Path) -> Parsed:
         distance_m=metres(length, distance_in),
     )
     found, unlogged = sets.only_sets(canonical)
-    # Numbered once the rows that are not sets are gone, so a set's number (in its key) is the
-    # same whatever else the row of nothing logged beside it held.
-    numbered = found.with_columns(
-        set_index=set_numbers(pl.col("session_key"), pl.col("exercise").str.to_lowercase())
-    )
     return Parsed(
         format=FORMAT,
-        rows=sets.lifter_units(numbered),
+        rows=sets.lifter_units(sets.numbered(found)),
         skipped=rows.height - kept.height + unlogged,
     )
