@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import partial
 from itertools import chain, islice
@@ -69,6 +69,7 @@ class ParsedFile:
     machines: pl.DataFrame | None = None
     known: int = 0  # rows of a re-export stored already: neither validated nor loaded again
     reader_version: int = 1  # of the format's reader (sources.reader_version)
+    ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk
 
     def tables(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The sets and the rejects as frames, read back from the spool if there is one."""
@@ -91,6 +92,7 @@ class ArrowFile:
     groups: pa.Table | None = None  # a spooled file's set groups (warehouse.spool)
     known: int = 0
     reader_version: int = 1
+    ignored: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ArrowFile:
@@ -107,19 +109,18 @@ class ArrowFile:
             groups,
             parsed.known,
             parsed.reader_version,
+            parsed.ignored,
         )
 
     def frames(self) -> ParsedFile:
         machines = None if self.machines is None else _frame(self.machines)
         sets, rejects = _frame(self.sets), _frame(self.rejects)
-        version = self.reader_version
+        read = (self.skipped, machines, self.known, self.reader_version, self.ignored)
         if self.groups is None:
-            return ParsedFile(
-                self.format, sets, rejects, self.skipped, machines, self.known, version
-            )
+            return ParsedFile(self.format, sets, rejects, *read)
         spool = Spool()
         spool.add(sets, rejects, _frame(self.groups))
-        return ParsedFile(self.format, spool, spool, self.skipped, machines, self.known, version)
+        return ParsedFile(self.format, spool, spool, *read)
 
 
 def _frame(table: pa.Table) -> pl.DataFrame:
@@ -144,7 +145,11 @@ class RunSummary:
 
     @property
     def ignored(self) -> list[str]:
-        return [path for path in self.skipped_paths if isinstance(path, Ignored)]
+        """Junk in the inbox, and junk members of the bundles loaded (`'a7/x.zip: .DS_Store'`)."""
+        members = [
+            repr(f"{info.path}: {name}") for info, outcome in self.files for name in outcome.ignored
+        ]
+        return [path for path in self.skipped_paths if isinstance(path, Ignored)] + members
 
     def count(self, status: str) -> int:
         return sum(1 for _, outcome in self.files if outcome.status == status)
@@ -273,7 +278,22 @@ def _parse(
     path: Path, athlete_id: str | None, context: RowContext, stored: StoredRows | None
 ) -> ParsedFile:
     parsed = sources.read(path)
-    version = sources.reader_version(parsed.format)
+
+    def done(
+        sets: pl.DataFrame | Spool, rejects: pl.DataFrame | Spool, known: int = 0
+    ) -> ParsedFile:
+        version = sources.reader_version(parsed.format)
+        return ParsedFile(
+            parsed.format,
+            sets,
+            rejects,
+            parsed.skipped,
+            parsed.machines,
+            known,
+            version,
+            parsed.ignored,
+        )
+
     if athlete_id is None and not parsed.names_athletes:
         raise UnreadableFile(
             "no athlete folder: put the file in inbox/<athlete_id>/, or name athletes in it"
@@ -286,24 +306,14 @@ def _parse(
         pending = [first] if second is None else reporting(chain([first, second], batches))
         again = read_known(pending, parsed.format, context, athlete_id, stored, hashes)
         if again is not None:
-            sets, rejects, known = again.sets, again.rejects, again.known
-            return ParsedFile(
-                parsed.format, sets, rejects, parsed.skipped, parsed.machines, known, version
-            )
+            return done(again.sets, again.rejects, again.known)
         if second is not None:  # its batches are spent: read it again, in full
             return _parse(path, athlete_id, context, None)
     # Every set keeps the hash of its row, for the next re-export to look up.
     seed = row_seed(context, athlete_id, parsed.format)
     if second is None:
         validated = validate(with_row_hashes(first, seed), context, athlete_id)
-        return ParsedFile(
-            parsed.format,
-            validated.sets,
-            validated.rejects,
-            parsed.skipped,
-            parsed.machines,
-            reader_version=version,
-        )
+        return done(validated.sets, validated.rejects)
     # A large file: each batch validated and spooled in turn, so memory holds a few batches:
     # the next one is read and the last one written while this one is validated.
     spool = Spool()
@@ -318,9 +328,7 @@ def _parse(
     except BaseException:
         spool.remove()  # after its pending write, so that no part outlives the folder
         raise
-    return ParsedFile(
-        parsed.format, spool, spool, parsed.skipped, parsed.machines, reader_version=version
-    )
+    return done(spool, spool)
 
 
 T = TypeVar("T")
@@ -559,6 +567,8 @@ def process_files(
                 READING.reset(token)
             parsed, failure = (None, result) if isinstance(result, str) else (result, None)
             outcome = store_step(db, info, parsed, failure, summary.run_id)
+            if parsed is not None and parsed.ignored:  # listed in the summary, not stored
+                outcome = replace(outcome, ignored=parsed.ignored)
             if outcome.status == "loaded":
                 loaded_now.add(info.file_id)
         summary.files.append((info, outcome))

@@ -57,6 +57,7 @@ class Parsed:
     skipped: int = 0
     names_athletes: bool = False
     machines: pl.DataFrame | None = None  # connected machines the file describes
+    ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk (sources.junk)
     more: Iterator[pl.DataFrame] = field(default_factory=lambda: iter(()))
 
     def batches(self) -> Iterator[pl.DataFrame]:

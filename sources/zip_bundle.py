@@ -32,10 +32,10 @@ def detect(head: bytes) -> bool:
     return head.startswith(MAGIC)
 
 
-def _check(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    """The members to read, in name order: junk (`__MACOSX/`, `.DS_Store`) is left out, after
-    every name has been checked, so a member that climbs out fails the file even in a junk
-    folder."""
+def _check(archive: zipfile.ZipFile) -> tuple[list[zipfile.ZipInfo], list[str]]:
+    """The members to read, in name order, and the names of those ignored as junk
+    (`__MACOSX/`, `.DS_Store`). Junk is left out after every name has been checked, so a member
+    that climbs out fails the file even in a junk folder."""
     members = [m for m in archive.infolist() if not m.is_dir()]
     if len(members) > MAX_MEMBERS:
         raise UnreadableFile(f"zip with {len(members)} members (at most {MAX_MEMBERS})")
@@ -47,7 +47,8 @@ def _check(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     if declared > MAX_TOTAL_BYTES:
         raise UnreadableFile(f"zip would unpack to {declared} bytes (at most {MAX_TOTAL_BYTES})")
     kept = [m for m in members if not junk.ignored_path(m.filename)]
-    return sorted(kept, key=lambda m: m.filename)
+    ignored = sorted(m.filename for m in members if junk.ignored_path(m.filename))
+    return sorted(kept, key=lambda m: m.filename), ignored
 
 
 def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, used: int) -> int:
@@ -80,7 +81,8 @@ def read(path: Path) -> Parsed:
     formats: set[str] = set()
     skipped, used, offset, names_athletes = 0, 0, 0, False
     with archive, tempfile.TemporaryDirectory(prefix="repflow-zip-") as folder:
-        for number, member in enumerate(_check(archive)):
+        members, ignored = _check(archive)
+        for number, member in enumerate(members):
             target = Path(folder) / f"member-{number}"  # never the member's own name
             used += _extract(archive, member, target, used)
             head = target.read_bytes()[:HEAD_BYTES]
@@ -112,4 +114,5 @@ def read(path: Path) -> Parsed:
         skipped=skipped,
         names_athletes=names_athletes,
         machines=pl.concat(machines) if machines else None,
+        ignored=tuple(ignored),
     )

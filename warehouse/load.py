@@ -90,6 +90,7 @@ class FileOutcome:
     skipped: int = 0
     corrected: int = 0  # stored sets a fixed reader changed or removed (set_corrections)
     reader_version: int | None = None
+    ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk: listed, not stored
 
 
 def loaded_file_ids(con: duckdb.DuckDBPyConnection) -> set[str]:

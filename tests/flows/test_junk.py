@@ -101,6 +101,12 @@ def test_junk_members_of_a_zip_are_ignored(workspace: Workspace) -> None:
     result = pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None)
     ((_, outcome),) = result.files
     assert (outcome.status, outcome.loaded, outcome.skipped) == ("loaded", 1, 0)
+    members = ["__MACOSX/export/._strong.csv", "export/.DS_Store", "export/Thumbs.db"]
+    assert outcome.ignored == tuple(members)
+    assert result.ignored == [repr(f"a1/bundle.zip: {name}") for name in members]
+    assert "ignored 3 (OS or sync junk): 'a1/bundle.zip: __MACOSX" in "\n".join(
+        summary.lines(result)
+    )
 
 
 def test_a_climbing_name_is_not_junk() -> None:
