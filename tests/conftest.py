@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,8 +14,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from flows import pipeline
 from flows.config import Config, load
 from tests import debian
+from warehouse.load import FileOutcome
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"
@@ -60,6 +63,23 @@ class Workspace:
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         return self.query(sql, params)[0][0]
+
+    def ingest(self, relative: str, text: str | None = None) -> FileOutcome:
+        """Load the one file inbox/`relative` (written first when `text` is given) as
+        `repflow ingest` does, and give its outcome."""
+        if text is not None:
+            self.write(relative, text)
+        config = self.config()
+        found = pipeline.named_files([self.inbox / relative], None, config)
+        ((_, outcome),) = pipeline.execute(config, found, "ingest", None).files
+        return outcome
+
+    def ingest_real(self, relative: str, athlete: str = "u1") -> FileOutcome:
+        """Copy the real export `relative` (under REAL_DATA) to `athlete`'s folder; load it."""
+        target = self.inbox / athlete / Path(relative).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REAL_DATA / relative, target)
+        return self.ingest(str(target.relative_to(self.inbox)))
 
 
 @pytest.fixture

@@ -9,14 +9,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from flows import pipeline
 from sources import alpha_progression_csv, detect
 from sources.csv_text import UnreadableFile
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
@@ -29,16 +27,12 @@ NBSP = "\u00a0"
 
 def ingest(workspace: Workspace, name: str, data: bytes | None = None) -> FileOutcome:
     """One file into the inbox of athlete u1 (`data`, or the real file `name`), ingested."""
-    target = workspace.inbox / "u1" / Path(name).name
-    target.parent.mkdir(parents=True, exist_ok=True)
     if data is None:
-        shutil.copy(REAL_DATA / name, target)
-    else:
-        target.write_bytes(data)
-    config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
-    ((_, result),) = pipeline.execute(config, files, "ingest", None).files
-    return result
+        return workspace.ingest_real(name)
+    target = workspace.inbox / "u1" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return workspace.ingest(f"u1/{name}")
 
 
 def stored(workspace: Workspace) -> list[dict[str, Any]]:

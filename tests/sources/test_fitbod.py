@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from flows import pipeline
 from sources import HEAD_BYTES, UnreadableFile, detect, fitbod_csv, read
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
-from warehouse.load import FileOutcome
 
 REAL = "fitbod/fitbod_WorkoutExport.csv"
 HEADER = (
@@ -23,26 +20,6 @@ HEADER = (
     "multiplier"
 )
 LB_PER_KG = 2.20462  # Fitbod's own factor
-
-
-def ingest(workspace: Workspace) -> FileOutcome:
-    config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
-    summary = pipeline.execute(config, files, "ingest", None)
-    ((_, result),) = summary.files
-    return result
-
-
-def load_real(workspace: Workspace) -> FileOutcome:
-    target = workspace.inbox / "u1" / Path(REAL).name
-    target.parent.mkdir(parents=True)
-    shutil.copy(REAL_DATA / REAL, target)
-    return ingest(workspace)
-
-
-def load_text(workspace: Workspace, text: str) -> FileOutcome:
-    workspace.write("u1/WorkoutExport.csv", text)
-    return ingest(workspace)
 
 
 def instant(text: str) -> float:
@@ -58,7 +35,7 @@ def test_real_export_matches_an_independent_reading(workspace: Workspace) -> Non
     with (REAL_DATA / REAL).open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     done = [r for r in rows if is_set(r)]
-    result = load_real(workspace)
+    result = workspace.ingest_real(REAL)
     assert (result.format, result.status) == ("fitbod_csv", "loaded")
     assert (result.loaded, result.rejected, result.skipped) == (len(done), 0, len(rows) - len(done))
 
@@ -139,7 +116,7 @@ QUIRKS = fixture(
 
 def test_quirks(workspace: Workspace) -> None:
     assert detect(QUIRKS.encode()) is fitbod_csv
-    result = load_text(workspace, QUIRKS)
+    result = workspace.ingest("u1/WorkoutExport.csv", QUIRKS)
     assert (result.format, result.loaded, result.rejected, result.skipped) == (
         "fitbod_csv",
         8,
@@ -185,7 +162,7 @@ def test_bad_values_are_rejected_with_what_was_written(workspace: Workspace) -> 
         "2023-04-02 10:00:00 +0000,Barbell Squat, 5,100.0,0.0,0.0",
         "2023-04-02 10:00:00 +0000,Barbell Squat, 4,100.0,0.0,0.0,0.0,0.0,false,, 1.0",
     )
-    result = load_text(workspace, text)
+    result = workspace.ingest("u1/WorkoutExport.csv", text)
     assert (result.loaded, result.rejected, result.skipped) == (1, 5, 0)
     rejects = dict(workspace.query("SELECT source_line, errors FROM rejects"))
     found = {
@@ -213,7 +190,7 @@ def test_the_weight_unit_comes_from_the_header(workspace: Workspace, tmp_path: P
     lbs = fixture(f"{WORKOUT},Barbell Squat, 5,225.0,0.0,0.0,0.0,0.0,false,, 1.0").replace(
         "Weight(kg)", "Weight(lbs)"
     )
-    result = load_text(workspace, lbs)
+    result = workspace.ingest("u1/WorkoutExport.csv", lbs)
     assert (result.format, result.loaded) == ("fitbod_csv", 1)
     stored = workspace.query("SELECT load_unit, load_kg FROM sets")
     assert stored == [("lb", pytest.approx(225 * 0.45359237))]

@@ -8,28 +8,15 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from flows import pipeline
 from sources import detect, fitnotes_csv
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
 
 HEADER = "Date,Exercise,Category,Weight,Weight Unit,Reps,Distance,Distance Unit,Time"
 LB = 0.45359237
-
-
-def ingest(workspace: Workspace, relative: str, text: str) -> pipeline.FileOutcome:
-    workspace.write(relative, text)
-    config = workspace.config()
-    summary = pipeline.execute(
-        config, pipeline.named_files([workspace.inbox / relative], None, config), "ingest", None
-    )
-    ((_, outcome),) = summary.files
-    return outcome
 
 
 def reject_messages(workspace: Workspace) -> dict[int, str]:
@@ -49,7 +36,7 @@ def test_an_unquoted_comma_in_the_exercise_name_joins_the_name(workspace: Worksp
         ]
     )
     assert detect(text.encode()) is fitnotes_csv
-    outcome = ingest(workspace, "u1/fitnotes.csv", text + "\n")
+    outcome = workspace.ingest("u1/fitnotes.csv", text + "\n")
     assert (outcome.format, outcome.loaded, outcome.rejected, outcome.skipped) == (
         "fitnotes_csv",
         5,
@@ -82,7 +69,7 @@ def test_a_field_too_many_that_does_not_mend_is_rejected_with_why(workspace: Wor
             "2025-04-29,Press (A, B),Shoulders,8.0,kgs,5,,,",
         ]
     )
-    outcome = ingest(workspace, "u1/fitnotes.csv", text + "\n")
+    outcome = workspace.ingest("u1/fitnotes.csv", text + "\n")
     assert (outcome.loaded, outcome.rejected) == (1, 6)
     joined = "one field too many, and joining it to the exercise name"
     assert reject_messages(workspace) == {
@@ -106,7 +93,7 @@ def test_the_comment_layout_mends_too_and_a_quoted_comment_stays_whole(
         '2024-01-10,Bench Press (Flat, Barbell),Chest,135.0,lbs,5,,,,"slow, paused"\n'
         '2024-01-10,Bench Press,Chest,135.0,lbs,5,,,,"easy, fast"\n'
     )
-    outcome = ingest(workspace, "u1/fitnotes.csv", text)
+    outcome = workspace.ingest("u1/fitnotes.csv", text)
     assert (outcome.loaded, outcome.rejected) == (2, 0)
     stored = workspace.query("SELECT exercise_raw, load_unit, load_kg FROM sets ORDER BY 1")
     assert stored == [
@@ -128,7 +115,7 @@ def test_rows_with_nothing_measured_are_not_sets(workspace: Workspace) -> None:
             "2024-01-10,Bench Press,Chest,185.0,lbs,2,,,",
         ]
     )
-    outcome = ingest(workspace, "u1/fitnotes.csv", text + "\n")
+    outcome = workspace.ingest("u1/fitnotes.csv", text + "\n")
     assert (outcome.loaded, outcome.rejected, outcome.skipped) == (4, 0, 3)
     stored = workspace.query(
         "SELECT exercise_raw, set_index, reps, duration_s, distance_m FROM sets "
@@ -153,7 +140,7 @@ def test_distances_in_feet_and_yards_and_an_unknown_unit(workspace: Workspace) -
             "2024-01-10,Row,Cardio,,,,2.0,furlong,0:08:00",
         ]
     )
-    outcome = ingest(workspace, "u1/fitnotes.csv", text + "\n")
+    outcome = workspace.ingest("u1/fitnotes.csv", text + "\n")
     assert (outcome.loaded, outcome.rejected) == (3, 1)
     stored = workspace.query("SELECT distance_m FROM sets ORDER BY source_line")
     assert [d for (d,) in stored] == pytest.approx([30.48, 45.72, 2414.016])
@@ -170,7 +157,7 @@ def test_lifter_unit_for_round_pounds_written_in_kg(workspace: Workspace) -> Non
             "2024-01-10,Squat,Legs,100.0,kgs,5,,,",
         ]
     )
-    ingest(workspace, "u1/fitnotes.csv", text + "\n")
+    workspace.ingest("u1/fitnotes.csv", text + "\n")
     units = workspace.query("SELECT DISTINCT exercise_raw, load_unit FROM sets ORDER BY 1")
     assert units == [("Curl", "lb"), ("Squat", "kg")]
 
@@ -197,23 +184,13 @@ def independent(relative: str) -> tuple[list[dict[str, str]], int]:
     return rows, unlogged
 
 
-def load_real(workspace: Workspace, relative: str) -> pipeline.FileOutcome:
-    target = workspace.inbox / "u1" / Path(relative).name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REAL_DATA / relative, target)
-    config = workspace.config()
-    summary = pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None)
-    ((_, outcome),) = summary.files
-    return outcome
-
-
 @needs_real_data
 def test_real_unquoted_commas_load_with_their_full_names(workspace: Workspace) -> None:
     rows, unlogged = independent("fitnotes/fitnotes_unquoted_commas.csv")
     with (REAL_DATA / "fitnotes/fitnotes_unquoted_commas.csv").open() as handle:
         longer = sum(line.count(",") == 9 for line in handle)
     assert (len(rows), longer, unlogged) == (1624, 99, 0)
-    outcome = load_real(workspace, "fitnotes/fitnotes_unquoted_commas.csv")
+    outcome = workspace.ingest_real("fitnotes/fitnotes_unquoted_commas.csv")
     assert (outcome.format, outcome.loaded, outcome.rejected, outcome.skipped) == (
         "fitnotes_csv",
         len(rows),
@@ -243,7 +220,7 @@ def test_real_failed_attempts_are_skipped(workspace: Workspace) -> None:
     zero_reps = [r for r in rows if r["Reps"] == "0"]
     assert unlogged == len(zero_reps) == 17
     assert all(not r["Time"] and not r["Distance"] and float(r["Weight"]) > 0 for r in zero_reps)
-    outcome = load_real(workspace, "fitnotes/fitnotes_lbs.csv")
+    outcome = workspace.ingest_real("fitnotes/fitnotes_lbs.csv")
     assert (outcome.loaded, outcome.rejected, outcome.skipped) == (
         len(rows) - unlogged,
         0,

@@ -26,14 +26,7 @@ def row(exercise: str, index: int, kind: str, kg: str, reps: str, km: str, secon
 
 
 def ingest(workspace: Workspace, text: str, header: str = HEADER) -> pipeline.FileOutcome:
-    relative = "u1/hevy.csv"
-    workspace.write(relative, header + "\n" + text + "\n")
-    config = workspace.config()
-    summary = pipeline.execute(
-        config, pipeline.named_files([workspace.inbox / relative], None, config), "ingest", None
-    )
-    ((_, outcome),) = summary.files
-    return outcome
+    return workspace.ingest("u1/hevy.csv", header + "\n" + text + "\n")
 
 
 def test_set_types_and_rows_with_nothing_measured(workspace: Workspace) -> None:

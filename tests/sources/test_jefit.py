@@ -16,11 +16,9 @@ from pathlib import Path
 import pytest
 
 import sources
-from flows import pipeline
 from schemas.set_row import LB_TO_KG
 from sources import jefit_csv
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
-from warehouse.load import FileOutcome
 
 REAL = "jefit/jefit_export.csv"
 LOG_HEADER = (
@@ -74,19 +72,6 @@ def is_cardio(entries: list[tuple[str, str]]) -> bool:
 
 
 # --- loading through the pipeline -----------------------------------------------------------
-
-
-def ingest(workspace: Workspace) -> FileOutcome:
-    config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
-    summary = pipeline.execute(config, files, "ingest", None)
-    ((_, result),) = summary.files
-    return result
-
-
-def load_text(workspace: Workspace, content: str) -> FileOutcome:
-    workspace.write("u1/jefit.csv", content)
-    return ingest(workspace)
 
 
 def reject_messages(workspace: Workspace) -> list[str]:
@@ -171,7 +156,7 @@ def test_packed_logs_quoted_and_unquoted(workspace: Workspace) -> None:
             log("135x5", 3, "Barbell Deadlift"),
         ]
     )
-    result = load_text(workspace, content)
+    result = workspace.ingest("u1/jefit.csv", content)
     assert (result.format, result.loaded, result.rejected, result.skipped) == ("jefit_csv", 6, 0, 0)
     assert stored(workspace, "Dumbbell Bench Press") == [(1, 15, 50.0), (2, 12, 50.0)]
     assert stored(workspace, "Barbell Squat") == [(1, 10, 60.0), (2, 8, 65.0), (3, 6, 70.0)]
@@ -197,7 +182,7 @@ def test_a_log_with_set_rows_is_read_from_them_alone(workspace: Workspace) -> No
             set_log(4, 7, 3, "110.0000", "3"),
         ],
     )
-    result = load_text(workspace, content)
+    result = workspace.ingest("u1/jefit.csv", content)
     # 4 set rows for log 7 (its packed cell not read again: not 7 sets) + 2 packed for log 8.
     assert (result.loaded, result.rejected, result.skipped) == (6, 0, 0)
     assert stored(workspace, "Barbell Bench Press") == [
@@ -224,7 +209,7 @@ def test_kg_setting(workspace: Workspace) -> None:
         [set_log(1, 2, 0, "220.4623", "8"), set_log(2, 2, 1, "226.0000", "6")],
         mass=" kg",
     )
-    result = load_text(workspace, content)
+    result = workspace.ingest("u1/jefit.csv", content)
     assert (result.loaded, result.rejected) == (4, 0)
     assert workspace.query("SELECT DISTINCT load_unit FROM sets") == [("kg",)]
     assert stored(workspace, "Barbell Squat") == [(1, 5, 100.0), (2, 3, 102.5)]
@@ -242,7 +227,7 @@ def test_bodyweight_zero_reps_and_cardio(workspace: Workspace) -> None:
             log('"0x3,0x3,0x2,0x3,0x3"', 4, "Chin Up"),
         ]
     )
-    result = load_text(workspace, content)
+    result = workspace.ingest("u1/jefit.csv", content)
     assert (result.loaded, result.rejected, result.skipped) == (9, 0, 2)
     assert stored(workspace, "Pull Up") == [(1, 12, 0.0), (2, 10, 0.0)]
     assert stored(workspace, "Dip") == [(1, 8, 50.0)]
@@ -261,7 +246,7 @@ def test_malformed_rows_are_rejected_with_a_reason(workspace: Workspace) -> None
         ],
         [set_log(1, 99, 0, "100", "5")],
     )
-    result = load_text(workspace, content)
+    result = workspace.ingest("u1/jefit.csv", content)
     assert (result.loaded, result.rejected) == (2, 4)
     assert stored(workspace, "Barbell Row") == [(1, 10, 50.0), (2, 8, 60.0)]
     messages = reject_messages(workspace)
@@ -279,7 +264,7 @@ def test_two_workouts_on_one_day_keep_every_set(workspace: Workspace) -> None:
             log('"100x8"', 2, "Barbell Incline Bench Press", session=2),
         ]
     )
-    result = load_text(workspace, content)
+    result = workspace.ingest("u1/jefit.csv", content)
     assert (result.loaded, result.rejected) == (3, 0)
     assert workspace.scalar("SELECT count(DISTINCT session_id) FROM sets") == 2
     assert stored(workspace, "Barbell Incline Bench Press") == [
@@ -291,7 +276,7 @@ def test_two_workouts_on_one_day_keep_every_set(workspace: Workspace) -> None:
 
 def test_an_export_without_exercise_logs_fails_with_a_reason(workspace: Workspace) -> None:
     content = "\n" + section("SETTING", SETTING_HEADER, ['1,1,"2026",M,4,1980-01-01,,"in","lbs",'])
-    result = load_text(workspace, content)
+    result = workspace.ingest("u1/jefit.csv", content)
     assert result.status == "failed"
     assert "without its EXERCISE LOGS section" in (result.error or "")
 
@@ -391,7 +376,7 @@ def real_reading() -> Reading:
 @needs_real_data
 def test_real_export(workspace: Workspace, real_reading: Reading) -> None:
     expected = real_reading.sets
-    result = load_text(workspace, (REAL_DATA / REAL).read_text(encoding="utf-8"))
+    result = workspace.ingest("u1/jefit.csv", (REAL_DATA / REAL).read_text(encoding="utf-8"))
     assert (result.format, result.status) == ("jefit_csv", "loaded")
     assert (result.loaded, result.rejected, result.skipped) == (
         len(expected),
@@ -419,7 +404,7 @@ def test_real_export(workspace: Workspace, real_reading: Reading) -> None:
 
 @needs_real_data
 def test_real_export_counts_no_set_twice(workspace: Workspace, real_reading: Reading) -> None:
-    load_text(workspace, (REAL_DATA / REAL).read_text(encoding="utf-8"))
+    workspace.ingest("u1/jefit.csv", (REAL_DATA / REAL).read_text(encoding="utf-8"))
     lines = Counter(line for (line,) in workspace.query("SELECT source_line FROM sets"))
     with_rows = real_reading.logs_with_rows
     # The file really has logs with both a packed cell and set rows: 600 of them.

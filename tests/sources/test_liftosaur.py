@@ -10,11 +10,9 @@ from datetime import datetime
 
 import pytest
 
-from flows import pipeline
 from schemas.set_row import LB_TO_KG
 from sources import HEAD_BYTES, detect, fitbod_csv, liftosaur_csv
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
-from warehouse.load import FileOutcome
 
 HEADER = (
     "Workout DateTime,Program,Day Name,Exercise,Is Warmup Set?,Required Reps,Completed Reps,"
@@ -46,14 +44,6 @@ def row(start: str, exercise: str, **cells: str) -> str:
 
 def fixture(*rows: str) -> str:
     return "\n".join([HEADER, *rows]) + "\n"
-
-
-def ingest(workspace: Workspace, text: str) -> FileOutcome:
-    workspace.write("u1/liftosaur.csv", text)
-    config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
-    ((_, result),) = pipeline.execute(config, files, "ingest", None).files
-    return result
 
 
 def epoch(text: str) -> float:
@@ -100,7 +90,7 @@ QUIRKS = fixture(
 
 def test_quirks(workspace: Workspace) -> None:
     assert detect(QUIRKS.encode()) is liftosaur_csv
-    result = ingest(workspace, QUIRKS)
+    result = workspace.ingest("u1/liftosaur.csv", QUIRKS)
     assert (result.format, result.loaded, result.rejected, result.skipped) == (
         "liftosaur_csv",
         8,
@@ -152,7 +142,7 @@ def test_bad_rows_are_rejected_with_what_was_written(workspace: Workspace) -> No
         row(MONDAY, BENCH, weight="135", unit="lb").replace(BENCH, "Bench Press, Barbell"),
         row(MONDAY, BENCH, reps="4", weight="135", unit="lb"),
     )
-    result = ingest(workspace, text)
+    result = workspace.ingest("u1/liftosaur.csv", text)
     assert (result.loaded, result.rejected, result.skipped) == (1, 6, 0)
     rejects = dict(workspace.query("SELECT source_line, errors FROM rejects"))
     found = {

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 
-from flows import pipeline
 from sources import detect, strong_csv
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
 
@@ -43,21 +40,11 @@ def classic(language: str) -> str:
     return "\n".join([CLASSIC[language], *rows]) + "\n"
 
 
-def ingest(workspace: Workspace, relative: str, text: str) -> pipeline.FileOutcome:
-    workspace.write(relative, text)
-    config = workspace.config()
-    summary = pipeline.execute(
-        config, pipeline.named_files([workspace.inbox / relative], None, config), "ingest", None
-    )
-    ((_, outcome),) = summary.files
-    return outcome
-
-
 @pytest.mark.parametrize("language", sorted(CLASSIC))
 def test_classic_layout_loads_in_any_language(workspace: Workspace, language: str) -> None:
     text = classic(language)
     assert detect(text.encode()) is strong_csv
-    outcome = ingest(workspace, f"u1/{language}.csv", text)
+    outcome = workspace.ingest(f"u1/{language}.csv", text)
     assert (outcome.format, outcome.status) == ("strong_csv", "loaded")
     # 6 rows: a rest timer and a row with nothing logged are not sets
     assert (outcome.loaded, outcome.rejected, outcome.skipped) == (4, 0, 2)
@@ -74,8 +61,8 @@ def test_classic_layout_loads_in_any_language(workspace: Workspace, language: st
 
 
 def test_a_language_change_deduplicates(workspace: Workspace) -> None:
-    first = ingest(workspace, "u1/en.csv", classic("en"))
-    again = ingest(workspace, "u1/de.csv", classic("de"))
+    first = workspace.ingest("u1/en.csv", classic("en"))
+    again = workspace.ingest("u1/de.csv", classic("de"))
     assert first.loaded == 4
     assert (again.format, again.loaded, again.unchanged) == ("strong_csv", 0, 4)
 
@@ -87,7 +74,7 @@ def test_2016_layout_units_from_column_names(workspace: Workspace) -> None:
         '2016-10-03 19:30:55,"W1D1","Squat",1,135.0,5,0.0,0,""\n'
         '2016-10-03 19:30:55,"W1D1","Running",0,0.0,0,1.5,600,""\n'
     )
-    outcome = ingest(workspace, "u1/2016.csv", text)
+    outcome = workspace.ingest("u1/2016.csv", text)
     assert (outcome.loaded, outcome.rejected) == (3, 0)
     stored = workspace.query(
         "SELECT exercise_raw, set_index, load_unit, round(load_kg, 4), reps, distance_m "
@@ -108,7 +95,7 @@ def test_set_type_markers_in_every_spelling(workspace: Workspace) -> None:
     orders = ["WARM_UP", "W", "1", "2", "FAILURE", "D", "DROP_SET", "SUPERSET"]
     workout = '"7";"2024-05-02 18:00:00";"Legs";"3600";"Squat (Barbell)"'
     rows = [f'{workout};"{order}";"80.0";"5";"";"";"";"";""' for order in orders]
-    outcome = ingest(workspace, "u1/6x.csv", "\n".join([header, *rows]) + "\n")
+    outcome = workspace.ingest("u1/6x.csv", "\n".join([header, *rows]) + "\n")
     assert (outcome.loaded, outcome.rejected) == (7, 1)
     types = workspace.query("SELECT set_type FROM sets ORDER BY set_index")
     assert [t for (t,) in types] == [
@@ -135,16 +122,6 @@ def dict_rows(relative: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def load_real(workspace: Workspace, relative: str) -> pipeline.FileOutcome:
-    target = workspace.inbox / "u1" / Path(relative).name
-    target.parent.mkdir(parents=True)
-    shutil.copy(REAL_DATA / relative, target)
-    config = workspace.config()
-    summary = pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None)
-    ((_, outcome),) = summary.files
-    return outcome
-
-
 def figures(rows: list[dict[str, str]], weight: str, reps: str, seconds: str) -> dict[str, float]:
     """Sets, reps and volume by an independent reading: a set has reps or seconds > 0."""
     done = [r for r in rows if float(r[reps] or 0) > 0 or float(r[seconds] or 0) > 0]
@@ -166,7 +143,7 @@ STORED_FIGURES = (
 def test_real_french_export(workspace: Workspace) -> None:
     rows = dict_rows("strong/strong_french.csv")
     expected = figures(rows, "Poids", "Réps", "Secondes")
-    outcome = load_real(workspace, "strong/strong_french.csv")
+    outcome = workspace.ingest_real("strong/strong_french.csv")
     assert (outcome.format, outcome.status, outcome.rejected) == ("strong_csv", "loaded", 0)
     assert outcome.loaded + outcome.skipped == len(rows)
     assert workspace.query(STORED_FIGURES)[0] == (
@@ -181,7 +158,7 @@ def test_real_french_export(workspace: Workspace) -> None:
 def test_real_2016_export(workspace: Workspace) -> None:
     rows = dict_rows("strong/strong_2016_kg_km.csv")
     expected = figures(rows, "kg", "Reps", "Seconds")
-    outcome = load_real(workspace, "strong/strong_2016_kg_km.csv")
+    outcome = workspace.ingest_real("strong/strong_2016_kg_km.csv")
     assert (outcome.format, outcome.status, outcome.rejected) == ("strong_csv", "loaded", 0)
     assert workspace.query(STORED_FIGURES)[0] == (
         expected["sets"], expected["reps"], expected["volume"], expected["timed"],
@@ -206,6 +183,6 @@ def test_sets_are_numbered_without_the_rows_that_are_not_sets(workspace: Workspa
             "2025-03-01 09:00:00,Push,1h,Squat,2,60.0,5.0,0,0.0,,,",
         ]
     )
-    outcome = ingest(workspace, "u1/numbered.csv", text + "\n")
+    outcome = workspace.ingest("u1/numbered.csv", text + "\n")
     assert (outcome.loaded, outcome.skipped) == (1, 2)
     assert workspace.query("SELECT set_index, reps FROM sets") == [(1, 5)]

@@ -71,14 +71,6 @@ def old_reader(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def ingest(workspace: Workspace, relative: str, text: str) -> pipeline.FileOutcome:
-    workspace.write(relative, text)
-    config = workspace.config()
-    found = pipeline.named_files([workspace.inbox / relative], None, config)
-    ((_, outcome),) = pipeline.execute(config, found, "ingest", None).files
-    return outcome
-
-
 def stored(workspace: Workspace) -> list[tuple[object, ...]]:
     return workspace.query(
         "SELECT exercise_raw, set_type, reps, load_kg FROM sets ORDER BY exercise_raw, set_index"
@@ -88,7 +80,7 @@ def stored(workspace: Workspace) -> list[tuple[object, ...]]:
 def test_reload_corrects_what_an_older_reader_stored(
     workspace: Workspace, old_reader: pytest.MonkeyPatch
 ) -> None:
-    ingest(workspace, "u1/strong.csv", export(FIRST))
+    workspace.ingest("u1/strong.csv", export(FIRST))
     assert [r[1] for r in stored(workspace)] == ["working"] * 4  # the bug, as it was stored
     old_reader.undo()  # the upgrade
     assert pipeline.stale_files(workspace.db)[0].path == "u1/strong.csv"
@@ -126,16 +118,16 @@ def test_reload_corrects_what_an_older_reader_stored(
 def test_an_overlapping_export_after_an_upgrade_corrects_not_edits(
     workspace: Workspace, old_reader: pytest.MonkeyPatch
 ) -> None:
-    ingest(workspace, "u1/first.csv", export(FIRST))
+    workspace.ingest("u1/first.csv", export(FIRST))
     old_reader.undo()
-    outcome = ingest(workspace, "u1/second.csv", export(FIRST + LATER))
+    outcome = workspace.ingest("u1/second.csv", export(FIRST + LATER))
     assert (outcome.loaded, outcome.revised, outcome.corrected) == (1, 0, 1)
     assert workspace.query("SELECT change, set_type FROM set_corrections") == [
         ("changed", "working")
     ]
     # A lifter's edit, read by the same reader as the stored set, is an edit.
     edited = [r.replace('"82.5";"5"', '"82.5";"6"') for r in LATER]
-    third = ingest(workspace, "u1/third.csv", export(FIRST + edited))
+    third = workspace.ingest("u1/third.csv", export(FIRST + edited))
     assert (third.revised, third.corrected) == (1, 0)
     revision = workspace.query("SELECT reps, load_kg FROM set_revisions")
     assert revision == [(5, 82.5)]
@@ -144,10 +136,10 @@ def test_an_overlapping_export_after_an_upgrade_corrects_not_edits(
 def test_a_later_edit_survives_a_reload_of_the_older_file(
     workspace: Workspace, old_reader: pytest.MonkeyPatch
 ) -> None:
-    ingest(workspace, "u1/first.csv", export(FIRST))
+    workspace.ingest("u1/first.csv", export(FIRST))
     # The lifter edits a working set in a later export, still read by the old reader.
     edited = [FIRST[0], FIRST[1].replace('"80.0";"5"', '"80.0";"4"'), *FIRST[2:]]
-    ingest(workspace, "u1/second.csv", export(edited))
+    workspace.ingest("u1/second.csv", export(edited))
     old_reader.undo()
     result = pipeline.reload(workspace.config(), date(2024, 5, 3))
     assert [info.path for info, _ in result.files] == ["u1/first.csv", "u1/second.csv"]
@@ -158,7 +150,7 @@ def test_a_later_edit_survives_a_reload_of_the_older_file(
 def test_reload_keeps_the_sets_of_a_file_gone_from_the_inbox(
     workspace: Workspace, old_reader: pytest.MonkeyPatch
 ) -> None:
-    ingest(workspace, "u1/strong.csv", export(FIRST))
+    workspace.ingest("u1/strong.csv", export(FIRST))
     old_reader.undo()
     (workspace.inbox / "u1" / "strong.csv").unlink()
     result = pipeline.reload(workspace.config(), date(2024, 5, 3))
