@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date
 
 import pytest
 
+from flows import pipeline
 from sources import detect, strong_csv
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
 
@@ -186,3 +188,28 @@ def test_sets_are_numbered_without_the_rows_that_are_not_sets(workspace: Workspa
     outcome = workspace.ingest("u1/numbered.csv", text + "\n")
     assert (outcome.loaded, outcome.skipped) == (1, 2)
     assert workspace.query("SELECT set_index, reps FROM sets") == [(1, 5)]
+
+
+def test_advice_comes_back_in_the_pounds_the_lifter_loads(workspace: Workspace) -> None:
+    # Strong's legacy export writes 15 lb dumbbells as 6.80388555 kg and names no unit
+    header = (
+        "Date,Workout Name,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,"
+        "Workout Notes,RPE"
+    )
+    rows = [
+        f"2019-02-{day} 07:33:40,Wed,Bench Press (Dumbbell),{n},6.80388555,12,0,0,,,"
+        for day in (11, 14)
+        for n in (1, 2, 3)
+    ]
+    workspace.write("u1/legacy.csv", "\n".join([header, *rows]) + "\n")
+    config = workspace.config()
+    files, _ = pipeline.inbox_files(config)
+    result = pipeline.execute(config, files, "run", date(2019, 2, 15))
+    assert workspace.query("SELECT DISTINCT load_unit FROM sets") == [("lb",)]
+    ((action, unit, load_kg, reason),) = workspace.query(
+        "SELECT action, load_unit, next_load_kg, reason FROM v_current_flags "
+        "WHERE kind = 'progression'"
+    )
+    assert result.rules_ran and (action, unit) == ("raise_load", "lb")
+    assert load_kg == pytest.approx(20 * 0.45359237)
+    assert "20 lb" in reason and "kg" not in reason
