@@ -14,10 +14,12 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from functools import partial
+from functools import cache, partial
+from importlib import resources
 from itertools import chain, islice
 from pathlib import Path
 from typing import Protocol, TypeVar, cast
@@ -39,7 +41,7 @@ from sources.csv_text import UnreadableFile
 from warehouse import catalog
 from warehouse.db import Warehouse, reader, target, writer
 from warehouse.flags import rule_sets, store_flags
-from warehouse.lake import Lake, lake_writers
+from warehouse.lake import Lake, lake_writers, redact
 from warehouse.load import FileInfo, FileOutcome, known_paths, load_file, loaded_file_ids
 from warehouse.load import record_outcome as record
 from warehouse.lock import run_lock
@@ -141,6 +143,8 @@ class RunSummary:
     flags: pl.DataFrame | None = None
     rules_ran: bool = False
     published: bool = False
+    sets_watermark: str | None = None  # the stored sets, when the rules were due (rules_due)
+    error: str | None = None  # why the run failed: its status is then `failed`
     lake_snapshot: int | None = None  # on a DuckLake: the snapshot the run ended at
 
     @property
@@ -164,11 +168,13 @@ class RunSummary:
 
     @property
     def status(self) -> str:
+        if self.error is not None:
+            return "failed"
         return "completed_with_failures" if self.count("failed") else "succeeded"
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.count("failed") else 0
+        return 1 if self.error is not None or self.count("failed") else 0
 
 
 def new_run_id(now: datetime) -> str:
@@ -402,16 +408,42 @@ def prepare(db: Warehouse, config: Config, timeout_s: float) -> None:
         catalog.sync_exercises(con, config.exercises, config.programs)
 
 
+# Every change to `sets` stamps the rows it writes with its run (an edit, a correction), or
+# changes their number (a set removed); a re-export may move a set to another session. So
+# these three tell whether the sets the rules read have changed since the flags were computed.
+SETS_WATERMARK = "SELECT count(*), max(run_id), bit_xor(hash(run_id, session_id)) FROM sets"
+
+
+def sets_watermark(db: Warehouse) -> str:
+    with writer(db) as con:
+        row = con.execute(SETS_WATERMARK).fetchone()
+    return ":".join(str(value) for value in (row or ()))
+
+
+@cache
+def rules_fingerprint() -> str:
+    """The code that turns sets into flags: the rules, and the SQL that gives them the sets."""
+    digest = hashlib.sha256()
+    for package, names in (("rules", None), ("warehouse", ("flags.py",))):
+        for entry in sorted(resources.files(package).iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".py") and (names is None or entry.name in names):
+                digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    return digest.hexdigest()
+
+
 def rules_due(db: Warehouse, summary: RunSummary, config: Config) -> bool:
-    """The rules can only change with new rows, the as-of date or the config."""
-    if summary.total("loaded") or summary.total("revised"):
-        return True
+    """Whether the current flags are stale: the stored sets, the as-of date, the config or the
+    rules' code differ from what they were computed from (DESIGN.md: flags are never stale).
+    Decided from what is stored, so an `ingest` between two runs, a run killed before its
+    rules and an upgrade all count. Keeps the watermark for the run's record."""
+    summary.sets_watermark = sets_watermark(db)
     with writer(db) as con:
         last = con.execute(
-            "SELECT as_of, config_sha256 FROM runs WHERE flags_emitted IS NOT NULL "
-            "ORDER BY finished_at DESC LIMIT 1"
+            "SELECT as_of, config_sha256, sets_watermark, rules_sha256 FROM runs "
+            "WHERE flags_emitted IS NOT NULL ORDER BY finished_at DESC LIMIT 1"
         ).fetchone()
-    return last is None or last[0] != summary.as_of or last[1] != config.sha256
+    now = (summary.as_of, config.sha256, summary.sets_watermark, rules_fingerprint())
+    return last is None or tuple(last) != now
 
 
 def flag(db: Warehouse, config: Config, as_of: date, run_id: str) -> pl.DataFrame:
@@ -432,11 +464,17 @@ def flag(db: Warehouse, config: Config, as_of: date, run_id: str) -> pl.DataFram
 
 
 def finish(db: Warehouse, summary: RunSummary, config: Config) -> None:
-    """Write the run's row in `runs`."""
+    """Write the run's row in `runs`, or mark it failed when it was written already (the
+    publish after it failed)."""
     flags = summary.flags.height if summary.flags is not None and summary.rules_ran else None
     with writer(db) as con:
+        con.execute("DELETE FROM runs WHERE run_id = ?", [summary.run_id])
         con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, command, started_at, finished_at, status, as_of, "
+            "files_seen, files_loaded, files_duplicate, files_failed, rows_loaded, "
+            "rows_revised, rows_rejected, flags_emitted, config_sha256, changed, "
+            "sets_watermark, rules_sha256, error) "
+            "VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 summary.run_id,
                 summary.command,
@@ -453,8 +491,19 @@ def finish(db: Warehouse, summary: RunSummary, config: Config) -> None:
                 flags,
                 config.sha256,
                 summary.changed,
+                summary.sets_watermark if summary.rules_ran else None,
+                rules_fingerprint() if summary.rules_ran else None,
+                summary.error,
             ],
         )
+
+
+def failed(db: Warehouse, summary: RunSummary, config: Config, exc: BaseException) -> None:
+    """Record the run as failed, with why (a password in a DSN redacted), before it ends."""
+    summary.error = redact(f"{type(exc).__name__}: {exc}")
+    # The disk that failed the run may refuse its record too: the original error goes on.
+    with suppress(Exception):
+        finish(db, summary, config)
 
 
 def now() -> datetime:
@@ -597,34 +646,51 @@ def execute(
     progress: Progress | None = None,
     skipped: list[str] | None = None,
 ) -> RunSummary:
-    """One run: load `files`, evaluate the rules when `as_of` is given and something could
-    have changed, record the run, and publish the analyst snapshot."""
+    """One run: load `files`, evaluate the rules when `as_of` is given and they are due,
+    record the run, and publish the analyst snapshot. A run that fails on the way (an error in
+    the rules, a full disk) records `failed` with the error before the error goes on."""
     settings = config.settings
     where = target(settings)
     summary = RunSummary(new_run_id(now()), command, now(), as_of=as_of)
     summary.skipped_paths += skipped or []
     with run_lock(where, settings.lock_timeout_s), lake_writers():
         prepare(where, config, settings.lock_timeout_s)
-        process_files(
-            files,
-            config,
-            summary,
-            fingerprint_step=steps.fingerprint,
-            parse_step=steps.parse,
-            parse_ahead=steps.parse_ahead,
-            store_step=steps.store,
-            progress=progress,
-        )
-        if as_of is not None and rules_due(where, summary, config):
-            summary.flags = steps.flag(where, config, as_of, summary.run_id)
-            summary.rules_ran = True
-        finish(where, summary, config)
-        if publish_due(where, summary, settings.analytics_path):
-            summary.lake_snapshot = steps.publish(
-                where, settings.analytics_path, settings.lock_timeout_s
+        with recorded(where, summary, config):
+            process_files(
+                files,
+                config,
+                summary,
+                fingerprint_step=steps.fingerprint,
+                parse_step=steps.parse,
+                parse_ahead=steps.parse_ahead,
+                store_step=steps.store,
+                progress=progress,
             )
-            summary.published = True
+            if as_of is not None and rules_due(where, summary, config):
+                summary.flags = steps.flag(where, config, as_of, summary.run_id)
+                summary.rules_ran = True
+            finish(where, summary, config)
+            if publish_due(where, summary, settings.analytics_path):
+                summary.lake_snapshot = steps.publish(
+                    where, settings.analytics_path, settings.lock_timeout_s
+                )
+                summary.published = True
     return summary
+
+
+@contextmanager
+def recorded(where: Warehouse, summary: RunSummary, config: Config) -> Iterator[None]:
+    """Whatever fails inside records the run as failed, then goes on (a Ctrl-C too). After an
+    error the snapshot is published, so that `repflow status` shows the failed run."""
+    try:
+        yield
+    except BaseException as exc:
+        failed(where, summary, config, exc)
+        if isinstance(exc, Exception) and not isinstance(where, Lake):
+            settings = config.settings
+            with suppress(Exception):  # a full disk may refuse the copy: the error goes on
+                publish(where, settings.analytics_path, settings.lock_timeout_s)
+        raise
 
 
 def publish_due(where: Warehouse, summary: RunSummary, snapshot: Path) -> bool:
@@ -681,39 +747,47 @@ def stored_copy(inbox: Path, info: FileInfo) -> Path | str:
 def reload(config: Config, as_of: date, progress: Progress | None = None) -> RunSummary:
     """Read again, with today's readers, the stored files an older reader read (`repflow
     reload`): what a fixed reader changes is a correction (set_corrections), not an edit. The
-    rules run again when a set changed. A file no longer in the inbox keeps its sets."""
+    rules run again when they are due. A file no longer in the inbox keeps its sets."""
     settings = config.settings
     where = target(settings)
     summary = RunSummary(new_run_id(now()), "reload", now(), as_of=as_of)
     with run_lock(where, settings.lock_timeout_s), lake_writers():
         prepare(where, config, settings.lock_timeout_s)
-        stale = stale_files(where)
-        if progress is not None:
-            progress.begin(len(stale), 0)
-        for info in stale:
-            started = time.monotonic()
-            path = stored_copy(settings.inbox, info)
-            result = (
-                path
-                if isinstance(path, str)
-                else parse_with(path, info.athlete_id, settings.row_context())
-            )
-            if isinstance(result, str):
-                summary.skipped_paths.append(f"{info.path!r}: not re-read: {result}")
-                continue
-            with writer(where) as con:
-                outcome = load_file(con, info, result, summary.run_id, reread=True)
-            summary.files.append((info, outcome))
-            if progress is not None:
-                progress.file_done(info, outcome, time.monotonic() - started)
-        if summary.total("loaded") or summary.total("corrected"):
-            summary.flags = flag(where, config, as_of, summary.run_id)
-            summary.rules_ran = True
-        finish(where, summary, config)
-        if publish_due(where, summary, settings.analytics_path):
-            summary.lake_snapshot = publish(where, settings.analytics_path, settings.lock_timeout_s)
-            summary.published = True
+        with recorded(where, summary, config):
+            _reread(where, config, summary, progress)
     return summary
+
+
+def _reread(
+    where: Warehouse, config: Config, summary: RunSummary, progress: Progress | None
+) -> None:
+    settings = config.settings
+    stale = stale_files(where)
+    if progress is not None:
+        progress.begin(len(stale), 0)
+    for info in stale:
+        started = time.monotonic()
+        path = stored_copy(settings.inbox, info)
+        result = (
+            path
+            if isinstance(path, str)
+            else parse_with(path, info.athlete_id, settings.row_context())
+        )
+        if isinstance(result, str):
+            summary.skipped_paths.append(f"{info.path!r}: not re-read: {result}")
+            continue
+        with writer(where) as con:
+            outcome = load_file(con, info, result, summary.run_id, reread=True)
+        summary.files.append((info, outcome))
+        if progress is not None:
+            progress.file_done(info, outcome, time.monotonic() - started)
+    if summary.as_of is not None and rules_due(where, summary, config):
+        summary.flags = flag(where, config, summary.as_of, summary.run_id)
+        summary.rules_ran = True
+    finish(where, summary, config)
+    if publish_due(where, summary, settings.analytics_path):
+        summary.lake_snapshot = publish(where, settings.analytics_path, settings.lock_timeout_s)
+        summary.published = True
 
 
 def inbox_files(config: Config) -> tuple[list[Discovered], list[str]]:

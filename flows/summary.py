@@ -53,7 +53,7 @@ def lines(summary: RunSummary) -> list[str]:
         counts = ", ".join(f"{n} {action}" for action, n in flag_counts(summary).items())
         out.append(f"  flags as of {summary.as_of}: {counts or 'none'}")
     elif summary.as_of is not None:
-        out.append("  flags: unchanged (nothing new since the last run for this date)")
+        out.append("  flags: unchanged (the sets, config and rules are as they last saw them)")
     if summary.lake_snapshot is not None:
         out.append(f"  lake: at snapshot {summary.lake_snapshot} (repflow sql --at <id> reads one)")
     if summary.ignored:
