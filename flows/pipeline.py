@@ -170,11 +170,17 @@ class RunSummary:
     def status(self) -> str:
         if self.error is not None:
             return "failed"
-        return "completed_with_failures" if self.count("failed") else "succeeded"
+        trouble = self.count("failed") or self.refused
+        return "completed_with_failures" if trouble else "succeeded"
+
+    @property
+    def refused(self) -> bool:
+        """Whether a path named on the command line was not a file to read."""
+        return any(isinstance(path, Refused) for path in self.skipped_paths)
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.error is not None or self.count("failed") else 0
+        return 1 if self.error is not None or self.count("failed") or self.refused else 0
 
 
 def new_run_id(now: datetime) -> str:
@@ -794,17 +800,68 @@ def inbox_files(config: Config) -> tuple[list[Discovered], list[str]]:
     return discover(config.settings.inbox)
 
 
-def named_files(paths: list[Path], athlete: str | None, config: Config) -> list[Discovered]:
-    """Files named on the command line. A file under the inbox keeps its inbox athlete and
-    path, so replaying it updates the same record the nightly run wrote."""
+class UsageError(ValueError):
+    """The command line names something that is not there: bad usage, nothing loads."""
+
+
+class Refused(str):
+    """A path named on the command line that is not a file to read (a FIFO, a socket, a
+    device): never opened, so never waited on; the run fails for it (exit 1)."""
+
+
+def named_files(
+    paths: list[Path], athlete: str | None, config: Config
+) -> tuple[list[Discovered], list[str]]:
+    """What `repflow ingest` reads: each file named, and each folder read like an inbox (its
+    athlete folders; with `--athlete`, every file in it). A file under the inbox keeps its
+    inbox athlete and path, so replaying it updates the same record the nightly run wrote.
+    Also gives what was skipped, ignored or refused, as `discover` does.
+
+    A path that does not exist is a UsageError, before anything is read."""
+    missing = [str(path) for path in paths if not os.path.lexists(path)]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
     inbox = config.settings.inbox.resolve()
-    found = []
+    found: list[Discovered] = []
+    skipped: list[str] = []
     for path in paths:
-        resolved = path.resolve()
-        if resolved.is_relative_to(inbox) and athlete is None:
-            relative = resolved.relative_to(inbox)
-            owner = relative.parts[0] if len(relative.parts) > 1 else None
-            found.append(Discovered(path, str(relative), owner))
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            found += _folder(path, athlete, inbox, skipped)
+        elif stat.S_ISREG(mode):
+            found.append(_named(path, path, athlete, inbox))
         else:
-            found.append(Discovered(path, str(path), athlete))
-    return found
+            reason = "not a regular file (a FIFO, socket or device): not read"
+            skipped.append(Refused(f"{str(path)!r}: {reason}"))
+    return found, skipped
+
+
+def _named(path: Path, shown: Path, athlete: str | None, inbox: Path) -> Discovered:
+    resolved = path.resolve()
+    if resolved.is_relative_to(inbox) and athlete is None:
+        relative = resolved.relative_to(inbox)
+        owner = relative.parts[0] if len(relative.parts) > 1 else None
+        return Discovered(path, str(relative), owner)
+    return Discovered(path, str(shown), athlete)
+
+
+def _folder(folder: Path, athlete: str | None, inbox: Path, skipped: list[str]) -> list[Discovered]:
+    """A folder named on the command line, read as the inbox is (junk ignored, links and
+    FIFOs skipped): the inbox itself, an athlete's folder in it, any folder of athlete
+    folders, or with `athlete` any folder of that athlete's files."""
+    if athlete is None and folder.resolve() == inbox:
+        found, skips = discover(inbox)
+        skipped += skips
+        return found
+    if athlete is None and folder.resolve().is_relative_to(inbox):
+        owner = folder.resolve().relative_to(inbox).parts[0]
+        if not is_athlete_id(owner):
+            raise UsageError(f"{folder}: not inside an athlete's folder of the inbox")
+        return _walk(inbox, folder.resolve(), owner, skipped)
+    if athlete is None:
+        found, skips = discover(folder)
+        skipped += skips
+    else:
+        found = _walk(folder, folder, athlete, skipped)
+    # Outside the inbox a file is recorded under the path it was named by.
+    return [Discovered(d.path, str(d.path), d.athlete_id) for d in found]

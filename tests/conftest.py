@@ -70,7 +70,7 @@ class Workspace:
         if text is not None:
             self.write(relative, text)
         config = self.config()
-        found = pipeline.named_files([self.inbox / relative], None, config)
+        found, _ = pipeline.named_files([self.inbox / relative], None, config)
         ((_, outcome),) = pipeline.execute(config, found, "ingest", None).files
         return outcome
 
