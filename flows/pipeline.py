@@ -72,6 +72,7 @@ class ParsedFile:
     known: int = 0  # rows of a re-export stored already: neither validated nor loaded again
     reader_version: int = 1  # of the format's reader (sources.reader_version)
     ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk
+    unknown: tuple[str, ...] = ()  # members of a bundle in no known format
 
     def tables(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The sets and the rejects as frames, read back from the spool if there is one."""
@@ -95,6 +96,7 @@ class ArrowFile:
     known: int = 0
     reader_version: int = 1
     ignored: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ArrowFile:
@@ -112,12 +114,13 @@ class ArrowFile:
             parsed.known,
             parsed.reader_version,
             parsed.ignored,
+            parsed.unknown,
         )
 
     def frames(self) -> ParsedFile:
         machines = None if self.machines is None else _frame(self.machines)
         sets, rejects = _frame(self.sets), _frame(self.rejects)
-        read = (self.skipped, machines, self.known, self.reader_version, self.ignored)
+        read = (self.skipped, machines, self.known, self.reader_version, self.ignored, self.unknown)
         if self.groups is None:
             return ParsedFile(self.format, sets, rejects, *read)
         spool = Spool()
@@ -154,6 +157,11 @@ class RunSummary:
             repr(f"{info.path}: {name}") for info, outcome in self.files for name in outcome.ignored
         ]
         return [path for path in self.skipped_paths if isinstance(path, Ignored)] + members
+
+    @property
+    def unknown(self) -> list[str]:
+        """Members of the bundles loaded that are in no known format, with why."""
+        return [f"{info.path}: {note}" for info, outcome in self.files for note in outcome.unknown]
 
     def count(self, status: str) -> int:
         return sum(1 for _, outcome in self.files if outcome.status == status)
@@ -304,6 +312,7 @@ def _parse(
             known,
             version,
             parsed.ignored,
+            parsed.unknown,
         )
 
     if athlete_id is None and not parsed.names_athletes:
@@ -622,8 +631,8 @@ def process_files(
                 READING.reset(token)
             parsed, failure = (None, result) if isinstance(result, str) else (result, None)
             outcome = store_step(db, info, parsed, failure, summary.run_id)
-            if parsed is not None and parsed.ignored:  # listed in the summary, not stored
-                outcome = replace(outcome, ignored=parsed.ignored)
+            if parsed is not None:  # a bundle's members not read: listed, not stored
+                outcome = replace(outcome, ignored=parsed.ignored, unknown=parsed.unknown)
             if outcome.status == "loaded":
                 loaded_now.add(info.file_id)
         summary.files.append((info, outcome))

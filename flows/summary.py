@@ -29,6 +29,8 @@ def file_line(info: FileInfo, outcome: FileOutcome) -> str:
         parts.append(f"{outcome.rejected} rejected")
     if outcome.skipped:
         parts.append(f"{outcome.skipped} skipped")
+    if outcome.unknown:
+        parts.append(f"{len(outcome.unknown)} members not read")
     return f"loaded     {where} ({outcome.format}): {', '.join(parts)}"
 
 
@@ -56,6 +58,7 @@ def lines(summary: RunSummary) -> list[str]:
         out.append("  flags: unchanged (the sets, config and rules are as they last saw them)")
     if summary.lake_snapshot is not None:
         out.append(f"  lake: at snapshot {summary.lake_snapshot} (repflow sql --at <id> reads one)")
+    out += [f"  not read (no known format): {member}" for member in summary.unknown]
     if summary.ignored:
         names = ", ".join(summary.ignored)
         out.append(f"  ignored {len(summary.ignored)} (OS or sync junk): {names}")
@@ -85,6 +88,7 @@ def markdown(summary: RunSummary) -> str:
         f"## Flags by action (as of {summary.as_of})\n\n| action | flags |\n|---|---|\n"
         f"{flags or '| (rules not re-run) | |'}\n\n"
         f"## Files\n\n| file |\n|---|\n{rows}\n"
+        + "".join(f"\n**Not read** (no known format): {member}\n" for member in summary.unknown)
         + (
             f"\n**Ignored** (OS or sync junk): {', '.join(summary.ignored)}\n"
             if summary.ignored

@@ -58,6 +58,7 @@ class Parsed:
     names_athletes: bool = False
     machines: pl.DataFrame | None = None  # connected machines the file describes
     ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk (sources.junk)
+    unknown: tuple[str, ...] = ()  # members of a bundle in no known format, with why
     more: Iterator[pl.DataFrame] = field(default_factory=lambda: iter(()))
 
     def batches(self) -> Iterator[pl.DataFrame]:

@@ -69,7 +69,7 @@ def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, us
 
 def read(path: Path) -> Parsed:
     # The registry imports this module, so the members' readers are looked up at call time.
-    from sources import HEAD_BYTES
+    from sources import HEAD_BYTES, describe
     from sources import detect as detect_format
 
     try:
@@ -82,6 +82,7 @@ def read(path: Path) -> Parsed:
     skipped, used, offset, names_athletes = 0, 0, 0, False
     with archive, tempfile.TemporaryDirectory(prefix="repflow-zip-") as folder:
         members, ignored = _check(archive)
+        unknown: list[str] = []
         for number, member in enumerate(members):
             target = Path(folder) / f"member-{number}"  # never the member's own name
             used += _extract(archive, member, target, used)
@@ -90,8 +91,8 @@ def read(path: Path) -> Parsed:
                 raise UnreadableFile(f"zip member {member.filename!r} is itself a zip")
             try:
                 reader: ModuleType = detect_format(head)
-            except UnreadableFile:
-                skipped += 1  # a bundle may carry summaries and readmes beside its data
+            except UnreadableFile:  # a bundle may carry summaries and readmes
+                unknown.append(f"{member.filename} ({describe(head)})")
                 continue
             parsed = reader.read(target)
             formats.add(parsed.format)
@@ -115,4 +116,5 @@ def read(path: Path) -> Parsed:
         names_athletes=names_athletes,
         machines=pl.concat(machines) if machines else None,
         ignored=tuple(ignored),
+        unknown=tuple(unknown),
     )

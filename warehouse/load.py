@@ -90,7 +90,9 @@ class FileOutcome:
     skipped: int = 0
     corrected: int = 0  # stored sets a fixed reader changed or removed (set_corrections)
     reader_version: int | None = None
-    ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk: listed, not stored
+    # Members of a bundle not read: listed in the run's summary, not stored.
+    ignored: tuple[str, ...] = ()  # junk
+    unknown: tuple[str, ...] = ()  # in no known format, with why
 
 
 def loaded_file_ids(con: duckdb.DuckDBPyConnection) -> set[str]:

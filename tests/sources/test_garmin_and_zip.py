@@ -11,6 +11,7 @@ import pytest
 from fit_tool.profile.profile_type import ExerciseCategory, Sport
 
 from flows import pipeline
+from flows.summary import lines
 from schemas.set_row import RowContext
 from schemas.validate import validate
 from sources import read
@@ -117,7 +118,11 @@ def test_zip_bundle_loads_each_member_with_its_own_format(workspace: Workspace) 
     summary = run(workspace)
     ((_, outcome),) = summary.files
     assert (outcome.status, outcome.loaded, outcome.rejected) == ("loaded", 3, 1)
-    assert outcome.skipped == 1  # the readme
+    # the readme is no set data: not read, named with its first bytes, not counted as skipped
+    assert outcome.skipped == 0
+    assert outcome.unknown == ("README.txt (it starts with 'hi')",)
+    assert summary.unknown == ["z1/export.zip: README.txt (it starts with 'hi')"]
+    assert "  not read (no known format): z1/export.zip: README.txt" in "\n".join(lines(summary))
     formats = dict(workspace.query("SELECT source_format, count(*) FROM sets GROUP BY ALL"))
     assert formats == {"garmin_fit": 2, "canonical_csv": 1}
     raw = workspace.scalar("SELECT raw FROM rejects")
