@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cache, partial
 from importlib import resources
@@ -37,6 +37,7 @@ from schemas.row_hash import with_row_hashes
 from schemas.set_row import RowContext, is_athlete_id
 from schemas.validate import validate
 from sources import junk
+from sources.base import Notes
 from sources.csv_text import UnreadableFile
 from warehouse import catalog
 from warehouse.db import Warehouse, reader, target, writer
@@ -71,8 +72,7 @@ class ParsedFile:
     machines: pl.DataFrame | None = None
     known: int = 0  # rows of a re-export stored already: neither validated nor loaded again
     reader_version: int = 1  # of the format's reader (sources.reader_version)
-    ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk
-    unknown: tuple[str, ...] = ()  # members of a bundle in no known format
+    notes: Notes = field(default_factory=Notes)  # how it was read: listed, not stored
 
     def tables(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The sets and the rejects as frames, read back from the spool if there is one."""
@@ -95,8 +95,7 @@ class ArrowFile:
     groups: pa.Table | None = None  # a spooled file's set groups (warehouse.spool)
     known: int = 0
     reader_version: int = 1
-    ignored: tuple[str, ...] = ()
-    unknown: tuple[str, ...] = ()
+    notes: Notes = field(default_factory=Notes)
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ArrowFile:
@@ -113,14 +112,13 @@ class ArrowFile:
             groups,
             parsed.known,
             parsed.reader_version,
-            parsed.ignored,
-            parsed.unknown,
+            parsed.notes,
         )
 
     def frames(self) -> ParsedFile:
         machines = None if self.machines is None else _frame(self.machines)
         sets, rejects = _frame(self.sets), _frame(self.rejects)
-        read = (self.skipped, machines, self.known, self.reader_version, self.ignored, self.unknown)
+        read = (self.skipped, machines, self.known, self.reader_version, self.notes)
         if self.groups is None:
             return ParsedFile(self.format, sets, rejects, *read)
         spool = Spool()
@@ -311,8 +309,7 @@ def _parse(
             parsed.machines,
             known,
             version,
-            parsed.ignored,
-            parsed.unknown,
+            parsed.notes,
         )
 
     if athlete_id is None and not parsed.names_athletes:
@@ -631,8 +628,8 @@ def process_files(
                 READING.reset(token)
             parsed, failure = (None, result) if isinstance(result, str) else (result, None)
             outcome = store_step(db, info, parsed, failure, summary.run_id)
-            if parsed is not None:  # a bundle's members not read: listed, not stored
-                outcome = replace(outcome, ignored=parsed.ignored, unknown=parsed.unknown)
+            if parsed is not None:
+                outcome = replace(outcome, **asdict(parsed.notes))
             if outcome.status == "loaded":
                 loaded_now.add(info.file_id)
         summary.files.append((info, outcome))

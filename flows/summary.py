@@ -31,6 +31,8 @@ def file_line(info: FileInfo, outcome: FileOutcome) -> str:
         parts.append(f"{outcome.skipped} skipped")
     if outcome.unknown:
         parts.append(f"{len(outcome.unknown)} members not read")
+    if outcome.decoded_as:
+        parts.append(f"read as {outcome.decoded_as}, not UTF-8")
     return f"loaded     {where} ({outcome.format}): {', '.join(parts)}"
 
 
@@ -59,6 +61,11 @@ def lines(summary: RunSummary) -> list[str]:
     if summary.lake_snapshot is not None:
         out.append(f"  lake: at snapshot {summary.lake_snapshot} (repflow sql --at <id> reads one)")
     out += [f"  not read (no known format): {member}" for member in summary.unknown]
+    out += [
+        f"  read as {outcome.decoded_as}, not UTF-8: {info.path} (check its accents)"
+        for info, outcome in summary.files
+        if outcome.decoded_as
+    ]
     if summary.ignored:
         names = ", ".join(summary.ignored)
         out.append(f"  ignored {len(summary.ignored)} (OS or sync junk): {names}")

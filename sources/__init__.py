@@ -9,6 +9,7 @@ changed are corrections, and `repflow reload` re-reads the files an older versio
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -26,7 +27,7 @@ from sources import (
     zip_bundle,
 )
 from sources.base import Parsed
-from sources.csv_text import UnreadableFile
+from sources.csv_text import UnreadableFile, decoded_as
 
 READERS: tuple[ModuleType, ...] = (
     canonical_csv,
@@ -78,6 +79,10 @@ def read(path: Path) -> Parsed:
         raise UnreadableFile("the file is empty")
     reader = detect(head)
     parsed: Parsed = reader.read(path)
+    if reader.FORMAT.endswith("_csv"):  # the text formats, read through csv_text.decode
+        encoding = decoded_as(path)
+        if encoding is not None:
+            return replace(parsed, notes=replace(parsed.notes, decoded_as=encoding))
     return parsed
 
 

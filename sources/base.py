@@ -47,6 +47,16 @@ def text_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
 
 
 @dataclass(frozen=True)
+class Notes:
+    """What a person should know of how a file was read, beside its rows: listed in the run's
+    summary, not stored. The names match `warehouse.load.FileOutcome`'s fields."""
+
+    ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk (sources.junk)
+    unknown: tuple[str, ...] = ()  # members of a bundle in no known format, with why
+    decoded_as: str | None = None  # an encoding other than UTF-8 the text was read in
+
+
+@dataclass(frozen=True)
 class Parsed:
     """A file read into rows. `skipped` counts pseudo-rows that are not sets (rest timers).
 
@@ -57,8 +67,7 @@ class Parsed:
     skipped: int = 0
     names_athletes: bool = False
     machines: pl.DataFrame | None = None  # connected machines the file describes
-    ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk (sources.junk)
-    unknown: tuple[str, ...] = ()  # members of a bundle in no known format, with why
+    notes: Notes = Notes()
     more: Iterator[pl.DataFrame] = field(default_factory=lambda: iter(()))
 
     def batches(self) -> Iterator[pl.DataFrame]:

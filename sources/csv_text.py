@@ -6,6 +6,7 @@ the file: it becomes one record with a structure error, and the records after it
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,23 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
+
+
+def decoded_as(path: Path) -> str | None:
+    """The encoding `decode` falls back to for this file, when it is not all UTF-8: the
+    Windows-1252 fallback guesses, and the person who loads the file should know."""
+    with path.open("rb") as handle:
+        if handle.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+            return "UTF-16"
+        handle.seek(0)
+        utf8 = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := handle.read(1 << 20):
+                utf8.decode(chunk)
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "Windows-1252"
+    return None
 
 
 def first_line(head: bytes) -> str:

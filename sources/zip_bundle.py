@@ -17,7 +17,7 @@ from types import ModuleType
 import polars as pl
 
 from sources import junk
-from sources.base import Parsed
+from sources.base import Notes, Parsed
 from sources.csv_text import UnreadableFile
 
 FORMAT = "zip_bundle"
@@ -115,6 +115,5 @@ def read(path: Path) -> Parsed:
         skipped=skipped,
         names_athletes=names_athletes,
         machines=pl.concat(machines) if machines else None,
-        ignored=tuple(ignored),
-        unknown=tuple(unknown),
+        notes=Notes(ignored=tuple(ignored), unknown=tuple(unknown)),
     )

@@ -90,9 +90,10 @@ class FileOutcome:
     skipped: int = 0
     corrected: int = 0  # stored sets a fixed reader changed or removed (set_corrections)
     reader_version: int | None = None
-    # Members of a bundle not read: listed in the run's summary, not stored.
-    ignored: tuple[str, ...] = ()  # junk
-    unknown: tuple[str, ...] = ()  # in no known format, with why
+    # How the file was read (sources.base.Notes): listed in the run's summary, not stored.
+    ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk
+    unknown: tuple[str, ...] = ()  # members of a bundle in no known format, with why
+    decoded_as: str | None = None  # an encoding other than UTF-8
 
 
 def loaded_file_ids(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -113,3 +113,22 @@ def test_a_climbing_name_is_not_junk() -> None:
     # `..` is a step out of the folder, refused by the zip guards, never quietly ignored
     assert not junk.ignored("..") and not junk.ignored(".")
     assert not junk.ignored_path("../evil.csv")
+
+
+def test_a_file_read_as_windows_1252_says_so(workspace: Workspace) -> None:
+    text = csv_text("2025-01-06T10:00:00,Kniebeuge über Kopf,5,100,kg,,")
+    (workspace.inbox / "a1").mkdir()
+    (workspace.inbox / "a1" / "latin.csv").write_bytes(text.encode("cp1252"))
+    workspace.write("a1/utf8.csv", OTHER)
+    config = workspace.config()
+    result = pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None)
+    outcomes = {info.path: outcome for info, outcome in result.files}
+    assert outcomes["a1/latin.csv"].decoded_as == "Windows-1252"
+    assert outcomes["a1/utf8.csv"].decoded_as is None
+    assert workspace.query("SELECT exercise_raw FROM sets WHERE exercise_raw LIKE 'Knie%'") == [
+        ("Kniebeuge über Kopf",)
+    ]
+    text_summary = "\n".join(summary.lines(result))
+    assert "read as Windows-1252, not UTF-8: a1/latin.csv" in text_summary
+    assert "utf8.csv" not in text_summary
+    assert "read as Windows-1252, not UTF-8" in summary.markdown(result)
