@@ -7,13 +7,17 @@ in a fraction of a second. Exit codes: 0 fine, 1 a file failed or the warehouse 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shlex
 import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
@@ -36,7 +40,7 @@ from rules.reasons import prescription
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
 from warehouse.db import Warehouse, WarehouseLocked, WarehouseMissing, reader, target
-from warehouse.lake import Lake, LakeUnavailable, redact
+from warehouse.lake import Lake, LakeUnavailable, quote, redact
 from warehouse.lock import run_lock
 
 app = typer.Typer(
@@ -80,7 +84,7 @@ class Format(StrEnum):
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err.print(f"repflow: {message}", markup=False)
+    err.print(f"repflow: {redact(message)}", markup=False)  # a DSN's password never shows
     return typer.Exit(code)
 
 
@@ -98,6 +102,31 @@ def clean_errors() -> Iterator[None]:
     except duckdb.Error as exc:  # disk full, a read-only folder, a damaged database file
         first = redact(str(exc).splitlines()[0])
         raise fail(f"the warehouse could not be written or read: {first}", 1) from None
+
+
+# What clean_errors turns into one line of its own.
+CLEAN_ERRORS = (
+    ConfigError,
+    LakeUnavailable,
+    WarehouseLocked,
+    WarehouseMissing,
+    UnreadableFile,
+    ServerError,
+    OSError,
+    duckdb.Error,
+)
+
+
+@contextmanager
+def run_failed() -> Iterator[None]:
+    """An error no one foresaw ends a run in a line and exit 1, never a traceback; the run has
+    recorded itself as failed (pipeline.recorded)."""
+    try:
+        yield
+    except CLEAN_ERRORS:
+        raise  # clean_errors says these in its own words
+    except Exception as exc:
+        raise fail(redact(f"the run failed: {type(exc).__name__}: {exc}"), 1) from None
 
 
 def parse_as_of(value: str | None) -> date | None:
@@ -198,19 +227,27 @@ def run(
             raise fail(redact(f"the run failed: {type(exc).__name__}: {exc}"), 1) from None
     _report(result)
     if result.flags is not None and result.flags.height:
-        where = [f"--{name} {shlex.quote(str(flags[name]))}" for name in WHERE if flags[name]]
+        # A DSN may hold a password: redacted before quoting, which would hide it from redact.
+        where = [
+            f"--{name} {shlex.quote(redact(str(flags[name])))}" for name in WHERE if flags[name]
+        ]
         _print_flags(
             result.flags,
             Format.table,
             shown=RUN_FLAGS_SHOWN,
-            rest=redact(" ".join(["repflow flags", *where])),  # a DSN may hold a password
+            rest=" ".join(["repflow flags", *where]),
         )
     raise typer.Exit(result.exit_code)
 
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Files to load now.", show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files to load now; a folder is read like an inbox.", show_default=False
+        ),
+    ],
     athlete: Annotated[
         str | None,
         typer.Option("--athlete", help="Owner of files that name no athlete themselves."),
@@ -221,11 +258,18 @@ def ingest(
     data_path: DataPathOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Load these files now, without Prefect; the rules run with the next `repflow run`."""
+    """Load these files now, without Prefect; the rules run with the next `repflow run`. A
+    folder is read like an inbox: its athlete folders, or with --athlete every file in it."""
     loaded = _config(db=db, config=config, warehouse=warehouse, data_path=data_path)
     with clean_errors(), progress.renderer(err, quiet) as observer:
-        found = pipeline.named_files(files, athlete, loaded)
-        result = pipeline.execute(loaded, found, "ingest", None, progress=observer)
+        try:
+            found, skipped = pipeline.named_files(files, athlete, loaded)
+        except pipeline.UsageError as exc:
+            raise fail(str(exc), 2) from None
+        with run_failed():
+            result = pipeline.execute(
+                loaded, found, "ingest", None, progress=observer, skipped=skipped
+            )
     _report(result)
     raise typer.Exit(result.exit_code)
 
@@ -245,7 +289,7 @@ def reload(
     rules run again when a set changed. Without Prefect."""
     loaded = _config(inbox=inbox, db=db, config=config, warehouse=warehouse, data_path=data_path)
     day = parse_as_of(as_of) or pipeline.today(loaded.settings.timezone)
-    with clean_errors(), progress.renderer(err, quiet) as observer:
+    with clean_errors(), progress.renderer(err, quiet) as observer, run_failed():
         result = pipeline.reload(loaded, day, progress=observer)
     _report(result)
     if not result.files and not result.skipped_paths:
@@ -299,8 +343,11 @@ def _print_flags(
 ) -> None:
     """Print `flags` as `fmt`; as a table, only the first `shown` of them when given, and the
     command `rest` that lists them all."""
+    # Machine formats go to stdout as they are: rich would wrap long lines at the console's
+    # width (breaking a JSON string) and read `[...]` in a reason as markup.
     if fmt is Format.json:
-        out.print(json.dumps(flags.to_dicts(), default=str, ensure_ascii=False, indent=2))
+        sys.stdout.write(json.dumps(flags.to_dicts(), default=str, ensure_ascii=False, indent=2))
+        sys.stdout.write("\n")
         return
     if fmt is Format.csv:
         sys.stdout.write(csv_safe(flags).write_csv())
@@ -374,7 +421,7 @@ def status(db: DbOpt = None, config: ConfigOpt = None, warehouse: WarehouseOpt =
     runs = _query(
         snapshot,
         "SELECT run_id, command, status, finished_at, files_loaded, files_duplicate, "
-        "files_failed, rows_loaded, rows_revised, rows_rejected, flags_emitted "
+        "files_failed, rows_loaded, rows_revised, rows_rejected, flags_emitted, error "
         "FROM runs ORDER BY finished_at DESC LIMIT 10",
     )
     failed = _query(
@@ -499,22 +546,17 @@ def parse_at(value: str | None, where: Warehouse) -> int | datetime | None:
 
 
 def _open_shell(where: Warehouse, at: int | datetime | None) -> NoReturn:
-    """Replace this process with the DuckDB shell on the snapshot (or the lake), read-only."""
+    """The DuckDB shell on the snapshot (or the lake), read-only.
+
+    On a snapshot this process becomes the shell. A lake's ATTACH, whose connection string may
+    hold a password, reaches the shell through its init file (`_shell_with_init`), never its
+    command line, which `ps` shows every user."""
     with clean_errors(), reader(where, at):
         pass  # the same one-line errors as a query when the warehouse is missing or damaged
     if isinstance(where, Lake):
-        # The DuckDB shell finds the extensions where the first attach installed them.
-        option = (
-            ""
-            if at is None
-            else f", SNAPSHOT_VERSION {at}"
-            if isinstance(at, int)
-            else f", SNAPSHOT_TIME '{at.isoformat()}'"
-        )
-        attach = f"ATTACH '{where.spec}' AS lake (READ_ONLY{option}); USE lake;"
-        command, how = ["-cmd", attach], f"in any DuckDB client: {redact(attach)}"
+        how = f"in any DuckDB client: {_attach_sql(redact(where.spec), at)}"
     else:
-        command, how = ["-readonly", str(where)], f"(the snapshot is {where})"
+        how = f"(the snapshot is {where})"
     shell = shutil.which("duckdb")
     if shell is None:
         raise fail(
@@ -523,7 +565,105 @@ def _open_shell(where: Warehouse, at: int | datetime | None) -> NoReturn:
             f'repflow sql "SELECT ..." {how}',
             2,
         )
-    os.execv(shell, [shell, *command])
+    if not isinstance(where, Lake):
+        os.execv(shell, [shell, "-readonly", str(where)])
+    # The DuckDB shell finds the extensions where the first attach installed them. An init file
+    # replaces ~/.duckdbrc, so it reads that first.
+    rc = Path(os.path.expanduser("~/.duckdbrc"))
+    personal = f".read '{rc}'\n" if rc.is_file() and "'" not in str(rc) else ""
+    with clean_errors():
+        code = _shell_with_init(shell, personal + _attach_sql(where.spec, at) + "\n")
+    raise typer.Exit(code)
+
+
+def _attach_sql(spec: str, at: int | datetime | None) -> str:
+    """The statements that open the lake `spec` read-only, at a snapshot when `at` is given."""
+    option = (
+        ""
+        if at is None
+        else f", SNAPSHOT_VERSION {at}"
+        if isinstance(at, int)
+        else f", SNAPSHOT_TIME {quote(at.isoformat())}"
+    )
+    return f"ATTACH {quote(spec)} AS lake (READ_ONLY{option}); USE lake;"
+
+
+# How long the shell may take to open its init file (a `duckdb` launcher script starts Python).
+INIT_WAIT_S = 60.0
+
+
+def _shell_with_init(shell: str, statements: str) -> int:
+    """Run `shell -init PATH`, where PATH hands it `statements`; give its exit code.
+
+    PATH is a named pipe (mode 0600) in a private temporary folder (mode 0700): the statements
+    pass through it once, when the shell opens it at start, and never reach a disk. The pipe
+    and its folder are removed as soon as the shell has read them, or has ended without, so
+    nothing is left behind. A path, unlike an inherited descriptor, also works through a
+    `duckdb` that is a launcher script (pip's duckdb-cli starts the binary with its
+    descriptors closed)."""
+    folder = Path(tempfile.mkdtemp(prefix="repflow-shell-"))
+    init = folder / "init.sql"
+    try:
+        os.mkfifo(init, 0o600)
+        child = subprocess.Popen([shell, "-init", str(init)])
+        with _shell_signals(child):
+            try:
+                _feed(init, statements.encode(), child)
+            finally:
+                init.unlink()
+                folder.rmdir()
+            code = child.wait()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return code if code >= 0 else 128 - code  # killed by a signal: as a shell reports it
+
+
+def _feed(init: Path, data: bytes, child: subprocess.Popen[bytes]) -> None:
+    """Write `data` to the named pipe `init` once the shell has opened it for reading."""
+    deadline = time.monotonic() + INIT_WAIT_S
+    while True:
+        try:
+            fd = os.open(init, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as exc:  # ENXIO: no reader yet
+            if exc.errno != errno.ENXIO or child.poll() is not None:
+                return
+            if time.monotonic() > deadline:
+                err.print(
+                    f"repflow: the duckdb shell did not open its init file in {INIT_WAIT_S:g} s",
+                    markup=False,
+                )
+                return
+            time.sleep(0.01)
+    try:
+        os.set_blocking(fd, True)
+        while data:
+            data = data[os.write(fd, data) :]
+    except BrokenPipeError:  # the shell ended before reading it all
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _shell_signals(child: subprocess.Popen[bytes]) -> Iterator[None]:
+    """While the shell runs, Ctrl-C and Ctrl-\\ are its own (the terminal sends them to both
+    processes), and a SIGTERM or SIGHUP to this process goes on to it."""
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        child.send_signal(signum)
+
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in QUIET_SIGNALS}
+    previous |= {number: signal.signal(number, forward) for number in FORWARDED_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+QUIET_SIGNALS = (signal.SIGINT, signal.SIGQUIT)
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @app.command()

@@ -6,14 +6,15 @@ the task runner (this process, or Dask: docs/scaling.md), and the run's artifact
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -33,6 +34,7 @@ from flows.config import Config, load
 from schemas.config_files import ConfigError
 from schemas.set_row import RowContext
 from schemas.settings import Settings
+from warehouse.lake import redact_error
 
 IO_RETRY_DELAYS = [1, 5]
 
@@ -53,16 +55,39 @@ IO_RETRIES: dict[str, Any] = {
     "retry_delay_seconds": IO_RETRY_DELAYS,
     "retry_condition_fn": _retry_on_io,
 }
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _redacting(step: Callable[P, R]) -> Callable[P, R]:
+    """`step`, whose errors carry no password: Prefect logs a failed task's error with its
+    traceback and keeps its message in the run's state (DESIGN.md, Secrets)."""
+
+    @functools.wraps(step)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return step(*args, **kwargs)
+        except BaseException as exc:
+            redact_error(exc)
+            raise
+
+    return run
+
+
+# The steps that open the warehouse (a DuckLake's connection string may hold a password) report
+# their errors redacted; fingerprint and the Dask parse read files only.
 fingerprint_task = task(name="fingerprint", cache_policy=NO_CACHE, **IO_RETRIES)(
     pipeline.fingerprint
 )
-parse_task = task(name="parse", cache_policy=NO_CACHE, **IO_RETRIES)(pipeline.parse)
+parse_task = task(name="parse", cache_policy=NO_CACHE, **IO_RETRIES)(_redacting(pipeline.parse))
 parse_to_arrow_task = task(name="parse", cache_policy=NO_CACHE, **IO_RETRIES)(
     pipeline.parse_to_arrow
 )
-store_task = task(name="store", cache_policy=NO_CACHE)(pipeline.store)
-flag_task = task(name="flag", cache_policy=NO_CACHE)(pipeline.flag)
-publish_task = task(name="publish", cache_policy=NO_CACHE, **IO_RETRIES)(pipeline.publish)
+store_task = task(name="store", cache_policy=NO_CACHE)(_redacting(pipeline.store))
+flag_task = task(name="flag", cache_policy=NO_CACHE)(_redacting(pipeline.flag))
+publish_task = task(name="publish", cache_policy=NO_CACHE, **IO_RETRIES)(
+    _redacting(pipeline.publish)
+)
 
 
 @flow(name="nightly", log_prints=False, validate_parameters=False)
@@ -71,8 +96,20 @@ def nightly(
 ) -> pipeline.RunSummary:
     """Load every new file in the inbox, evaluate the rules, publish the analyst snapshot.
 
+    Leave the warehouse out of `settings`: a DuckLake's connection string may carry a password,
+    and Prefect stores a run's parameters and shows them in its UI. The flow reads it from
+    REPFLOW_WAREHOUSE or repflow.toml (`repflow run --warehouse` sets the variable for the run).
+
     `as_of` is a date, or YYYY-MM-DD as a deployment's run parameters carry it (the flow does
     not validate parameters, so nothing else converts it)."""
+    try:
+        return _nightly(settings, as_of)
+    except BaseException as exc:  # Prefect logs it and keeps its message: without a password
+        redact_error(exc)
+        raise
+
+
+def _nightly(settings: dict[str, Any] | None, as_of: date | str | None) -> pipeline.RunSummary:
     if isinstance(as_of, str):
         as_of = date.fromisoformat(as_of)
     config = load(settings)
@@ -180,16 +217,45 @@ def task_runner(settings: Settings) -> TaskRunner[Any] | None:
 def run_nightly(
     settings: dict[str, Any] | None = None, as_of: date | None = None
 ) -> pipeline.RunSummary:
-    """The nightly flow on the task runner the settings choose."""
+    """The nightly flow on the task runner the settings choose. A warehouse in `settings` reaches
+    the flow through the environment, not its parameters (see `secrets_in_environment`)."""
     chosen = load(settings).settings
     runner = task_runner(chosen)
-    if runner is None:
-        return nightly(settings=settings, as_of=as_of)
-    if chosen.dask_address:
-        _api_reachable_from(chosen.dask_address)
-        _reach(chosen.dask_address)
-    with _api_for_workers():
-        return nightly.with_options(task_runner=runner)(settings=settings, as_of=as_of)
+    with secrets_in_environment(settings) as parameters:
+        if runner is None:
+            return nightly(settings=parameters, as_of=as_of)
+        if chosen.dask_address:
+            _api_reachable_from(chosen.dask_address)
+            _reach(chosen.dask_address)
+        with _api_for_workers():
+            return nightly.with_options(task_runner=runner)(settings=parameters, as_of=as_of)
+
+
+# Settings that may hold a password, and the environment variable the flow reads each from.
+SECRET_SETTINGS = {"warehouse": "REPFLOW_WAREHOUSE"}
+
+
+@contextmanager
+def secrets_in_environment(settings: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
+    """`settings` without the ones that may hold a password, for the flow's parameters (Prefect
+    stores them in its database and shows them in its UI); meanwhile those are in this
+    process's environment, where the flow's settings read them (a flag still wins over the
+    environment and repflow.toml, because the variable holds the flag). Restored afterwards."""
+    parameters = dict(settings or {})
+    saved: dict[str, str | None] = {}
+    try:
+        for key, variable in SECRET_SETTINGS.items():
+            value = parameters.pop(key, None)
+            if value is not None:
+                saved[variable] = os.environ.get(variable)
+                os.environ[variable] = str(value)
+        yield parameters
+    finally:
+        for variable, previous in saved.items():
+            if previous is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = previous
 
 
 def _api_reachable_from(address: str) -> None:

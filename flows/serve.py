@@ -35,7 +35,11 @@ def schedule(config: Config, settings_file: Path) -> Schedule:
 
 def parameters(config: Config, flags: dict[str, Any]) -> dict[str, Any]:
     """The flow's parameters for every run: the folders `serve` was given, made absolute, so a
-    run started from the UI or by `prefect deployment run` loads the same warehouse."""
+    run started from the UI or by `prefect deployment run` loads the same warehouse.
+
+    Never the DuckLake `warehouse`: its connection string may hold a password, and Prefect
+    stores the parameters and shows them in its UI. The served runs read it from this
+    process's environment (REPFLOW_WAREHOUSE) or repflow.toml, which they inherit."""
     settings = config.settings
     chosen = {"inbox": settings.inbox.resolve(), "db": settings.db.resolve()}
     if flags.get("config") is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,9 +62,46 @@ class Lake:
         return redact(self.spec)
 
 
+# A password in a libpq key/value string: `password=x`, `password = 'x y'` (quoted, `\'` and `\\`
+# escaped), also `sslpassword=` and `PGPASSWORD=`. An unquoted value runs to white space, as libpq
+# reads it, so a message that wraps the string in quotes loses its closing quote, not a secret.
+# `\\?'` also takes a value quoted inside a repr (`\'x y\'`).
+_KEY_VALUE = re.compile(
+    r"(password\s*=\s*)(?:\\?'(?:\\[\s\S]?|[^'\\])*'?|(?:\\[\s\S]?|[^\s\\])+)?", re.I
+)
+# A password in a URI's user info: `postgresql://user:secret@host/db`. libpq ends the user info at
+# the first `@` or `/`, and takes the password from the first `:`; it may hold white space.
+_USER_INFO = re.compile(r"([a-z][a-z0-9+.-]*://[^\s/@:]*:)[^/@\n]*@", re.I)
+
+
 def redact(text: str) -> str:
-    """A libpq string may carry a password; messages and logs must not."""
-    return re.sub(r"password=[^\s\"']+", "password=***", text)
+    """`text` with every password of a connection string in it shown as `***`: the libpq
+    key/value form (quoted or not) and the URI form. Redact text before quoting it for a shell or
+    SQL: a password inside doubled SQL quotes is not recognised."""
+    return _USER_INFO.sub(r"\1***@", _KEY_VALUE.sub(r"\1***", text))
+
+
+def redact_error(error: BaseException) -> BaseException:
+    """`error` and the errors chained to it, their messages redacted in place, so that whoever
+    reports them (Prefect's logs and its failed state, a traceback) shows no password."""
+    pending, seen = [error], set()
+    while pending:
+        exc = pending.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        with suppress(AttributeError, TypeError):  # an error type that keeps its text elsewhere
+            exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
+            if isinstance(exc, OSError):
+                for name in ("strerror", "filename", "filename2"):
+                    value = getattr(exc, name)
+                    if isinstance(value, str):
+                        setattr(exc, name, redact(value))
+            notes = getattr(exc, "__notes__", None)
+            if isinstance(notes, list):
+                notes[:] = [redact(note) if isinstance(note, str) else note for note in notes]
+        pending += [e for e in (exc.__cause__, exc.__context__) if e is not None]
+    return error
 
 
 def _load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:

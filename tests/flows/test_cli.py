@@ -116,7 +116,7 @@ def test_read_commands_before_any_run_say_so(workspace: Workspace) -> None:
             "set PREFECT_API_URL to a Prefect server they can reach",
         ),
         (["run", "--warehouse", "ducklake:duckdb:x"], {}, "is not a DuckLake warehouse"),
-        (["ingest", "x.csv", "--warehouse", "ducklake:sqlite:c.sqlite"], {}, "needs a data path"),
+        (["ingest", "inbox", "--warehouse", "ducklake:sqlite:c.sqlite"], {}, "needs a data path"),
         (["sql", "--at", "3", "SELECT 1"], {}, "--at reads an earlier snapshot of a DuckLake"),
         (["run", "--dask-address", "tcp://127.0.0.1:8786"], {}, "but the runner is local"),
     ],

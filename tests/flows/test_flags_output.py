@@ -1,0 +1,73 @@
+"""`repflow flags --format json|csv` is exact machine output: no wrapping at the console's width,
+no rich markup, whatever the reasons hold."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+
+import duckdb
+
+from flows import pipeline
+from flows.cli import FLAG_QUERY
+from tests.conftest import Workspace, csv_text, repflow
+
+ATHLETES, EXERCISES = 50, 10  # 500 progression flags, one per athlete and exercise
+AS_OF = date(2026, 11, 20)
+# Longer than any console line, with what breaks text that passes through rich: markup, quotes,
+# commas, a backslash, a newline, non-ASCII.
+LONG = (
+    ' [bold]Note[/bold] for {athlete}/{exercise}: "quoted", with commas, a back\\slash, '
+    "a line break\nand ×, é, 日本; " + "then a long tail that goes on and on, " * 8
+)
+
+
+def _five_hundred_flags(workspace: Workspace) -> list[str]:
+    """Load 500 athlete × exercise histories, evaluate the rules, give each flag a long reason
+    in the analyst snapshot; the reasons in `repflow flags` order."""
+    for a in range(ATHLETES):
+        rows = [
+            f"2026-11-16T07:{e:02d}:{s:02d},Exercise {e},10,60,kg,,working"
+            for e in range(EXERCISES)
+            for s in range(3)
+        ]
+        workspace.write(f"a{a:02d}/export.csv", csv_text(*rows))
+    config = workspace.config()
+    files, skipped = pipeline.inbox_files(config)
+    pipeline.execute(config, files, "run", AS_OF, skipped=skipped)
+    con = duckdb.connect(str(workspace.snapshot))
+    try:
+        for athlete, exercise in con.execute(
+            "SELECT athlete_id, exercise_id FROM flags"
+        ).fetchall():
+            con.execute(
+                "UPDATE flags SET reason = reason || ? WHERE athlete_id = ? AND exercise_id = ?",
+                [LONG.format(athlete=athlete, exercise=exercise), athlete, exercise],
+            )
+        reasons: list[str] = con.execute(FLAG_QUERY, [None, None]).pl()["reason"].to_list()
+    finally:
+        con.close()
+    assert len(reasons) == ATHLETES * EXERCISES
+    assert min(len(reason) for reason in reasons) > 400
+    return reasons
+
+
+def test_json_and_csv_flags_round_trip_every_long_reason(workspace: Workspace) -> None:
+    reasons = _five_hundred_flags(workspace)
+    narrow = {"COLUMNS": "40", "LINES": "10"}
+    as_json = repflow(
+        "flags", "--db", str(workspace.db), "--format", "json", cwd=workspace.root, env=narrow
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    flags = json.loads(as_json.stdout)
+    assert [flag["reason"] for flag in flags] == reasons
+    assert len({(flag["athlete_id"], flag["exercise_id"]) for flag in flags}) == 500
+
+    as_csv = repflow(
+        "flags", "--db", str(workspace.db), "--format", "csv", cwd=workspace.root, env=narrow
+    )
+    assert as_csv.returncode == 0, as_csv.stderr
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout, newline="")))
+    assert [row["reason"] for row in rows] == reasons
