@@ -2,7 +2,8 @@
 
 Three panels share the date axis: top load (in the athlete's unit, with the e1RM beside it),
 reps per working set, and working sets. Each session that produced a flag gets a marker in the
-flag's colour on every panel, and the load panel spells out each raise_load and the latest flag.
+flag's colour on every panel, and the load panel spells out each raise_load, deload and resume
+and the latest flag. A session that set a record (a new best estimated 1RM) gets a star.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ ACTION_COLOURS = {
     "raise_sets": "#8e44ad",
     "raise_reps": "#2471a3",
     "hold": "#7f8c8d",
+    "deload": "#a04000",
+    "resume": "#138d75",
 }
+RECORD_COLOUR = "#d4ac0d"
+# The flags the load panel names wherever they are: a change of load, up or down.
+SPELLED_OUT = ("raise_load", "deload", "resume")
 LINE = "#1f2d3d"
 BAR = "#8796a5"  # the working-sets bars; the page uses the colour nowhere else
 PANELS = ("load", "reps", "sets")
@@ -111,6 +117,7 @@ def _draw(sessions: pl.DataFrame) -> Figure:
     sets_ax.yaxis.get_major_locator().set_params(integer=True)
 
     _mark_flags(sessions, x, (load, fewest, sets), (load_ax, reps_ax, sets_ax))
+    _mark_records(sessions, x, load, load_ax)
     # At least a week on the axis: one session alone would otherwise span it, in hours.
     pad = max(3.0, (x[-1] - x[0]) * 0.03)
     sets_ax.set_xlim(x[0] - pad, x[-1] + pad)
@@ -127,8 +134,8 @@ def _mark_flags(
     axes: tuple[Axes, Axes, Axes],
 ) -> None:
     """A diamond in the flag's colour on each panel at every session that produced a flag. The
-    load panel also spells out each raise_load and the latest flag, with the next prescription:
-    naming every flag would bury the lines."""
+    load panel also spells out each change of load and the latest flag, with the next
+    prescription: naming every flag would bury the lines."""
     actions: list[str | None] = sessions["flag_action"].to_list()
     for action in sorted({a for a in actions if a is not None}):
         at = [i for i, a in enumerate(actions) if a == action]
@@ -150,7 +157,7 @@ def _mark_flags(
     span = (x[-1] - x[0]) or 1.0
     for index in flagged:
         action = str(actions[index])
-        if action != "raise_load" and index != flagged[-1]:
+        if action not in SPELLED_OUT and index != flagged[-1]:
             continue
         near_end = x[index] - x[0] > 0.75 * span  # keep the text inside the chart
         axes[0].annotate(
@@ -164,6 +171,23 @@ def _mark_flags(
             fontweight="bold",
             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.7},
             zorder=5,
+        )
+
+
+def _mark_records(sessions: pl.DataFrame, x: list[float], load: list[float], ax: Axes) -> None:
+    """A star above the load of every session that set a record."""
+    at = [i for i, record in enumerate(sessions["record"].to_list()) if record]
+    if at:
+        ax.scatter(
+            [x[i] for i in at],
+            [load[i] for i in at],
+            marker="*",
+            s=110,
+            color=RECORD_COLOUR,
+            edgecolors=LINE,
+            linewidths=0.5,
+            zorder=6,
+            gid="records-load",
         )
 
 

@@ -10,12 +10,24 @@ import polars as pl
 
 from warehouse.db import Warehouse, migrations, reader
 
+# A record flag names its session as its newest evidence date, as a progression flag does; on
+# a day with two sessions of an exercise it is the later one's.
 PROGRESS = """
-SELECT athlete_id, exercise_id, session_date, working_sets, reps_per_set, top_load_kg,
-       e1rm_kg, load_unit, flag_action, flag_next_sets, flag_next_reps, flag_next_load_kg
-FROM v_exercise_progress
-WHERE ($athlete IS NULL OR athlete_id = $athlete) AND working_sets > 0
-ORDER BY athlete_id, exercise_id, session_number
+WITH records AS (
+    SELECT DISTINCT athlete_id, exercise_id, list_max(evidence) AS session_date
+    FROM flags WHERE action = 'record'
+)
+SELECT p.athlete_id, p.exercise_id, p.session_date, p.working_sets, p.reps_per_set,
+       p.top_load_kg, p.e1rm_kg, p.load_unit, p.flag_action, p.flag_next_sets,
+       p.flag_next_reps, p.flag_next_load_kg,
+       r.session_date IS NOT NULL AND row_number() OVER (
+           PARTITION BY p.athlete_id, p.exercise_id, p.session_date
+           ORDER BY p.session_number DESC
+       ) = 1 AS record
+FROM v_exercise_progress p
+LEFT JOIN records r USING (athlete_id, exercise_id, session_date)
+WHERE ($athlete IS NULL OR p.athlete_id = $athlete) AND p.working_sets > 0
+ORDER BY p.athlete_id, p.exercise_id, p.session_number
 """
 FLAGS = """
 SELECT athlete_id, exercise_id, kind, action, current_sets, current_reps, current_load_kg,

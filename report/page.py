@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from report.charts import ACTION_COLOURS, exercise_chart
+from report.charts import ACTION_COLOURS, RECORD_COLOUR, exercise_chart
 from report.data import ReportData, read
 from rules.reasons import prescription
 from warehouse.db import Warehouse
@@ -72,6 +72,7 @@ def write_report(
         snapshot=snapshot.name if isinstance(snapshot, Path) else str(snapshot),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         colours=ACTION_COLOURS,
+        record_colour=RECORD_COLOUR,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"

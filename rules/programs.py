@@ -15,6 +15,7 @@ PARAMS = (
     "ladder",
     "rep_step",
     "step_kg",
+    "step_lb",
     "step_lb_kg",
     "intro",
     "confirm",
@@ -22,6 +23,10 @@ PARAMS = (
     "per_week",
     "first_in_session",
     "load_cue",
+    "stall_sessions",
+    "break_days",
+    "deload_factor",
+    "dormant_days",
 )
 
 
@@ -34,6 +39,7 @@ def _row(program: Program) -> dict[str, object]:
         "ladder": program.sets_on_ladder,
         "rep_step": program.rep_step,
         "step_kg": float(program.load_step_kg),
+        "step_lb": float(program.load_step_lb),
         "step_lb_kg": program.load_step_lb * LB_TO_KG,
         "intro": program.intro_sessions,
         "confirm": program.confirm_load,
@@ -41,6 +47,10 @@ def _row(program: Program) -> dict[str, object]:
         "per_week": program.sessions_per_week,
         "first_in_session": program.first_in_session,
         "load_cue": program.load_cue,
+        "stall_sessions": program.stall_sessions,
+        "break_days": program.break_days,
+        "deload_factor": float(program.deload_factor),
+        "dormant_days": program.dormant_days,
     }
 
 
@@ -52,6 +62,7 @@ SCHEMA = {
     "ladder": pl.Boolean,
     "rep_step": pl.Int64,
     "step_kg": pl.Float64,
+    "step_lb": pl.Float64,
     "step_lb_kg": pl.Float64,
     "intro": pl.Int64,
     "confirm": pl.Int64,
@@ -59,6 +70,10 @@ SCHEMA = {
     "per_week": pl.Int64,
     "first_in_session": pl.Boolean,
     "load_cue": pl.String,
+    "stall_sessions": pl.Int64,
+    "break_days": pl.Int64,
+    "deload_factor": pl.Float64,
+    "dormant_days": pl.Int64,
 }
 
 

@@ -2,8 +2,8 @@
 
 A session's top load L is its heaviest working load; its top sets are the working sets at L
 (within 0.01 kg); it achieves S x R @ L, S top sets with at least R reps each. DuckDB does the
-heavy aggregation; only one row per athlete and exercise, with its last few sessions as columns,
-comes back to polars for the decision.
+heavy aggregation; only one row per athlete and exercise, with its last few sessions as columns
+and its best estimated 1RM before the last session, comes back to polars for the decision.
 """
 
 from __future__ import annotations
@@ -31,7 +31,16 @@ SET_COLUMNS = (
     "file_id",
     "source_line",
 )
-HISTORY_FIELDS = ("load", "sets", "reps", "max_rpe", "session_date")
+# What each of the last sessions achieved, as columns `load`, `load_1`, ... (newest first).
+HISTORY_FIELDS = (
+    "load",
+    "sets",
+    "reps",
+    "max_rpe",
+    "session_date",
+    "load_unit",
+    "stack_increment_kg",
+)
 
 
 @dataclass(frozen=True)
@@ -44,13 +53,24 @@ class FirstInSession:
     default: bool
 
 
-# Sets are grouped into sessions (their start only), and sessions into athlete x exercise pairs,
-# keeping the last few. Only the sets of those few are read again, for their top sets: at 10 M
-# sets, a list of every session's sets filtered with lambdas took most of the time
-# (docs/performance.md).
+# Sets are grouped into sessions once, for each session's start, top load and, where every
+# working set is within the tolerance of the top load (all of them top sets), what it achieved.
+# Only the sets of the other sessions (back-off sets, pyramids) are read again, for their top
+# sets. Every session's achievement is needed: the record advice compares the last session's
+# estimated 1RM with the best of all before it. At 10 M sets, a list of every session's sets
+# filtered with lambdas took most of the time (docs/performance.md), and reading every set a
+# second time, for every session's top sets, doubled this query's.
 _SESSIONS = """
 WITH session AS (
-    SELECT athlete_id, exercise_id, session_id, min(performed_at) AS started_at
+    SELECT athlete_id, exercise_id, session_id,
+           min(performed_at) AS started_at,
+           max(load_kg) AS load,
+           min(load_kg) AS lightest,
+           count(*) AS sets,
+           min(reps) AS reps,
+           max(rpe) AS max_rpe,
+           count(*) FILTER (WHERE load_unit = 'lb') AS lb_sets,
+           max(stack_increment_kg) AS stack_increment_kg
     FROM {relation}
     WHERE set_type IN ('working', 'failure') AND reps IS NOT NULL
     GROUP BY ALL
@@ -67,6 +87,27 @@ dated AS (
                 ELSE CAST(timezone(z.timezone, s.started_at) AS DATE) END AS session_date
     FROM session s LEFT JOIN rule_zones z USING (athlete_id)
 ),
+counted AS (
+    SELECT * FROM dated WHERE session_date <= $as_of
+),
+-- what each session achieved: S x R @ L, S top sets with at least R reps each
+achieved AS (
+    SELECT athlete_id, exercise_id, session_id, started_at, session_date, load, sets, reps,
+           max_rpe, lb_sets, stack_increment_kg
+    FROM counted
+    WHERE lightest >= load - {tolerance}
+    UNION ALL
+    SELECT athlete_id, exercise_id, session_id,
+           any_value(s.started_at), any_value(s.session_date), any_value(s.load),
+           count(*), min(c.reps), max(c.rpe),
+           count(*) FILTER (WHERE c.load_unit = 'lb'), max(c.stack_increment_kg)
+    FROM {relation} c
+    JOIN (SELECT * FROM counted WHERE lightest < load - {tolerance}) s
+        USING (athlete_id, exercise_id, session_id)
+    WHERE c.set_type IN ('working', 'failure') AND c.reps IS NOT NULL
+      AND c.load_kg >= s.load - {tolerance}
+    GROUP BY ALL
+),
 pairs AS MATERIALIZED (
     SELECT athlete_id, exercise_id,
            count(*) AS count,
@@ -74,42 +115,15 @@ pairs AS MATERIALIZED (
            coalesce(list(session_date ORDER BY session_date)
                         FILTER (WHERE session_date >= $window_start), []) AS recent_dates,
            -- the last depth + 1 sessions, newest first (ties on start broken by session id)
-           max_by(struct_pack(session_id, session_date),
-                  struct_pack(started_at, session_id), $depth + 1) AS last
-    FROM dated
-    WHERE session_date <= $as_of
+           max_by(struct_pack(session_id, {fields}, lb := 2 * lb_sets > sets),
+                  struct_pack(started_at, session_id), $depth + 1) AS last,
+           -- the two best estimated 1RMs (Epley, from the achievement, with load), each the
+           -- first session to reach it: the best before the last session is one of them
+           max(struct_pack(e1rm := load * (1 + reps::DOUBLE / 30), first := -epoch_us(started_at),
+                           session_date, session_id), 2)
+               FILTER (WHERE load > 0) AS best
+    FROM achieved
     GROUP BY ALL
-),
--- the last depth + 1 sessions of each pair, one row each; back = 0 is the newest
-latest AS (
-    SELECT athlete_id, exercise_id, s.session_id, s.session_date, s.back
-    FROM (SELECT athlete_id, exercise_id,
-                 unnest(list_transform(last, (s, i) -> struct_insert(s, back := i - 1))) AS s
-          FROM pairs)
-),
--- their sets, each beside the session's top load
-latest_sets AS (
-    SELECT athlete_id, exercise_id, l.back, l.session_date, c.load_kg, c.reps, c.rpe,
-           c.load_unit, c.stack_increment_kg,
-           max(c.load_kg) OVER (PARTITION BY athlete_id, exercise_id, l.back) AS load
-    FROM {relation} c
-    JOIN latest l USING (athlete_id, exercise_id, session_id)
-    WHERE c.set_type IN ('working', 'failure') AND c.reps IS NOT NULL
-),
--- what they achieved: S x R @ L, S top sets with at least R reps each
-recent AS (
-    SELECT athlete_id, exercise_id, back,
-           any_value(session_date) AS session_date,
-           any_value(load) AS load,
-           count(*) AS sets,
-           min(reps) AS reps,
-           max(rpe) AS max_rpe,
-           CASE WHEN 2 * count(*) FILTER (WHERE load_unit = 'lb') > count(*)
-                THEN 'lb' ELSE 'kg' END AS load_unit,
-           max(stack_increment_kg) AS stack_increment_kg
-    FROM latest_sets
-    WHERE load_kg >= load - {tolerance}
-    GROUP BY athlete_id, exercise_id, back
 ),
 -- do_first: in the last session, did another exercise's working set come before this one?
 last_session AS (
@@ -146,28 +160,36 @@ came_after AS (
     FROM last_session l
     JOIN firsts f USING (athlete_id, session_id, exercise_id)
     JOIN leaders g USING (athlete_id, session_id)
+),
+best_before AS (
+    SELECT athlete_id, exercise_id,
+           CASE WHEN best[1].session_id = last[1].session_id THEN best[2] ELSE best[1] END AS b
+    FROM pairs
 )
-SELECT p.athlete_id, p.exercise_id,
-       any_value(p.count) AS count,
-       any_value(p.first_date) AS first_date,
-       any_value(p.recent_dates) AS recent_dates,
-       any_value(p.last[1].session_id) AS session_id,
-       any_value(r.load_unit) FILTER (WHERE r.back = 0) AS load_unit,
-       any_value(r.stack_increment_kg) FILTER (WHERE r.back = 0) AS stack_increment_kg,
-       any_value(CASE WHEN c.other.pos < c.first_any THEN c.other.exercise_id END)
-           AS came_after_exercise,
+SELECT p.athlete_id, p.exercise_id, p.count, p.first_date, p.recent_dates,
+       p.last[1].session_id AS session_id,
+       CASE WHEN c.other.pos < c.first_any THEN c.other.exercise_id END AS came_after_exercise,
+       b.b.e1rm AS best_before_e1rm_kg,
+       b.b.session_date AS best_before_date,
        {history}
 FROM pairs p
-JOIN recent r USING (athlete_id, exercise_id)
+JOIN best_before b USING (athlete_id, exercise_id)
 LEFT JOIN came_after c USING (athlete_id, exercise_id)
-GROUP BY p.athlete_id, p.exercise_id
 """
 
 
 def _history_columns(depth: int) -> str:
-    """`load`, `sets`, ... of the last session, and `load_1`, `sets_1`, ... of earlier ones."""
+    """`load`, `sets`, ... of the last session, and `load_1`, `sets_1`, ... of earlier ones.
+    A session's unit is the one most of its top sets were logged in."""
+
+    def value(name: str, back: int) -> str:
+        if name == "load_unit":
+            lb = f"p.last[{back + 1}].lb"
+            return f"CASE WHEN {lb} THEN 'lb' WHEN NOT {lb} THEN 'kg' END"
+        return f"p.last[{back + 1}].{name}"
+
     return ",\n       ".join(
-        f"any_value(r.{name}) FILTER (WHERE r.back = {back}) AS {name}{f'_{back}' if back else ''}"
+        f"{value(name, back)} AS {name}{f'_{back}' if back else ''}"
         for back in range(depth + 1)
         for name in HISTORY_FIELDS
     )
@@ -183,7 +205,9 @@ def summarise(
     first: FirstInSession,
 ) -> pl.DataFrame:
     """One row per athlete and exercise with a working set with reps on or before `as_of`:
-    its last session's achievement and the `depth` sessions before it as columns _1.._depth.
+    its last session's achievement and the `depth` sessions before it as columns _1.._depth,
+    and the best estimated 1RM of the sessions before the last (`best_before_e1rm_kg`, with
+    the date of the first session that reached it).
 
     A session counts from the local date it started on.
     """
@@ -194,7 +218,10 @@ def summarise(
     con.register("rule_zones", zones)
     try:
         sql = _SESSIONS.format(
-            relation=relation, tolerance=LOAD_TOLERANCE_KG, history=_history_columns(depth)
+            relation=relation,
+            tolerance=LOAD_TOLERANCE_KG,
+            fields=", ".join(name for name in HISTORY_FIELDS if name != "load_unit"),
+            history=_history_columns(depth),
         )
         window_start = as_of - timedelta(days=ADVICE_WINDOW_DAYS - 1)
         params = {

@@ -77,6 +77,20 @@ class Program(Strict):
     sessions_per_week: int | None = Field(default=None, ge=1, le=14)
     first_in_session: bool = False
     load_cue: str = ""
+    stall_sessions: int = Field(default=3, ge=0, le=10)
+    break_days: int = Field(default=21, ge=0)
+    deload_factor: float = Field(default=0.9, ge=0.5, le=1)
+    dormant_days: int = Field(default=180, ge=0)
+
+    @model_validator(mode="after")
+    def dormant_after_break(self) -> Self:
+        # An exercise dormant before its break ends would never be told to resume.
+        if self.break_days and self.dormant_days and self.dormant_days <= self.break_days:
+            raise ValueError(
+                f"dormant_days {self.dormant_days} must be above break_days {self.break_days} "
+                "(or 0, to keep every exercise)"
+            )
+        return self
 
 
 class ProgramOverride(Strict):
@@ -95,6 +109,10 @@ class ProgramOverride(Strict):
     sessions_per_week: int | None = None
     first_in_session: bool | None = None
     load_cue: str | None = None
+    stall_sessions: int | None = None
+    break_days: int | None = None
+    deload_factor: float | None = None
+    dormant_days: int | None = None
 
 
 class ProgramsFile(Strict):

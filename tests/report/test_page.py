@@ -224,3 +224,47 @@ def test_an_empty_warehouse_gives_a_page_that_says_so(tmp_path: Path) -> None:
     html = write_report(snapshot, tmp_path / "out").path.read_text()
     assert Charts(html).cards == [] and "<svg" not in html
     assert "No flags yet" in html and "No sessions with working sets yet" in html
+
+
+def record_markers(svg: str) -> int:
+    """Stars on the load panel, counted from the SVG's record group."""
+    for group in ET.fromstring(svg).iter(f"{SVG_NS}g"):
+        if group.get("id", "").endswith("-records-load"):
+            return len(list(group.iter(f"{SVG_NS}use")))
+    return 0
+
+
+def test_every_session_that_set_a_record_gets_a_star(page: str, sample_snapshot: Path) -> None:
+    # A record flag names its session as its newest evidence date, as a progression flag does.
+    expected = dict(
+        ((athlete, exercise), sessions)
+        for athlete, exercise, sessions in query(
+            sample_snapshot,
+            "SELECT athlete_id, exercise_id, count(DISTINCT list_max(evidence)) FROM flags "
+            "WHERE action = 'record' GROUP BY ALL",
+        )
+    )
+    charts = Charts(page)
+    starred = {
+        card: record_markers(svg) for card, svg in zip(charts.cards, charts.svgs, strict=True)
+    }
+    assert {card: n for card, n in starred.items() if n} == expected
+    assert sum(expected.values()) > len(expected)  # records over time, not one per chart
+
+
+def test_stepping_back_has_colours_of_its_own(page: str, sample_snapshot: Path) -> None:
+    colours = report_page.ACTION_COLOURS
+    assert len(set(colours.values())) == len(colours)
+    assert {"deload", "resume"} <= set(colours)
+    stepped_back = query(
+        sample_snapshot,
+        "SELECT DISTINCT action FROM flags WHERE action IN ('deload', 'resume') ORDER BY 1",
+    )
+    assert stepped_back == [("deload",), ("resume",)]  # the sample shows both
+    for (action,) in stepped_back:
+        legend = f'<span style="color: {colours[action]}">◆ {action}</span>'
+        assert legend in page
+    for (action,) in query(
+        sample_snapshot, "SELECT action FROM v_current_flags WHERE kind = 'progression'"
+    ):
+        assert f"background: {colours[action]}" in page

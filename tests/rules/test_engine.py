@@ -78,6 +78,88 @@ def test_machine_3x15_with_rpe_10_holds() -> None:
     assert "RPE 10" in flag["reason"]
 
 
+# Stalls and breaks (default program, 2.5 kg / 5 lb steps).
+
+
+def test_3x9_three_times_after_3x10_deloads_to_3x8_at_52_5_kg() -> None:
+    frame = history([sets_of(3, 10, 60), *[sets_of(3, 9, 60)] * 3], exercise="bench_press")
+    flag = progression(frame)
+    assert rx(flag) == ("deload", 3, 8, 52.5)  # 54 rounded down to 2.5 kg
+    assert flag["evidence"] == [last_day(n) for n in (2, 3, 4)]
+
+
+def test_the_same_stall_at_135_lb_deloads_to_120_lb() -> None:
+    sessions = [sets_of(3, 10, 135 * LB), *[sets_of(3, 9, 135 * LB)] * 3]
+    flag = progression(history(sessions, exercise="bench_press", unit="lb"))
+    assert flag["action"] == "deload"
+    assert flag["next_load_kg"] == pytest.approx(120 * LB)  # 121.5 rounded down to 5 lb
+    assert (flag["next_sets"], flag["next_reps"], flag["load_unit"]) == (3, 8, "lb")
+    assert "3×8 @ 120 lb" in flag["reason"]
+
+
+def test_3x10_at_100_kg_twice_30_days_ago_resumes_at_3x8_at_90_kg() -> None:
+    frame = history([sets_of(3, 10, 100)] * 2, exercise="squat")
+    flag = progression(frame, as_of=last_day(2) + timedelta(days=30))
+    assert rx(flag) == ("resume", 3, 8, 90.0)
+    assert flag["evidence"] == [last_day(2)]
+
+
+def test_3x10_at_100_kg_twice_21_days_ago_raises_reps_to_3x11() -> None:
+    frame = history([sets_of(3, 10, 100)] * 2, exercise="squat")
+    flag = progression(frame, as_of=last_day(2) + timedelta(days=21))
+    assert rx(flag) == ("raise_reps", 3, 11, 100.0)  # 21 is not more than 21
+
+
+def test_hyperextension_stall_at_3x11_deloads_to_2x10() -> None:
+    flag = progression(history([*INTRO, sets_of(3, 12), *[sets_of(3, 11)] * 3]))
+    assert rx(flag) == ("deload", 2, 10, 0.0)
+
+
+def test_the_deload_followed_is_a_step_back_not_a_miss() -> None:
+    sessions = [sets_of(3, 10, 60), *[sets_of(3, 9, 60)] * 3, sets_of(3, 8, 52.5)]
+    flag = progression(history(sessions, exercise="bench_press"))
+    assert rx(flag) == ("raise_reps", 3, 9, 52.5)
+
+
+# The reasons, and the record advice's.
+
+
+def test_a_deload_names_each_missed_target() -> None:
+    sessions = [sets_of(3, 10, 60), *[sets_of(3, 9, 60)] * 3]
+    frame = pl.concat(
+        [
+            history(sessions[:1], exercise="bench_press", start=date(2026, 11, 6)),
+            history(sessions[1:3], exercise="bench_press", start=date(2026, 11, 10)),
+            history(sessions[3:], exercise="bench_press", start=date(2026, 11, 17)),
+        ]
+    )
+    assert progression(frame)["reason"] == (
+        "Missed the target three sessions running (Nov 10: 3×11, Nov 13: 3×10, Nov 17: 3×10 @ "
+        "60 kg): take 10% off, 3×8 @ 52.5 kg, and build back up."
+    )
+
+
+def test_a_resume_names_the_last_session_and_the_gap() -> None:
+    frame = history([sets_of(3, 10, 100)] * 2, exercise="squat", start=date(2026, 10, 12))
+    flag = progression(frame, as_of=date(2026, 11, 19))
+    assert flag["reason"] == "Last trained 5 weeks ago (Oct 15): come back at 3×8 @ 90 kg."
+
+
+def test_a_new_best_estimated_1rm_is_a_record() -> None:
+    frame = history(
+        [sets_of(3, 7, 100), sets_of(3, 8, 100)], exercise="squat", start=date(2026, 10, 30)
+    )
+    flags = evaluate(frame, PROGRAMS, date(2026, 11, 3)).filter(pl.col("action") == "record")
+    assert flags.select("kind", "current_sets", "current_reps", "current_load_kg").rows() == [
+        ("advice", 3, 8, 100.0)
+    ]
+    assert flags["reason"][0] == (
+        "New best: 3×8 @ 100 kg, an estimated 1RM of 126.7 kg; the best before was 123.3 kg "
+        "on Oct 30."
+    )
+    assert flags["evidence"][0].to_list() == [date(2026, 10, 30), date(2026, 11, 2)]
+
+
 # --- every row of the decision table ---------------------------------------------------------
 
 

@@ -140,19 +140,28 @@ class Session:
     sets: list[Set]
 
 
+def _e1rm(achieved: dict[str, object]) -> float | None:
+    """Epley, from the achievement, only with load."""
+    load, reps = float(achieved["load"]), int(achieved["reps"])
+    return load * (1 + reps / 30) if load > 0 else None
+
+
 def _pair(sessions: list[Session], depth: int) -> dict[str, object]:
     """What summarise returns for one athlete and exercise, from its sessions up to AS_OF."""
     newest_first = sorted(sessions, key=lambda s: (s.started_at, s.session_id), reverse=True)
     days = sorted(s.day for s in sessions)
     window_start = AS_OF - timedelta(days=ADVICE_WINDOW_DAYS - 1)
-    last = _achievement(newest_first[0].sets)
+    # The best e1RM before the last session, and the first session that reached it.
+    earlier = [(_e1rm(_achievement(s.sets)), s) for s in reversed(newest_first[1:])]
+    best = max((e for e, _ in earlier if e is not None), default=None)
+    reached = next((s.day for e, s in earlier if best is not None and e == best), None)
     row: dict[str, object] = {
         "count": len(sessions),
         "first_date": days[0],
         "recent_dates": [d for d in days if d >= window_start],
         "session_id": newest_first[0].session_id,
-        "load_unit": last["load_unit"],
-        "stack_increment_kg": last["stack_increment_kg"],
+        "best_before_e1rm_kg": best,
+        "best_before_date": reached,
     }
     for back in range(depth + 1):
         achieved: dict[str, object] = {}
