@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint types pytest quick bench clean
+.PHONY: run test lint types pytest quick bench soak clean
 
 # uv installs the lockfile in 20 s where pip takes over a minute of CI's ten. It compiles the
 # bytecode as pip does: with PYTHONDONTWRITEBYTECODE set (as on these machines), nothing else
@@ -38,6 +38,11 @@ bench: $(STAMP)
 # The quick loop: everything but the slow end-to-end tests.
 quick: $(STAMP)
 	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not slow"
+
+# A year of nightly runs over a generated gym of 30 athletes, kills included
+# (docs/reliability.md); `make test` plays 30 nights of 12 athletes.
+soak: $(STAMP)
+	$(BIN)/pytest -q -s tests/reliability/test_soak.py --soak-nights 365 --soak-athletes 30
 
 clean:
 	rm -rf $(VENV) .prefect warehouse.duckdb analytics.duckdb warehouse.duckdb.run.lock
