@@ -90,7 +90,7 @@ def exercise_chart(sessions: pl.DataFrame, chart_id: str, assisted: bool = False
     load_axis = _axis("load", max(v or 0.0 for v in [*load, *e1rm]) * 1.25 if lifted else 1.0)
     reps_axis = _axis("reps", max(max(per_set) for per_set in reps) * 1.15 + 1)
     sets_axis = _axis("sets", max(sets) + 0.5)
-    ticks = _date_ticks(first, last)
+    ticks = date_ticks(first, last)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
@@ -192,7 +192,7 @@ MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)
 MAX_TICKS = 7
 
 
-def _date_ticks(first: date, last: date) -> list[tuple[date, str]]:
+def date_ticks(first: date, last: date) -> list[tuple[date, str]]:
     """Dates between `first` and `last` at the smallest round step that gives at most MAX_TICKS,
     each with its label: `Mar 5`; `Mar`, naming the year at January and at the first tick;
     `2024` for steps of a year or more."""
@@ -226,8 +226,9 @@ def _month_ticks(first: date, last: date, months: int) -> list[date]:
 
 
 def _bars(xs: Sequence[float], sets: Sequence[int], axis: Axis, span_days: int) -> str:
-    """One bar a session: a day wide, between 1 and 8 pixels."""
-    width = min(8.0, max(1.0, (RIGHT - LEFT) / max(span_days, 1) * 0.8))
+    """One bar a session: most of a day wide, at least 2 pixels (a hairline barely shows; close
+    sessions then overlap, and read as a denser block) and at most 8."""
+    width = min(8.0, max(2.0, (RIGHT - LEFT) / max(span_days, 1) * 0.8))
     bars = "".join(
         f"M{_n(at - width / 2)} {_n(axis.bottom)}V{_n(axis(n))}h{_n(width)}V{_n(axis.bottom)}z"
         for at, n in zip(xs, sets, strict=True)
