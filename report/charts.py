@@ -63,20 +63,69 @@ class Axis:
         return self.bottom - (value - self.low) / (self.high - self.low) * (self.bottom - self.top)
 
 
-def exercise_chart(sessions: pl.DataFrame, chart_id: str, assisted: bool = False) -> str:
-    """SVG of one athlete × exercise: `sessions` are its v_exercise_progress rows, in order
-    (with `record` marking the sessions that set one). `assisted`: the load is help, so the
-    panel says less is better and no e1RM is drawn.
+@dataclass(frozen=True)
+class History:
+    """One athlete × exercise over time, as plain lists with an item per session, in order."""
+
+    athlete_id: str
+    exercise_id: str
+    unit: str  # the unit the athlete logs it in most
+    days: list[date]
+    top_load_kg: list[float]
+    e1rm_kg: list[float | None]
+    reps_per_set: list[list[int]]
+    working_sets: list[int]
+    flag_action: list[str | None]  # the progression flag the session produced
+    flag_next: list[str | None]  # that flag's next prescription, as `3×8 @ 135 lb`
+    record: list[bool]  # the session set a record
+
+
+def histories(progress: pl.DataFrame) -> list[History]:
+    """A History per athlete × exercise of `progress` (v_exercise_progress rows in order, with
+    `record`), in the same order. The few frame operations run once for all of them: a polars
+    step costs milliseconds on a busy machine, a chart's Python none."""
+    if progress.height == 0:
+        return []
+    pair = ["athlete_id", "exercise_id"]
+    units = progress.group_by(pair).agg(
+        unit=pl.col("load_unit").drop_nulls().mode().sort().first().fill_null("kg")
+    )
+    rows = progress.join(units, on=pair, how="left", maintain_order="left").with_columns(
+        flag_next=prescription(
+            pl.col("flag_next_sets"), pl.col("flag_next_reps"), pl.col("flag_next_load_kg")
+        ),
+    )
+    return [
+        History(
+            athlete_id=frame["athlete_id"][0],
+            exercise_id=frame["exercise_id"][0],
+            unit=frame["unit"][0],
+            days=frame["session_date"].to_list(),
+            top_load_kg=frame["top_load_kg"].to_list(),
+            e1rm_kg=frame["e1rm_kg"].to_list(),
+            reps_per_set=frame["reps_per_set"].to_list(),
+            working_sets=frame["working_sets"].to_list(),
+            flag_action=frame["flag_action"].to_list(),
+            flag_next=frame["flag_next"].to_list(),
+            record=frame["record"].to_list(),
+        )
+        for frame in rows.partition_by(pair, maintain_order=True)
+    ]
+
+
+def exercise_chart(history: History, chart_id: str, assisted: bool = False) -> str:
+    """SVG of one athlete × exercise. `assisted`: the load is help, so the panel says less is
+    better and no e1RM is drawn.
 
     `chart_id` makes the SVG's element ids unique, so many charts can share one page."""
-    unit = str(sessions["load_unit"].drop_nulls().mode().sort().first() or "kg")
+    unit = history.unit
     factor = 1 / LB_TO_KG if unit == "lb" else 1.0
-    days: list[date] = sessions["session_date"].to_list()
-    load = [kg * factor for kg in sessions["top_load_kg"].to_list()]
-    e1rm = [None if kg is None else kg * factor for kg in sessions["e1rm_kg"].to_list()]
-    reps: list[list[int]] = sessions["reps_per_set"].to_list()
+    days = history.days
+    load = [kg * factor for kg in history.top_load_kg]
+    e1rm = [None if kg is None else kg * factor for kg in history.e1rm_kg]
+    reps = history.reps_per_set
     fewest = [min(per_set) for per_set in reps]
-    sets: list[int] = sessions["working_sets"].to_list()
+    sets = history.working_sets
 
     pad = max(3.0, (days[-1] - days[0]).days * 0.03)  # one session alone still gets a week
     first, last = days[0] - timedelta(days=pad), days[-1] + timedelta(days=pad)
@@ -135,9 +184,9 @@ def exercise_chart(sessions: pl.DataFrame, chart_id: str, assisted: bool = False
     )
     out.append(_bars(xs, sets, sets_axis, span))
     sets_y = [sets_axis(n) for n in sets]
-    out += _flags(sessions, chart_id, xs, (load_y, fewest_y, sets_y))
-    out += _records(sessions, chart_id, xs, load_y)
-    out += _labels(sessions, xs, load_y)
+    out += _flags(history.flag_action, chart_id, xs, (load_y, fewest_y, sets_y))
+    out += _records(history.record, chart_id, xs, load_y)
+    out += _labels(history, xs, load_y)
     out.append("</svg>")
     return "".join(out)
 
@@ -237,13 +286,12 @@ def _bars(xs: Sequence[float], sets: Sequence[int], axis: Axis, span_days: int) 
 
 
 def _flags(
-    sessions: pl.DataFrame,
+    actions: Sequence[str | None],
     chart_id: str,
     xs: Sequence[float],
     ys: tuple[Sequence[float], Sequence[float], Sequence[float]],
 ) -> list[str]:
     """A diamond in the flag's colour on each panel at every session that produced a flag."""
-    actions: list[str | None] = sessions["flag_action"].to_list()
     groups = []
     for action in sorted({a for a in actions if a is not None}):
         at = [i for i, a in enumerate(actions) if a == action]
@@ -258,10 +306,10 @@ def _flags(
 
 
 def _records(
-    sessions: pl.DataFrame, chart_id: str, xs: Sequence[float], load_y: Sequence[float]
+    records: Sequence[bool], chart_id: str, xs: Sequence[float], load_y: Sequence[float]
 ) -> list[str]:
     """A star above the load of every session that set a record."""
-    at = [i for i, record in enumerate(sessions["record"].to_list()) if record]
+    at = [i for i, record in enumerate(records) if record]
     if not at:
         return []
     stars = "".join(
@@ -270,19 +318,14 @@ def _records(
     return [f'<g id="{chart_id}-records-load">{stars}</g>']
 
 
-def _labels(sessions: pl.DataFrame, xs: Sequence[float], load_y: Sequence[float]) -> list[str]:
+def _labels(history: History, xs: Sequence[float], load_y: Sequence[float]) -> list[str]:
     """The load panel names each change of load (raise_load, deload, resume) and the latest
     flag, with its next prescription. Newest first, a label is left out where it would run into
     one already placed: naming every flag would bury the lines."""
-    actions: list[str | None] = sessions["flag_action"].to_list()
+    actions, rx = history.flag_action, history.flag_next
     flagged = [i for i, a in enumerate(actions) if a is not None]
     if not flagged:
         return []
-    rx = sessions.select(
-        prescription(
-            pl.col("flag_next_sets"), pl.col("flag_next_reps"), pl.col("flag_next_load_kg")
-        ).alias("rx")
-    )["rx"].to_list()
     placed: list[float] = []
     labels = []
     for i in reversed(flagged):

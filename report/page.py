@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from report.charts import ACTION_COLOURS, RECORD_COLOUR, exercise_chart
+from report.charts import ACTION_COLOURS, RECORD_COLOUR, exercise_chart, histories
 from report.data import ReportData, read
 from rules.reasons import prescription
 from schemas.config_files import ProgramsFile
@@ -180,35 +180,38 @@ def _athletes(data: ReportData, drawn: Drawn | None = None) -> list[Athlete]:
     catalog = {
         (row["athlete_id"], row["exercise_id"]): row for row in data.exercises.iter_rows(named=True)
     }
-    frames = data.progress.partition_by(["athlete_id", "exercise_id"], maintain_order=True)
+    pairs = histories(data.progress)
     charts: dict[str, list[tuple[str, Chart]]] = {}
-    for n, frame in enumerate(frames, start=1):
-        athlete_id, exercise_id = frame["athlete_id"][0], frame["exercise_id"][0]
+    for n, history in enumerate(pairs, start=1):
+        athlete_id, exercise_id = history.athlete_id, history.exercise_id
         about = catalog[(athlete_id, exercise_id)]
         anchor = f"c{n}"
         chart = Chart(
             anchor=anchor,
             exercise_id=exercise_id,
             name=about["name"],
-            sessions=frame.height,
-            last_session=frame["session_date"][-1],
+            sessions=len(history.days),
+            last_session=history.days[-1],
             flags=by_pair.get((athlete_id, exercise_id), []),
-            svg=exercise_chart(frame, anchor, assisted=about["assisted"]),
+            svg=exercise_chart(history, anchor, assisted=about["assisted"]),
         )
         charts.setdefault(athlete_id, []).append((about["muscle"] or OTHER, chart))
         if drawn is not None:
-            drawn(n, len(frames))
+            drawn(n, len(pairs))
     anchors = {
         (athlete_id, chart.exercise_id): chart.anchor
         for athlete_id, drawn_charts in charts.items()
         for _, chart in drawn_charts
     }
+    own: dict[str, list[dict[str, object]]] = {}
+    for row in flags.sort("name").iter_rows(named=True):
+        own.setdefault(row["athlete_id"], []).append(row)
     return [
         Athlete(
             athlete_id=athlete_id,
             anchor=f"athlete-{n}",
             last_session=last_session,
-            summary=_summary(flags.filter(pl.col("athlete_id") == athlete_id), athlete_id, anchors),
+            summary=_summary(own.get(athlete_id, []), athlete_id, anchors),
             groups=_groups(charts.get(athlete_id, [])),
         )
         for n, (athlete_id, last_session) in enumerate(data.athletes.iter_rows(), start=1)
@@ -216,23 +219,24 @@ def _athletes(data: ReportData, drawn: Drawn | None = None) -> list[Athlete]:
 
 
 def _summary(
-    flags: pl.DataFrame, athlete_id: str, anchors: dict[tuple[str, str], str]
+    flags: list[dict[str, object]], athlete_id: str, anchors: dict[tuple[str, str], str]
 ) -> list[Line]:
-    """One line per action, in ACTIONS order, naming each exercise and what to do next."""
+    """One line per action, in ACTIONS order, naming each exercise (flags come by name) and
+    what to do next."""
     lines = []
     for action, words in ACTIONS.items():
-        rows = flags.filter(pl.col("action") == action).sort("name")
-        if rows.height == 0:
+        rows = [row for row in flags if row["action"] == action]
+        if not rows:
             continue
         items = [
             Item(
-                name=row["name"],
+                name=str(row["name"]),
                 text=_item_text(row),
-                anchor=anchors.get((athlete_id, row["exercise_id"])),
+                anchor=anchors.get((athlete_id, str(row["exercise_id"]))),
             )
-            for row in rows.iter_rows(named=True)
+            for row in rows
         ]
-        lines.append(Line(action, rows["kind"][0], words, items))
+        lines.append(Line(action, str(rows[0]["kind"]), words, items))
     return lines
 
 

@@ -70,7 +70,7 @@ def serve(
     loaded = load_config(**flags)
     settings_file = config_dir(config) / "repflow.toml"
     with clean_errors():  # an unwritable folder for Prefect's state is one line, not a traceback
-        prepare_prefect(loaded)
+        prepare_prefect(loaded, console_level="INFO")  # the runs' lines in the journal
     _stop_requested.clear()
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGINT, _stop_on_signal)  # Ctrl-C: the same stop, flagged the same way

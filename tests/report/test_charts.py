@@ -10,7 +10,7 @@ from itertools import pairwise
 import polars as pl
 import pytest
 
-from report.charts import BANDS, MAX_TICKS, date_ticks, exercise_chart
+from report.charts import BANDS, MAX_TICKS, History, date_ticks, exercise_chart, histories
 from schemas.set_row import LB_TO_KG
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -50,10 +50,13 @@ def test_date_ticks_are_few_round_and_inside_the_range(first: date, last: date) 
         assert labels == [f"{day:%b} {day.day}" for day in days]
 
 
-def sessions(loads_kg: list[float], unit: str) -> pl.DataFrame:
+def history(loads_kg: list[float], unit: str) -> History:
+    """One pair's sessions, as the report reads them from v_exercise_progress."""
     days = [date(2026, 10, 1) + timedelta(days=3 * n) for n in range(len(loads_kg))]
-    return pl.DataFrame(
+    progress = pl.DataFrame(
         {
+            "athlete_id": ["a1"] * len(days),
+            "exercise_id": ["squat"] * len(days),
             "session_date": days,
             "working_sets": [3] * len(days),
             "reps_per_set": [[10, 10, 9]] * len(days),
@@ -67,6 +70,8 @@ def sessions(loads_kg: list[float], unit: str) -> pl.DataFrame:
             "record": [False] * len(days),
         }
     )
+    (only,) = histories(progress)
+    return only
 
 
 def panel_scale(svg: str, panel: str) -> tuple[float, float]:
@@ -96,7 +101,7 @@ def line_values(svg: str, series: str, panel: str) -> list[float]:
 
 def test_the_load_line_is_drawn_in_the_lifter_s_unit() -> None:
     pounds = [135.0, 135.0, 140.0, 145.0]
-    svg = exercise_chart(sessions([lb * LB_TO_KG for lb in pounds], "lb"), "c1")
+    svg = exercise_chart(history([lb * LB_TO_KG for lb in pounds], "lb"), "c1")
     assert "Top load, lb" in svg
     assert line_values(svg, "load-line", "load") == pytest.approx(pounds, abs=0.6)
     assert line_values(svg, "reps-line", "reps") == pytest.approx([9] * 4, abs=0.1)
@@ -104,7 +109,7 @@ def test_the_load_line_is_drawn_in_the_lifter_s_unit() -> None:
 
 
 def test_a_chart_is_small_and_its_ids_are_its_own() -> None:
-    one = exercise_chart(sessions([60.0 + n for n in range(200)], "kg"), "c7")
+    one = exercise_chart(history([60.0 + n for n in range(200)], "kg"), "c7")
     assert len(one) < 30_000  # 200 sessions
     ids = re.findall(r'id="([^"]+)"', one)
     assert ids and all(name.startswith("c7-") for name in ids)
