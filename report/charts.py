@@ -227,9 +227,11 @@ def _frame(panel: str, axis: Axis, title: str, tick_xs: Sequence[float], numbere
 
 
 def _date_labels(ticks: Sequence[tuple[float, str]]) -> str:
+    """Each tick's date under it; one close to the right edge ends there, so it is not cut."""
     bottom = BANDS["sets"][1]
     return "".join(
-        f'<text x="{_n(at)}" y="{_n(bottom + 14)}" text-anchor="middle" fill="{MUTED}">'
+        f'<text x="{_n(at)}" y="{_n(bottom + 14)}" '
+        f'text-anchor="{"end" if at > WIDTH - 24 else "middle"}" fill="{MUTED}">'
         f"{escape(text)}</text>"
         for at, text in ticks
     )
