@@ -150,5 +150,6 @@ def report(
         except SnapshotOutdated as exc:
             raise fail(str(exc), 1) from None
     athletes = "1 athlete" if written.athletes == 1 else f"{written.athletes} athletes"
+    charts = "1 chart" if written.charts == 1 else f"{written.charts} charts"
     size = f"{written.bytes / 1_000_000:.1f} MB"
-    out.print(f"wrote {written.path} ({athletes}, {written.charts} charts, {size})", markup=False)
+    out.print(f"wrote {written.path} ({athletes}, {charts}, {size})", markup=False)
