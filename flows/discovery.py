@@ -32,6 +32,11 @@ class Refused(str):
     device): never opened, so never waited on; the run fails for it (exit 1)."""
 
 
+class Unwalkable(str):
+    """A folder that could not be walked (unreadable, too deep, a name too long): its files are
+    not read, and the run fails for it (exit 1); every other folder loads."""
+
+
 class UsageError(ValueError):
     """The command line names something that is not there: bad usage, nothing loads."""
 

@@ -19,6 +19,7 @@ from flows.discovery import Discovered
 from flows.parsing import READING, ParsedFile, fingerprint, parse, read_failure
 from flows.runs import RunSummary
 from warehouse.db import Warehouse, target, writer
+from warehouse.journal import Journal
 from warehouse.load import FileInfo, FileOutcome, known_paths, load_file, loaded_file_ids
 from warehouse.load import record_outcome as record
 
@@ -120,6 +121,7 @@ def process_files(
     parse_ahead: ParseAhead | None = None,
     store_step: Store = store,
     progress: Progress | None = None,
+    journal: Journal | None = None,
 ) -> None:
     """Fingerprint every file, then parse the new ones (with `parse_step` in turn, or with
     `parse_ahead`, say on a cluster) and store them one at a time, in file order."""
@@ -148,6 +150,8 @@ def process_files(
             outcome = record_duplicate(db, info, summary.run_id)
         else:
             token = READING.set(None if progress is None else partial(progress.reading, info))
+            if journal is not None:  # so that a run killed in this parse names the file
+                journal.write("parse", run_id=summary.run_id, path=info.path, bytes=info.bytes)
             try:
                 result = parsing()
             except OSError as exc:  # still failing after the retries

@@ -9,7 +9,8 @@ imports Prefect, so every decision is testable without it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,8 +24,10 @@ from flows.loading import Fingerprint, Parse, ParseAhead, Progress, Store, proce
 from flows.parsing import fingerprint, parse, parse_with
 from flows.runs import (
     RunSummary,
+    failure,
     finish,
     flag,
+    journaled,
     new_run_id,
     now,
     prepare,
@@ -32,7 +35,8 @@ from flows.runs import (
     recorded,
     rules_due,
 )
-from warehouse.db import Warehouse, target, writer
+from warehouse.db import Warehouse, WarehouseLocked, target, writer
+from warehouse.journal import Journal, interrupted, journal_path, tail
 from warehouse.lake import lake_writers
 from warehouse.load import FileInfo, load_file
 from warehouse.lock import run_lock
@@ -62,12 +66,19 @@ def execute(
 ) -> RunSummary:
     """One run: load `files`, evaluate the rules when `as_of` is given and they are due,
     record the run, and publish the analyst snapshot. A run that fails on the way (an error in
-    the rules, a full disk) records `failed` with the error before the error goes on."""
+    the rules, a full disk) records `failed` with the error before the error goes on, and
+    publishes nothing; the runs journal keeps every run, also one that could not write."""
     settings = config.settings
     where = target(settings)
     summary = RunSummary(new_run_id(now()), command, now(), as_of=as_of)
     summary.skipped_paths += skipped or []
-    with run_lock(where, settings.lock_timeout_s), lake_writers():
+    with (
+        opened_journal(config) as journal,
+        journaled(journal, summary),
+        run_lock(where, settings.lock_timeout_s),
+        lake_writers(),
+    ):
+        since_last(journal, summary)
         prepare(where, config, settings.lock_timeout_s)
         with recorded(where, summary, config):
             process_files(
@@ -79,6 +90,7 @@ def execute(
                 parse_ahead=steps.parse_ahead,
                 store_step=steps.store,
                 progress=progress,
+                journal=journal,
             )
             if as_of is not None and rules_due(where, summary, config):
                 summary.flags = steps.flag(where, config, as_of, summary.run_id)
@@ -90,6 +102,35 @@ def execute(
                 )
                 summary.published = True
     return summary
+
+
+def opened_journal(config: Config) -> Journal:
+    """The runs journal of the configured warehouse (warehouse/journal.py), not yet opened."""
+    settings = config.settings
+    return Journal(journal_path(target(settings), settings.db))
+
+
+def since_last(journal: Journal, summary: RunSummary) -> None:
+    """Holding the run lock: start a new journal file when it is large, and note the runs that
+    died since the last that ended (a kill, out of memory), with the file each was parsing."""
+    journal.rotate()
+    summary.interrupted = interrupted(tail(journal.path), summary.run_id)
+
+
+@contextmanager
+def writer_lock(config: Config, command: str) -> Iterator[None]:
+    """The run lock, taken before a run starts (`repflow run` takes it before Prefect's start-up,
+    so a second run fails in a second). A run that finds it held is in the runs journal."""
+    settings = config.settings
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(run_lock(target(settings), settings.lock_timeout_s))
+        except WarehouseLocked as exc:
+            locked_out = RunSummary(new_run_id(now()), command, now(), error=failure(exc))
+            with opened_journal(config) as journal, journaled(journal, locked_out):
+                pass
+            raise
+        yield
 
 
 def stale_files(db: Warehouse) -> list[FileInfo]:
@@ -120,7 +161,13 @@ def reload(config: Config, as_of: date, progress: Progress | None = None) -> Run
     settings = config.settings
     where = target(settings)
     summary = RunSummary(new_run_id(now()), "reload", now(), as_of=as_of)
-    with run_lock(where, settings.lock_timeout_s), lake_writers():
+    with (
+        opened_journal(config) as journal,
+        journaled(journal, summary),
+        run_lock(where, settings.lock_timeout_s),
+        lake_writers(),
+    ):
+        since_last(journal, summary)
         prepare(where, config, settings.lock_timeout_s)
         with recorded(where, summary, config):
             _reread(where, config, summary, progress)

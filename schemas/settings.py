@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 from schemas.set_row import RowContext
 
+DEFAULT_DB = "warehouse.duckdb"
 # The TOML file settings are read from; set by the loader before the model is built.
 SETTINGS_FILE: ContextVar[Path | None] = ContextVar("SETTINGS_FILE", default=None)
 
@@ -83,7 +84,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REPFLOW_", extra="forbid", frozen=True)
 
     inbox: Path = Path("inbox")
-    db: Path = Path("warehouse.duckdb")
+    db: Path = Path(DEFAULT_DB)
     analytics_db: Path | None = None
     # A DuckLake instead of the `db` file: its catalog, and where its Parquet files go.
     warehouse: LakeSpec | None = None
@@ -116,7 +117,15 @@ class Settings(BaseSettings):
 
     @property
     def analytics_path(self) -> Path:
-        return self.analytics_db or self.db.with_name("analytics.duckdb")
+        """`analytics_db`, else the snapshot beside the warehouse's real file, named after it:
+        `analytics.duckdb` for `warehouse.duckdb`, `<name>.analytics.duckdb` for any other, so
+        that two warehouses in one folder never share a snapshot."""
+        if self.analytics_db is not None:
+            return self.analytics_db
+        real = self.db.resolve()
+        if real.name == DEFAULT_DB:
+            return real.with_name("analytics.duckdb")
+        return real.with_name(f"{real.stem}.analytics.duckdb")
 
     def row_context(self) -> RowContext:
         return RowContext(

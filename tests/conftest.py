@@ -45,6 +45,10 @@ class Workspace:
     def snapshot(self) -> Path:
         return self.root / "analytics.duckdb"
 
+    @property
+    def journal(self) -> Path:
+        return self.root / "warehouse.duckdb.runs.jsonl"
+
     def config(self, **overrides: Any) -> Config:
         return load({"inbox": self.inbox, "db": self.db, **overrides})
 

@@ -32,9 +32,8 @@ from flows.cli.common import (
 from flows.cli.reading import print_flags
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
-from warehouse.db import WarehouseLocked, WarehouseMissing, target
+from warehouse.db import WarehouseLocked, WarehouseMissing
 from warehouse.lake import LakeUnavailable, redact
-from warehouse.lock import run_lock
 
 
 @app.command()
@@ -72,10 +71,9 @@ def run(
         "data_path": data_path,
     }
     loaded = load_config(**flags)
-    settings = loaded.settings
     # Take the writer's lock before Prefect starts: a second run fails in a second, not after
     # Prefect's start-up, and with one line rather than a failed flow's log.
-    with clean_errors(), run_lock(target(settings), settings.lock_timeout_s):
+    with clean_errors(), pipeline.writer_lock(loaded, "run"):
         prepare_prefect(loaded)
         from flows.nightly import run_nightly  # only the commands that run the flow import Prefect
 
