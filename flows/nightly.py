@@ -134,8 +134,10 @@ def _parse_on_cluster(config: Config) -> loading.ParseAhead:
     window = PARSES_PER_SLOT * _slots(runner, config.settings)
     context = config.settings.row_context()
 
-    def parse_ahead(files: list[discovery.Discovered], _: Config) -> Iterator[loading.Pending]:
-        return loading.submit_ahead(files, lambda found: _submit(found, context), window)
+    def parse_ahead(
+        items: Iterator[loading.Item], _: Config
+    ) -> Iterator[tuple[loading.Item, loading.Pending | None]]:
+        return loading.submit_ahead(items, lambda item: _submit(item, context), window)
 
     return parse_ahead
 
@@ -149,9 +151,12 @@ def _slots(runner: TaskRunner[Any], settings: Settings) -> int:
     return settings.dask_workers or os.cpu_count() or 1
 
 
-def _submit(found: discovery.Discovered, context: RowContext) -> loading.Pending:
-    # An absolute path: a worker's current folder (or host) is not this process's.
-    future = parse_to_arrow_task.submit(str(found.path.absolute()), found.athlete_id, context)
+def _submit(item: loading.Item, context: RowContext) -> loading.Pending:
+    # An absolute path: a worker's current folder (or host) is not this process's. The worker
+    # reads the file itself, and parses it only if its bytes are those this process hashed.
+    assert item.info is not None
+    path, athlete = str(item.found.path.absolute()), item.found.athlete_id
+    future = parse_to_arrow_task.submit(path, athlete, context, item.info.sha256)
 
     def arrived() -> parsing.ParsedFile | str:
         result = future.result()

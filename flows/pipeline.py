@@ -8,6 +8,7 @@ imports Prefect, so every decision is testable without it.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -20,8 +21,8 @@ import polars as pl
 import sources
 from flows.config import Config
 from flows.discovery import Discovered
-from flows.loading import Fingerprint, Parse, ParseAhead, Progress, Store, process_files, store
-from flows.parsing import fingerprint, parse, parse_with
+from flows.loading import Parse, ParseAhead, Progress, Read, Store, process_files, store
+from flows.parsing import parse, parse_with, read_found
 from flows.runs import (
     RunSummary,
     failure,
@@ -35,6 +36,8 @@ from flows.runs import (
     recorded,
     rules_due,
 )
+from sources import content
+from sources.content import ChangedWhileRead, Content
 from warehouse.db import Warehouse, WarehouseLocked, target, writer
 from warehouse.journal import Journal, interrupted, journal_path, tail
 from warehouse.lake import lake_writers
@@ -47,7 +50,7 @@ from warehouse.publish import publish
 class Steps:
     """The steps a run calls; the Prefect flow swaps in task-wrapped versions."""
 
-    fingerprint: Fingerprint = fingerprint
+    read: Read = read_found
     parse: Parse = parse
     parse_ahead: ParseAhead | None = None  # None: `parse` each file in turn
     store: Store = store
@@ -85,7 +88,7 @@ def execute(
                 files,
                 config,
                 summary,
-                fingerprint_step=steps.fingerprint,
+                read_step=steps.read,
                 parse_step=steps.parse,
                 parse_ahead=steps.parse_ahead,
                 store_step=steps.store,
@@ -144,14 +147,21 @@ def stale_files(db: Warehouse) -> list[FileInfo]:
     return [FileInfo(*row[:5]) for row in rows if row[6] < sources.reader_version(str(row[5]))]
 
 
-def stored_copy(inbox: Path, info: FileInfo) -> Path | str:
-    """Where a loaded file still is, with the bytes it had; else why it cannot be re-read."""
+def stored_copy(inbox: Path, info: FileInfo, copies: Path) -> Content | str:
+    """A loaded file's bytes, read once from where it still is (a large one copied into
+    `copies`), when they are the bytes it had; else why it cannot be re-read."""
     path = Path(info.path) if Path(info.path).is_absolute() else inbox / info.path
     if not path.is_file():
         return f"not at {path} any more: it cannot be re-read"
-    if fingerprint(path, info.path, info.athlete_id).sha256 != info.sha256:
+    try:
+        read = content.read(path, None, keep=True, copy_to=copies)
+    except (OSError, ChangedWhileRead) as exc:
+        return f"{path} could not be read ({exc}): it cannot be re-read"
+    if read.sha256 != info.sha256:
+        if read.copy is not None:
+            read.copy.unlink()
         return "its content changed since it loaded: the new content loads as a new file"
-    return path
+    return read
 
 
 def reload(config: Config, as_of: date, progress: Progress | None = None) -> RunSummary:
@@ -180,15 +190,18 @@ def _reread(
     settings = config.settings
     stale = stale_files(where)
     if progress is not None:
-        progress.begin(len(stale), 0)
+        progress.begin(len(stale))
     for info in stale:
         started = time.monotonic()
-        path = stored_copy(settings.inbox, info)
-        result = (
-            path
-            if isinstance(path, str)
-            else parse_with(path, info.athlete_id, settings.row_context())
-        )
+        with tempfile.TemporaryDirectory(prefix="repflow-read-") as copies:
+            read = stored_copy(settings.inbox, info, Path(copies))
+            result = (
+                read
+                if isinstance(read, str)
+                else parse_with(
+                    read.source(), info.athlete_id, settings.row_context(), None, read.long_line
+                )
+            )
         if isinstance(result, str):
             summary.skipped_paths.append(f"{info.path!r}: not re-read: {result}")
             continue

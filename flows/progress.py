@@ -23,7 +23,8 @@ from rich.progress import (
 )
 
 from flows.loading import Progress as Observer
-from flows.summary import file_line
+from flows.printable import printable
+from flows.summary import deferred_line, file_line
 from warehouse.load import FileInfo, FileOutcome
 
 # The renderer of an in-process `repflow run`, read by the nightly flow. A context variable, not
@@ -47,10 +48,8 @@ class LogLines:
         self.quarters = 0  # of the large file being read, logged so far
         self.done = 0
 
-    def begin(self, files: int, seen_before: int) -> None:
-        self.console.print(
-            f"{files} file(s) to read, {seen_before} loaded by earlier runs", markup=False
-        )
+    def begin(self, files: int) -> None:
+        self.console.print(f"{files} file(s) found", markup=False)
 
     def reading(self, info: FileInfo, done_bytes: int) -> None:
         # A line at each quarter: a log shows that a long file goes on, without a line a batch.
@@ -60,11 +59,16 @@ class LogLines:
         quarters = min(4 * done_bytes // max(info.bytes, 1), 3)
         if quarters > self.quarters:
             self.quarters = quarters
-            self.console.print(f"reading    {info.path}: {25 * quarters}%", markup=False)
+            self.console.print(f"reading    {printable(info.path)}: {25 * quarters}%", markup=False)
 
     def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
         self.quarters = self.done = 0
-        self.console.print(f"{file_line(info, outcome)} [{elapsed_s:.2f} s]", markup=False)
+        line = printable(file_line(info, outcome))
+        self.console.print(f"{line} [{elapsed_s:.2f} s]", markup=False)
+
+    def passed(self, path: str, why: str | None) -> None:
+        if why is not None:  # a file loaded by an earlier run gets no line
+            self.console.print(printable(deferred_line(path, why)), markup=False)
 
 
 class Bar:
@@ -102,12 +106,12 @@ class Bar:
     ) -> None:
         self.bar.stop()
 
-    def begin(self, files: int, seen_before: int) -> None:
+    def begin(self, files: int) -> None:
         self.bar.update(self.task, total=files, detail=self._detail(files))
 
     def reading(self, info: FileInfo, done_bytes: int) -> None:
         if self.file is None:
-            self.file = self.bar.add_task(escape(info.path), total=info.bytes, detail="")
+            self.file = self.bar.add_task(escape(printable(info.path)), total=info.bytes, detail="")
         done = min(done_bytes, info.bytes)
         detail = f"{done / MB:,.0f} of {info.bytes / MB:,.0f} MB read"
         self.bar.update(self.file, completed=done, detail=detail)
@@ -120,9 +124,14 @@ class Bar:
         self.rows += stored(outcome)
         self.rejects += outcome.rejected
         if outcome.status == "failed":
-            self.bar.console.print(file_line(info, outcome), markup=False)
+            self.bar.console.print(printable(file_line(info, outcome)), markup=False)
         total = self.bar.tasks[0].total
         self.bar.update(self.task, advance=1, detail=self._detail(total))
+
+    def passed(self, path: str, why: str | None) -> None:
+        if why is not None:
+            self.bar.console.print(printable(deferred_line(path, why)), markup=False)
+        self.bar.update(self.task, advance=1, detail=self._detail(self.bar.tasks[0].total))
 
     def _detail(self, files: float | None) -> str:
         of = "?" if files is None else f"{files:.0f}"

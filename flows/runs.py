@@ -45,7 +45,7 @@ class RunSummary:
     error: str | None = None  # why the run failed: its status is then `failed`
     lake_snapshot: int | None = None  # on a DuckLake: the snapshot the run ended at
     # Files left for the next run, with why: changed while read, or still being written.
-    deferred: list[str] = field(default_factory=list)
+    deferred: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     # Earlier runs that never ended (killed), from the runs journal: said once, by this run.
     interrupted: list[Interrupted] = field(default_factory=list)
 
@@ -238,7 +238,8 @@ def journaled(journal: Journal, summary: RunSummary) -> Iterator[None]:
         summary.error = summary.error or failure(exc)
         raise
     finally:
-        journal.write("end", **summary.row(), problems=summary.problems)
+        deferred = [f"{path}: {why}" for path, why in summary.deferred]
+        journal.write("end", **summary.row(), problems=summary.problems, deferred=deferred)
 
 
 def publish_due(where: Warehouse, summary: RunSummary, snapshot: Path) -> bool:

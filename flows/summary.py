@@ -37,6 +37,11 @@ def file_line(info: FileInfo, outcome: FileOutcome) -> str:
     return f"loaded     {where} ({outcome.format}): {', '.join(parts)}"
 
 
+def deferred_line(path: str, why: str) -> str:
+    """A file left for the next run: it changed while it was read, or is still being written."""
+    return f"deferred   {path}: {why}; read again by the next run"
+
+
 def flag_counts(summary: RunSummary) -> dict[str, int]:
     if summary.flags is None:
         return {}
@@ -73,6 +78,8 @@ def lines(summary: RunSummary) -> list[str]:
     out += [
         f"  skipped {reason}" for reason in summary.skipped_paths if not isinstance(reason, Ignored)
     ]
+    out += [f"  {deferred_line(path, why)}" for path, why in summary.deferred]
+    out += [f"  interrupted: {run}" for run in summary.interrupted]
     out += [
         f"  {file_line(info, outcome)}"
         for info, outcome in summary.files
@@ -102,6 +109,8 @@ def markdown(summary: RunSummary) -> str:
             if summary.ignored
             else ""
         )
+        + "".join(f"\n**Deferred:** {deferred_line(*entry)}\n" for entry in summary.deferred)
+        + "".join(f"\n**Interrupted:** {run}\n" for run in summary.interrupted)
     )
 
 

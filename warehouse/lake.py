@@ -168,6 +168,14 @@ def attach(
     try:
         con.execute(f"ATTACH {quote(lake.spec)} AS {ALIAS} ({', '.join(options)})")
         con.execute(f"USE {ALIAS}")
+    except duckdb.Error as exc:
+        con.close()
+        if "does not match existing data path" in str(exc):  # a setting, not a damaged lake
+            raise LakeUnavailable(
+                f"{lake}: {redact(str(exc).splitlines()[0])} Give --data-path (or data_path in "
+                "repflow.toml) as the catalog has it."
+            ) from None
+        raise
     except BaseException:
         con.close()
         raise

@@ -30,6 +30,7 @@ from flows.cli.common import (
     run_failed,
 )
 from flows.cli.reading import print_flags
+from flows.printable import printable
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
 from warehouse.db import WarehouseLocked, WarehouseMissing
@@ -169,7 +170,7 @@ def reload(
 
 def _report(result: runs.RunSummary) -> None:
     for line in summary.lines(result):
-        out.print(line, markup=False)
+        out.print(printable(line), markup=False, soft_wrap=True)  # one line, however long
 
 
 # A run's own output lists this many of its flags: a gym's nightly log gets the counts by

@@ -85,7 +85,8 @@ def loader(workspace: Workspace) -> list[str]:
         from flows import discovery, pipeline
         from flows.config import load
         print("ready", flush=True)
-        config = load({{"inbox": {str(workspace.inbox)!r}, "db": {str(workspace.db)!r}}})
+        config = load({{"inbox": {str(workspace.inbox)!r}, "db": {str(workspace.db)!r},
+                       "settle_s": 0}})
         files, skipped = discovery.inbox_files(config)
         pipeline.execute(config, files, "run", date(2026, 11, 30), skipped=skipped)
         """
@@ -169,7 +170,7 @@ def test_killed_repflow_run_then_rerun_equals_an_uninterrupted_run(
         [str(Path(sys.executable).with_name("repflow")), "run", *args, *runner],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, **prefect_home},
+        env={**os.environ, **prefect_home, "REPFLOW_SETTLE_S": "0"},
         start_new_session=True,
     )
     # Prefect's start-up (and the cluster's) takes most of a run; kill somewhere in the loading

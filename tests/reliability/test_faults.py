@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from flows import discovery, parsing, pipeline
+from sources import content
 from tests.cases import stored_sets_if_whole
 from tests.conftest import Workspace, csv_text, repflow
 from warehouse import journal, publish
@@ -297,16 +298,18 @@ def test_the_lock_message_names_the_real_holder(workspace: Workspace) -> None:
 
 def test_a_file_that_vanishes_mid_run_fails_alone(workspace: Workspace) -> None:
     keep = workspace.write("a1/keep.csv", csv_text(*ROWS[:3]))
-    gone = workspace.write("a1/gone.csv", csv_text(*ROWS[3:6]))
+    workspace.write("a1/gone.csv", csv_text(*ROWS[3:6]))
     config = workspace.config()
     files, _ = discovery.inbox_files(config)
 
-    def vanishing_parse(path: Path, athlete: str | None, cfg: pipeline.Config):
-        if path == gone:
-            path.unlink()
-        return parsing.parse(path, athlete, cfg)
+    def vanishing_read(
+        found: discovery.Discovered, settle_s: float, hold: bool, copy_to: Path | None
+    ) -> content.Content:
+        if found.relative == "a1/gone.csv":  # between discovery and its read
+            found.path.unlink()
+        return parsing.read_found(found, settle_s, hold, copy_to)
 
-    summary = pipeline.execute(config, files, "ingest", None, pipeline.Steps(parse=vanishing_parse))
+    summary = pipeline.execute(config, files, "ingest", None, pipeline.Steps(read=vanishing_read))
     outcomes = {info.path: outcome for info, outcome in summary.files}
     assert outcomes["a1/keep.csv"].status == "loaded"
     assert outcomes["a1/gone.csv"].status == "failed"

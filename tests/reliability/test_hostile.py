@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import discovery, parsing, pipeline, runs
+from flows import discovery, pipeline, runs
 from flows.config import load
 from tests.cases import zipped
-from tests.conftest import CANONICAL_HEADER, Workspace, csv_text
+from tests.conftest import CANONICAL_HEADER, Workspace, csv_text, parse_file
 from tests.sources.fit_fixtures import FitSet, write_fit
 
 VALID = "2026-11-{day:02d}T07:{minute:02d}:00,Hostile Lift,5,60,kg,,working"
@@ -190,7 +190,7 @@ def test_garbage_never_loses_a_valid_row(
         rows.append(VALID.format(day=1, minute=index) if line == "VALID" else line)
     path = folder / "a1.csv"
     path.write_text(CANONICAL_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    parsed = parsing.parse(path, "a1", CONFIG)
+    parsed = parse_file(path, "a1", CONFIG)
     assert not isinstance(parsed, str), parsed
     kept = parsed.sets.filter(parsed.sets["exercise_raw"] == "Hostile Lift").height
     assert kept == body.count("VALID")
@@ -220,6 +220,6 @@ def test_any_bytes_end_in_an_outcome(
     }
     path = folder / "f.bin"
     path.write_bytes(heads[prefix] + noise)
-    result = parsing.parse(path, "a1", CONFIG)
+    result = parse_file(path, "a1", CONFIG)
     if isinstance(result, str):
         assert result and "internal error" not in result, result
