@@ -49,13 +49,10 @@ class LongLine:
     """The first line of a file longer than MAX_LINE_BYTES."""
 
     number: int  # 1-based
-    size: int  # at least; the line may run on
+    size: int  # as far as it was read when it passed the limit
 
     def __str__(self) -> str:
-        return (
-            f"line {self.number} is {self.size:,} bytes long, over the limit of "
-            f"{MAX_LINE_BYTES:,} bytes a line"
-        )
+        return f"line {self.number} is longer than {MAX_LINE_BYTES:,} bytes, the limit a line"
 
 
 class Held:

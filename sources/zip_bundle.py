@@ -60,15 +60,15 @@ def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, us
     with archive.open(member) as source, target.open("wb") as sink:
         while chunk := source.read(CHUNK):
             written += len(chunk)
-            scan.add(chunk)
-            if scan.long is not None:
-                raise UnreadableFile(f"zip member {member.filename!r}: {scan.long}")
             if used + written > MAX_TOTAL_BYTES:
                 raise UnreadableFile(f"zip unpacks to more than {MAX_TOTAL_BYTES} bytes")
             if written > MAX_RATIO * max(member.compress_size, 1) and written > CHUNK:
                 raise UnreadableFile(
                     f"zip member {member.filename!r} expands more than {MAX_RATIO}x: a zip bomb"
                 )
+            scan.add(chunk)
+            if scan.long is not None:
+                raise UnreadableFile(f"zip member {member.filename!r}: {scan.long}")
             sink.write(chunk)
     return written
 

@@ -4,6 +4,7 @@ and snapshot intact, and every run listed by `repflow status`."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -121,6 +122,21 @@ def test_read_only_folder_is_a_clear_error(workspace: Workspace, small_disk: Pat
         assert con.execute("SELECT count(*) FROM sets").fetchone() == (5,)
     finally:
         con.close()
+
+
+def test_the_journal_takes_a_run_s_end_on_a_full_disk(small_disk: Path) -> None:
+    """The journal keeps room for a run's end: a run that filled the disk still records it."""
+    path = small_disk / "warehouse.duckdb.runs.jsonl"
+    with journal.Journal(path) as log:
+        log.write("start", run_id="r1", command="run")
+        with path.open("ab") as handle:  # end on a page: the next record needs a new one
+            handle.write(b"#" * (4095 - path.stat().st_size % 4096) + b"\n")
+        filler = small_disk / "filler"
+        with filler.open("wb", buffering=0) as handle, contextlib.suppress(OSError):
+            while True:
+                handle.write(bytes(1 << 16))
+        log.write("end", run_id="r1", status="failed", error="No space left on device")
+    assert [r["event"] for r in journal.read(path)] == ["start", "end"]
 
 
 @pytest.mark.slow
