@@ -200,7 +200,17 @@ def close_writers() -> None:
     """Detach every cached writer."""
     while _WRITERS:
         _, con = _WRITERS.popitem()
-        con.close()
+        close(con)
+
+
+def close(con: duckdb.DuckDBPyConnection) -> None:
+    """Close a connection to a catalog that may be gone. DuckDB rolls back an open transaction
+    as it closes, and when the catalog's server has died that rollback fails in a destructor,
+    which aborts the process (`terminate called after throwing an instance of
+    'duckdb::Exception'`); rolled back first, the failure is an error here, and is dropped."""
+    with suppress(duckdb.Error):
+        con.execute("ROLLBACK")
+    con.close()
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from typing import IO
 
 from warehouse.db import LOCK_POLL_S, Warehouse, WarehouseLocked
 from warehouse.holders import describe, holder
-from warehouse.lake import Lake, connect_catalog_db, quote
+from warehouse.lake import Lake, close, connect_catalog_db, quote
 
 # Locks this process holds: taking one again is a no-op, so a command can lock before starting
 # Prefect and the flow inside it can lock the same warehouse without waiting on itself.
@@ -120,4 +120,4 @@ def _advisory_lock(lake: Lake, timeout_s: float) -> Iterator[None]:
             time.sleep(LOCK_POLL_S)
         yield
     finally:
-        con.close()  # ends the transaction and so releases the lock
+        close(con)  # ends the transaction and so releases the lock, the server alive or not
