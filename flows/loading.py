@@ -8,7 +8,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol
@@ -213,59 +213,79 @@ def process_files(
     """Read every file once, in file order; parse the new ones (with `parse_step` in turn, or
     with `parse_ahead`, say on a cluster) and store them one at a time."""
     db = target(config.settings)
-    known = Known(db)
+    writer = Writer(db, Known(db), summary, store_step, progress, journal)
     if progress is not None:
         progress.begin(len(files))
     with tempfile.TemporaryDirectory(prefix="repflow-read-") as copies:
-        items = read_all(files, known, read_step, config.settings.settle_s)
+        items = read_all(files, writer.known, read_step, config.settings.settle_s)
         parses = (parse_ahead or in_turn(parse_step, read_step, Path(copies)))(items, config)
         for item, parsing in parses:
-            _one(item, parsing, db, known, summary, store_step, progress, journal)
+            writer.one(item, parsing)
 
 
-def _one(
-    item: Item,
-    parsing: Pending | None,
-    db: Warehouse,
-    known: Known,
-    summary: RunSummary,
-    store_step: Store,
-    progress: Progress | None,
-    journal: Journal | None,
-) -> None:
-    """What becomes of one file: counted as seen, left for the next run, or stored."""
-    if item.kind == "seen" or item.info is None:
-        summary.seen_before += item.kind == "seen"
-        if item.kind == "deferred":
-            summary.deferred.append((item.found.relative, str(item.problem)))
-        if progress is not None:
-            progress.passed(item.found.relative, item.problem)
-        return
-    info, started = item.info, time.monotonic()
-    # The same content twice in one inbox: the copy after a loaded one is a duplicate.
-    if item.kind == "duplicate" or (parsing is not None and info.file_id in known.loaded):
-        outcome = record_duplicate(db, info, summary.run_id)
-    else:
-        result: ParsedFile | str = item.problem or ""
-        if parsing is not None:
-            if journal is not None:  # so that a run killed in this parse names the file
-                journal.write("parse", run_id=summary.run_id, path=info.path, bytes=info.bytes)
-            token = READING.set(None if progress is None else partial(progress.reading, info))
-            try:
-                result = parsing()
-            finally:
-                READING.reset(token)
-        if isinstance(result, Deferred):
-            summary.deferred.append((info.path, result))
-            if progress is not None:
-                progress.passed(info.path, result)
-            return
-        parsed, failure = (None, result) if isinstance(result, str) else (result, None)
-        outcome = store_step(db, info, parsed, failure, summary.run_id)
-        if parsed is not None:
-            outcome = replace(outcome, **asdict(parsed.notes))
-        if outcome.status == "loaded":
-            known.loaded.add(info.file_id)
-    summary.files.append((info, outcome))
-    if progress is not None:
-        progress.file_done(info, outcome, time.monotonic() - started)
+@dataclass
+class Writer:
+    """The single writer of a run: what becomes of each file, in file order."""
+
+    db: Warehouse
+    known: Known
+    summary: RunSummary
+    store_step: Store
+    progress: Progress | None
+    journal: Journal | None
+    # Athletes with a file left for the next run, and that file: their later files wait too,
+    # so that an older export read next run never overwrites a newer one's edits.
+    waiting: dict[str | None, str] = field(default_factory=dict)
+
+    def one(self, item: Item, parsing: Pending | None) -> None:
+        """One file: counted as seen, left for the next run, or stored."""
+        athlete = item.found.athlete_id
+        if item.kind in ("new", "duplicate") and athlete in self.waiting:
+            self.defer(item.found.relative, athlete, f"waits for {self.waiting[athlete]!r}")
+        elif item.kind == "seen":
+            self.summary.seen_before += 1
+            self.passed(item.found.relative, None)
+        elif item.info is None:  # deferred when it was read
+            self.defer(item.found.relative, athlete, str(item.problem))
+        else:
+            self.store(item, item.info, parsing)
+
+    def store(self, item: Item, info: FileInfo, parsing: Pending | None) -> None:
+        started = time.monotonic()
+        # The same content twice in one inbox: the copy after a loaded one is a duplicate.
+        if item.kind == "duplicate" or (parsing is not None and info.file_id in self.known.loaded):
+            outcome = record_duplicate(self.db, info, self.summary.run_id)
+        else:
+            result = str(item.problem) if parsing is None else self.parse(info, parsing)
+            if isinstance(result, Deferred):
+                self.defer(info.path, info.athlete_id, result)
+                return
+            parsed, failure = (None, result) if isinstance(result, str) else (result, None)
+            outcome = self.store_step(self.db, info, parsed, failure, self.summary.run_id)
+            if parsed is not None:
+                outcome = replace(outcome, **asdict(parsed.notes))
+            if outcome.status == "loaded":
+                self.known.loaded.add(info.file_id)
+        self.summary.files.append((info, outcome))
+        if self.progress is not None:
+            self.progress.file_done(info, outcome, time.monotonic() - started)
+
+    def parse(self, info: FileInfo, parsing: Pending) -> ParsedFile | str:
+        if self.journal is not None:  # so that a run killed in this parse names the file
+            self.journal.write(
+                "parse", run_id=self.summary.run_id, path=info.path, bytes=info.bytes
+            )
+        token = READING.set(None if self.progress is None else partial(self.progress.reading, info))
+        try:
+            return parsing()
+        finally:
+            READING.reset(token)
+
+    def defer(self, path: str, athlete: str | None, why: str) -> None:
+        self.waiting.setdefault(athlete, path)
+        self.summary.deferred.append((path, why))
+        self.passed(path, why)
+
+    def passed(self, path: str, why: str | None) -> None:
+        if self.progress is not None:
+            self.progress.passed(path, why)

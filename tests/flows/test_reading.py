@@ -147,6 +147,36 @@ def test_a_file_changed_while_it_is_read_is_deferred_and_listed(
     assert run(workspace).total("loaded") == 4  # the next run reads it as it now is
 
 
+def test_a_deferred_file_holds_back_its_athlete_s_later_files(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older export left for the next run must not be stored after a newer one (its values
+    would overwrite the lifter's edits): the athlete's later files wait with it."""
+    workspace.write("a1/1-old.csv", SQUATS)
+    workspace.write("a1/2-new.csv", SQUATS.replace(",5,100,", ",6,100,"))
+    workspace.write("b2/other.csv", BENCH)
+    read = parsing.read_found
+
+    def syncing(found: discovery.Discovered, *args: Any) -> content.Content:
+        if found.relative == "a1/1-old.csv":
+            raise content.ChangedWhileRead("was modified while it was read")
+        return read(found, *args)
+
+    summary = run(workspace, pipeline.Steps(read=syncing))
+    assert summary.exit_code == 0
+    assert [info.path for info, _ in summary.files] == ["b2/other.csv"]
+    assert summary.deferred == [
+        ("a1/1-old.csv", "was modified while it was read"),
+        ("a1/2-new.csv", "waits for 'a1/1-old.csv'"),
+    ]
+    later = run(workspace)
+    assert [info.path for info, _ in later.files] == ["a1/1-old.csv", "a1/2-new.csv"]
+    assert later.total("revised") == 3  # the newer export's edits, over the older one's sets
+    assert {
+        reps for (reps,) in workspace.query("SELECT reps FROM sets WHERE athlete_id = 'a1'")
+    } == {6}
+
+
 def test_a_file_replaced_between_discovery_and_its_read_is_deferred(workspace: Workspace) -> None:
     path = workspace.write("a1/export.csv", SQUATS)
     (found,), _ = discovery.inbox_files(workspace.config())
