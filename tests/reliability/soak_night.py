@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
         Path(run_id_file).write_text(run_id)
         return run_id
 
-    runs.new_run_id = recorded  # execute takes no run id: record the one it makes
+    pipeline.new_run_id = recorded  # execute takes no run id: record the one it makes
     steps = pipeline.Steps()
     steps = replace(steps, **{step: killing(getattr(steps, step), int(at), when == "after")})
     config = load({"inbox": Path(inbox), "db": Path(db), "settle_s": 0})
