@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_settings import SettingsError
 
 import config as default_config
 from schemas.config_files import ConfigError, ExercisesFile, ProgramsFile
@@ -34,6 +36,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), "", "file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot be read: {exc.strerror or exc}") from None
 
 
 def _model(model: type[Model], path: Path) -> Model:
@@ -60,6 +66,24 @@ def _settings_source(error: ValidationError, flags: dict[str, Any], settings_fil
     return str(settings_file)
 
 
+def _unparsed(error: SettingsError) -> ConfigError:
+    """A setting whose value could not be read at all: an environment variable of a table
+    (REPFLOW_ATHLETES, REPFLOW_SCHEDULE) holds JSON."""
+    field = re.search(r'field "(\w+)"', str(error))
+    name = field.group(1) if field else ""
+    variable = f"REPFLOW_{name.upper()}"
+    if variable in os.environ:
+        example = EXAMPLES.get(name, "{...}")
+        return ConfigError(f"environment variable {variable}", "", f"not JSON; e.g. {example}")
+    return ConfigError("settings", name, str(error))
+
+
+EXAMPLES = {
+    "athletes": '{"a7": {"unit": "lb", "timezone": "Europe/Berlin"}}',
+    "schedule": '{"cron": "0 3 * * *", "timezone": "UTC"}',
+}
+
+
 def load(overrides: dict[str, Any] | None = None) -> Config:
     """Settings from flags (`overrides`), env and repflow.toml, plus the two program files."""
     flags = {key: value for key, value in (overrides or {}).items() if value is not None}
@@ -68,6 +92,8 @@ def load(overrides: dict[str, Any] | None = None) -> Config:
     if not folder.is_dir():
         raise ConfigError(str(folder), "", "config folder not found")
     settings_file = folder / "repflow.toml"
+    if settings_file.exists():
+        _read_toml(settings_file)  # its syntax and encoding, in the words of a config error
     token = SETTINGS_FILE.set(settings_file if settings_file.exists() else None)
     try:
         settings = Settings(**flags)
@@ -75,6 +101,8 @@ def load(overrides: dict[str, Any] | None = None) -> Config:
         raise ConfigError.from_validation(
             _settings_source(exc, flags, settings_file), exc
         ) from None
+    except SettingsError as exc:  # a REPFLOW_* variable that should hold JSON does not
+        raise _unparsed(exc) from None
     finally:
         SETTINGS_FILE.reset(token)
     programs = _model(ProgramsFile, folder / "programs.toml")

@@ -6,15 +6,14 @@ the task runner (this process, or Dask: docs/scaling.md), and the run's artifact
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import os
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -26,7 +25,7 @@ from prefect.settings import (
     PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
     temporary_settings,
 )
-from prefect.states import State
+from prefect.states import Failed, State
 from prefect.task_runners import TaskRunner
 
 from flows import discovery, loading, parsing, pipeline, progress, runs, summary
@@ -36,7 +35,7 @@ from schemas.set_row import RowContext
 from schemas.settings import Settings
 from warehouse.lake import redact, redact_error
 
-IO_RETRY_DELAYS = [1, 5]
+IO_RETRY_DELAYS: list[float] = [1, 5]
 
 
 def _retry_on_io(task: Any, task_run: TaskRun, state: State) -> bool:
@@ -50,50 +49,22 @@ def _retry_on_io(task: Any, task_run: TaskRun, state: State) -> bool:
     return False
 
 
-IO_RETRIES: dict[str, Any] = {
-    "retries": len(IO_RETRY_DELAYS),
-    "retry_delay_seconds": IO_RETRY_DELAYS,
-    "retry_condition_fn": _retry_on_io,
-}
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _redacting(step: Callable[P, R]) -> Callable[P, R]:
-    """`step`, whose errors carry no password: Prefect logs a failed task's error with its
-    traceback and keeps its message in the run's state (DESIGN.md, Secrets)."""
-
-    @functools.wraps(step)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return step(*args, **kwargs)
-        except BaseException as exc:
-            redact_error(exc)
-            raise
-
-    return run
-
-
-# The steps that open the warehouse (a DuckLake's connection string may hold a password) report
-# their errors redacted; fingerprint and the Dask parse read files only.
-fingerprint_task = task(name="fingerprint", cache_policy=NO_CACHE, **IO_RETRIES)(
-    parsing.fingerprint
-)
-parse_task = task(name="parse", cache_policy=NO_CACHE, **IO_RETRIES)(_redacting(parsing.parse))
-parse_to_arrow_task = task(name="parse", cache_policy=NO_CACHE, **IO_RETRIES)(
-    parsing.parse_to_arrow
-)
-store_task = task(name="store", cache_policy=NO_CACHE)(_redacting(loading.store))
-flag_task = task(name="flag", cache_policy=NO_CACHE)(_redacting(runs.flag))
-publish_task = task(name="publish", cache_policy=NO_CACHE, **IO_RETRIES)(
-    _redacting(pipeline.publish)
-)
+# The night's steps run in the flow's own process as plain calls: a task a file cost about 0.4 s
+# of Prefect's bookkeeping each, and at 5,000 files flooded its event queue ("Subscription queue
+# is full") and its database. Only a parse on a Dask worker is a task, which Dask needs.
+parse_to_arrow_task = task(
+    name="parse",
+    cache_policy=NO_CACHE,
+    retries=len(IO_RETRY_DELAYS),
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_condition_fn=_retry_on_io,
+)(parsing.parse_to_arrow)
 
 
 @flow(name="nightly", log_prints=False, validate_parameters=False)
 def nightly(
     settings: dict[str, Any] | None = None, as_of: date | str | None = None
-) -> runs.RunSummary:
+) -> runs.RunSummary | State[Any]:
     """Load every new file in the inbox, evaluate the rules, publish the analyst snapshot.
 
     Leave the warehouse out of `settings`: a DuckLake's connection string may carry a password,
@@ -101,10 +72,17 @@ def nightly(
     REPFLOW_WAREHOUSE or repflow.toml (`repflow run --warehouse` sets the variable for the run).
 
     `as_of` is a date, or YYYY-MM-DD as a deployment's run parameters carry it (the flow does
-    not validate parameters, so nothing else converts it)."""
+    not validate parameters, so nothing else converts it).
+
+    A run that fails ends the flow run Failed with the error as its message, and the caller
+    gets the error raised (the CLI says it in one line): returned as a state, it is not logged
+    with a traceback as a raised one is."""
     try:
         return _nightly(settings, as_of)
-    except BaseException as exc:  # Prefect logs it and keeps its message: without a password
+    except Exception as exc:  # Prefect keeps its message: without a password
+        redact_error(exc)
+        return Failed(message=f"{type(exc).__name__}: {exc}", data=exc)
+    except BaseException as exc:  # a stop (Ctrl-C, SIGTERM): Prefect cancels the run
         redact_error(exc)
         raise
 
@@ -114,14 +92,8 @@ def _nightly(settings: dict[str, Any] | None, as_of: date | str | None) -> runs.
         as_of = date.fromisoformat(as_of)
     config = load(settings)
     files, skipped = discovery.inbox_files(config)
-    steps = pipeline.Steps(
-        fingerprint=fingerprint_task,
-        parse=parse_task,
-        parse_ahead=_parse_on_cluster(config) if _on_dask() else None,
-        store=store_task,
-        flag=flag_task,
-        publish=publish_task,
-    )
+    # The steps run as plain calls: a task run a file cost more than parsing a small file.
+    steps = pipeline.Steps(parse_ahead=_parse_on_cluster(config) if _on_dask() else None)
     # Each file and the summary go to the flow run's log at INFO, whatever the CLI shows.
     logger = get_run_logger()
     logged = progress.LogLines(lambda line: logger.info(redact(line)))
@@ -179,8 +151,10 @@ def _parse_on_cluster(config: Config) -> loading.ParseAhead:
     window = PARSES_PER_SLOT * _slots(runner, config.settings)
     context = config.settings.row_context()
 
-    def parse_ahead(files: list[discovery.Discovered], _: Config) -> Iterator[loading.Pending]:
-        return loading.submit_ahead(files, lambda found: _submit(found, context), window)
+    def parse_ahead(
+        items: Iterator[loading.Item], _: Config
+    ) -> Iterator[tuple[loading.Item, loading.Pending | None]]:
+        return loading.submit_ahead(items, lambda item: _submit(item, context), window)
 
     return parse_ahead
 
@@ -194,9 +168,12 @@ def _slots(runner: TaskRunner[Any], settings: Settings) -> int:
     return settings.dask_workers or os.cpu_count() or 1
 
 
-def _submit(found: discovery.Discovered, context: RowContext) -> loading.Pending:
-    # An absolute path: a worker's current folder (or host) is not this process's.
-    future = parse_to_arrow_task.submit(str(found.path.absolute()), found.athlete_id, context)
+def _submit(item: loading.Item, context: RowContext) -> loading.Pending:
+    # An absolute path: a worker's current folder (or host) is not this process's. The worker
+    # reads the file itself, and parses it only if its bytes are those this process hashed.
+    assert item.info is not None
+    path, athlete = str(item.found.path.absolute()), item.found.athlete_id
+    future = parse_to_arrow_task.submit(path, athlete, context, item.info.sha256)
 
     def arrived() -> parsing.ParsedFile | str:
         result = future.result()
@@ -239,12 +216,21 @@ def run_nightly(
     runner = task_runner(chosen)
     with secrets_in_environment(settings) as parameters:
         if runner is None:
-            return nightly(settings=parameters, as_of=as_of)
+            return _summary(nightly(settings=parameters, as_of=as_of))
         if chosen.dask_address:
             _api_reachable_from(chosen.dask_address)
             _reach(chosen.dask_address)
         with _api_for_workers():
-            return nightly.with_options(task_runner=runner)(settings=parameters, as_of=as_of)
+            return _summary(
+                nightly.with_options(task_runner=runner)(settings=parameters, as_of=as_of)
+            )
+
+
+def _summary(result: runs.RunSummary | State[Any]) -> runs.RunSummary:
+    """What a call of the flow returns: its summary. A run that failed raised its error."""
+    if isinstance(result, State):
+        raise RuntimeError(f"the flow ended {result.type.value}: {result.message}")
+    return result
 
 
 # Settings that may hold a password, and the environment variable the flow reads each from.

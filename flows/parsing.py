@@ -1,9 +1,13 @@
-"""Reading one file: its fingerprint, then detect, read and validate, in this process or on
-a worker (as Arrow). Nothing here imports Prefect."""
+"""Reading one file: read it once (its bytes, their sha256, unchanged since it was found), then
+detect, read and validate what was read, in this process or on a worker (as Arrow). Nothing
+here imports Prefect."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import tempfile
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -17,30 +21,66 @@ import pyarrow as pa
 
 import sources
 from flows.config import Config
+from flows.discovery import Discovered
 from flows.reexport import StoredRows, read_known, row_seed, stored_hashes
 from schemas.row_hash import with_row_hashes
 from schemas.set_row import RowContext
 from schemas.validate import validate
+from sources import content
 from sources.base import Notes
+from sources.content import ChangedWhileRead, Content, LongLine, Source
 from sources.csv_text import UnreadableFile
 from warehouse.db import target
 from warehouse.load import FileInfo
 from warehouse.spool import Spool
 from warehouse.stored_lines import stored_lines
 
-HASH_CHUNK = 1 << 20
+# Read errors that can pass (a file briefly busy, a network filesystem's hiccup) are retried
+# after these delays; any other (permissions, gone) fails the file at once.
+TRANSIENT = {errno.EAGAIN, errno.EBUSY, errno.EINTR, errno.EIO, errno.ESTALE, errno.ETIMEDOUT}
+IO_RETRY_DELAYS = (1.0, 5.0)
+
+
+class Deferred(str):
+    """Why a file is left for the next run: it changed while it was read, or is still being
+    written. Not stored, not failed."""
+
+
+def read_found(
+    found: Discovered, settle_s: float, keep: bool = True, copy_to: Path | None = None
+) -> Content:
+    """Read a discovered file once (sources.content), retrying an error that can pass. Raises
+    ChangedWhileRead, or the OSError that stays."""
+    for delay in (*IO_RETRY_DELAYS, None):
+        try:
+            return content.read(found.path, found.seen, settle_s, keep=keep, copy_to=copy_to)
+        except OSError as exc:
+            if delay is None or exc.errno not in TRANSIENT:
+                raise
+            time.sleep(delay)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def file_id(athlete_id: str | None, key: str) -> str:
+    return hashlib.sha256(f"{athlete_id or ''}\x1f{key}".encode()).hexdigest()[:16]
+
+
+def file_info(read: Content, relative: str, athlete_id: str | None) -> FileInfo:
+    """The record of a file read: its id comes from its athlete and the sha256 of its bytes."""
+    return FileInfo(file_id(athlete_id, read.sha256), relative, read.sha256, read.size, athlete_id)
+
+
+def unread_info(found: Discovered) -> FileInfo:
+    """The record of a file that could not be read at all: no sha256, and an id of its path,
+    which the next record of that path replaces (warehouse.load)."""
+    size = found.seen.size if found.seen is not None else 0
+    unread = f"unread\x1f{found.relative}"
+    return FileInfo(file_id(found.athlete_id, unread), found.relative, "", size, found.athlete_id)
 
 
 def fingerprint(path: Path, relative: str, athlete_id: str | None) -> FileInfo:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    sha = digest.hexdigest()
-    file_id = hashlib.sha256(f"{athlete_id or ''}\x1f{sha}".encode()).hexdigest()[:16]
-    return FileInfo(file_id, relative, sha, size, athlete_id)
+    """The record of the file at `path` as it is now, read once without keeping its bytes."""
+    return file_info(content.read(path, None, keep=False), relative, athlete_id)
 
 
 @dataclass(frozen=True)
@@ -115,37 +155,53 @@ def _frame(table: pa.Table) -> pl.DataFrame:
     return frame
 
 
-def parse(path: Path, athlete_id: str | None, config: Config) -> ParsedFile | str:
-    """Detect, read and validate one file, or say why it fails as a whole. A re-export's rows
-    that the warehouse holds already are looked up, not validated again (flows/reexport.py).
-
-    An OSError is raised, not returned: the caller may retry it (a file briefly locked)."""
+def parse(read: Content, athlete_id: str | None, config: Config) -> ParsedFile | str:
+    """Detect, read and validate the bytes of one file as they were read, or say why it fails
+    as a whole. A re-export's rows that the warehouse holds already are looked up, not
+    validated again (flows/reexport.py)."""
     with stored_lines(target(config.settings)) as stored:
-        return parse_with(path, athlete_id, config.settings.row_context(), stored)
+        context = config.settings.row_context()
+        return parse_with(read.source(), athlete_id, context, stored, read.long_line)
 
 
-def parse_to_arrow(path: str, athlete_id: str | None, context: RowContext) -> ArrowFile | str:
-    """`parse` for a worker process or host: it takes a path every worker can read and the
-    little config validation needs, and returns Arrow tables, never a connection."""
-    result = parse_with(Path(path), athlete_id, context)
-    return result if isinstance(result, str) else ArrowFile.of(result)
+def parse_to_arrow(
+    path: str, athlete_id: str | None, context: RowContext, sha256: str
+) -> ArrowFile | str:
+    """`parse` for a worker process or host: it takes a path every worker can read, the sha256
+    the writer read there, and the little config validation needs, and returns Arrow tables,
+    never a connection. Bytes other than those hashed are Deferred, not parsed."""
+    with tempfile.TemporaryDirectory(prefix="repflow-read-") as folder:
+        try:
+            read = content.read(Path(path), None, keep=True, copy_to=Path(folder))
+        except ChangedWhileRead as exc:
+            return Deferred(f"changed while it was read: {exc}")
+        if read.sha256 != sha256:
+            return Deferred("changed while it was read: its bytes are not those found")
+        result = parse_with(read.source(), athlete_id, context, None, read.long_line)
+        return result if isinstance(result, str) else ArrowFile.of(result)
 
 
 def parse_with(
-    path: Path, athlete_id: str | None, context: RowContext, stored: StoredRows | None = None
+    source: Source,
+    athlete_id: str | None,
+    context: RowContext,
+    stored: StoredRows | None = None,
+    long_line: LongLine | None = None,
 ) -> ParsedFile | str:
     try:
-        return _parse(path, athlete_id, context, stored)
-    except OSError:
-        raise
+        return _parse(source, athlete_id, context, stored, long_line)
     except Exception as exc:
         return read_failure(exc)
 
 
 def _parse(
-    path: Path, athlete_id: str | None, context: RowContext, stored: StoredRows | None
+    source: Source,
+    athlete_id: str | None,
+    context: RowContext,
+    stored: StoredRows | None,
+    long_line: LongLine | None,
 ) -> ParsedFile:
-    parsed = sources.read(path)
+    parsed = sources.read(source, long_line)
 
     def done(
         sets: pl.DataFrame | Spool, rejects: pl.DataFrame | Spool, known: int = 0
@@ -176,7 +232,7 @@ def _parse(
         if again is not None:
             return done(again.sets, again.rejects, again.known)
         if second is not None:  # its batches are spent: read it again, in full
-            return _parse(path, athlete_id, context, None)
+            return _parse(source, athlete_id, context, None, long_line)
     # Every set keeps the hash of its row, for the next re-export to look up.
     seed = row_seed(context, athlete_id, parsed.format)
     if second is None:

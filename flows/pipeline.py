@@ -8,8 +8,10 @@ imports Prefect, so every decision is testable without it.
 
 from __future__ import annotations
 
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,12 +21,14 @@ import polars as pl
 import sources
 from flows.config import Config
 from flows.discovery import Discovered
-from flows.loading import Fingerprint, Parse, ParseAhead, Progress, Store, process_files, store
-from flows.parsing import fingerprint, parse, parse_with
+from flows.loading import Parse, ParseAhead, Progress, Read, Store, process_files, store
+from flows.parsing import parse, parse_with, read_found
 from flows.runs import (
     RunSummary,
+    failure,
     finish,
     flag,
+    journaled,
     new_run_id,
     now,
     prepare,
@@ -32,7 +36,10 @@ from flows.runs import (
     recorded,
     rules_due,
 )
-from warehouse.db import Warehouse, target, writer
+from sources import content
+from sources.content import ChangedWhileRead, Content
+from warehouse.db import Warehouse, WarehouseLocked, target, writer
+from warehouse.journal import Journal, interrupted, journal_path, tail
 from warehouse.lake import lake_writers
 from warehouse.load import FileInfo, load_file
 from warehouse.lock import run_lock
@@ -43,7 +50,7 @@ from warehouse.publish import publish
 class Steps:
     """The steps a run calls; the Prefect flow swaps in task-wrapped versions."""
 
-    fingerprint: Fingerprint = fingerprint
+    read: Read = read_found
     parse: Parse = parse
     parse_ahead: ParseAhead | None = None  # None: `parse` each file in turn
     store: Store = store
@@ -62,23 +69,31 @@ def execute(
 ) -> RunSummary:
     """One run: load `files`, evaluate the rules when `as_of` is given and they are due,
     record the run, and publish the analyst snapshot. A run that fails on the way (an error in
-    the rules, a full disk) records `failed` with the error before the error goes on."""
+    the rules, a full disk) records `failed` with the error before the error goes on, and
+    publishes nothing; the runs journal keeps every run, also one that could not write."""
     settings = config.settings
     where = target(settings)
     summary = RunSummary(new_run_id(now()), command, now(), as_of=as_of)
     summary.skipped_paths += skipped or []
-    with run_lock(where, settings.lock_timeout_s), lake_writers():
+    with (
+        opened_journal(config) as journal,
+        journaled(journal, summary),
+        run_lock(where, settings.lock_timeout_s),
+        lake_writers(),
+    ):
+        since_last(journal, summary)
         prepare(where, config, settings.lock_timeout_s)
         with recorded(where, summary, config):
             process_files(
                 files,
                 config,
                 summary,
-                fingerprint_step=steps.fingerprint,
+                read_step=steps.read,
                 parse_step=steps.parse,
                 parse_ahead=steps.parse_ahead,
                 store_step=steps.store,
                 progress=progress,
+                journal=journal,
             )
             if as_of is not None and rules_due(where, summary, config):
                 summary.flags = steps.flag(where, config, as_of, summary.run_id)
@@ -92,6 +107,35 @@ def execute(
     return summary
 
 
+def opened_journal(config: Config) -> Journal:
+    """The runs journal of the configured warehouse (warehouse/journal.py), not yet opened."""
+    settings = config.settings
+    return Journal(journal_path(target(settings), settings.db))
+
+
+def since_last(journal: Journal, summary: RunSummary) -> None:
+    """Holding the run lock: start a new journal file when it is large, and note the runs that
+    died since the last that ended (a kill, out of memory), with the file each was parsing."""
+    journal.rotate()
+    summary.interrupted = interrupted(tail(journal.path), summary.run_id)
+
+
+@contextmanager
+def writer_lock(config: Config, command: str) -> Iterator[None]:
+    """The run lock, taken before a run starts (`repflow run` takes it before Prefect's start-up,
+    so a second run fails in a second). A run that finds it held is in the runs journal."""
+    settings = config.settings
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(run_lock(target(settings), settings.lock_timeout_s))
+        except WarehouseLocked as exc:
+            locked_out = RunSummary(new_run_id(now()), command, now(), error=failure(exc))
+            with opened_journal(config) as journal, journaled(journal, locked_out):
+                pass
+            raise
+        yield
+
+
 def stale_files(db: Warehouse) -> list[FileInfo]:
     """Loaded files that an older version of their format's reader read, oldest first."""
     with writer(db) as con:
@@ -103,14 +147,21 @@ def stale_files(db: Warehouse) -> list[FileInfo]:
     return [FileInfo(*row[:5]) for row in rows if row[6] < sources.reader_version(str(row[5]))]
 
 
-def stored_copy(inbox: Path, info: FileInfo) -> Path | str:
-    """Where a loaded file still is, with the bytes it had; else why it cannot be re-read."""
+def stored_copy(inbox: Path, info: FileInfo, copies: Path) -> Content | str:
+    """A loaded file's bytes, read once from where it still is (a large one copied into
+    `copies`), when they are the bytes it had; else why it cannot be re-read."""
     path = Path(info.path) if Path(info.path).is_absolute() else inbox / info.path
     if not path.is_file():
         return f"not at {path} any more: it cannot be re-read"
-    if fingerprint(path, info.path, info.athlete_id).sha256 != info.sha256:
+    try:
+        read = content.read(path, None, keep=True, copy_to=copies)
+    except (OSError, ChangedWhileRead) as exc:
+        return f"{path} could not be read ({exc}): it cannot be re-read"
+    if read.sha256 != info.sha256:
+        if read.copy is not None:
+            read.copy.unlink()
         return "its content changed since it loaded: the new content loads as a new file"
-    return path
+    return read
 
 
 def reload(config: Config, as_of: date, progress: Progress | None = None) -> RunSummary:
@@ -120,7 +171,13 @@ def reload(config: Config, as_of: date, progress: Progress | None = None) -> Run
     settings = config.settings
     where = target(settings)
     summary = RunSummary(new_run_id(now()), "reload", now(), as_of=as_of)
-    with run_lock(where, settings.lock_timeout_s), lake_writers():
+    with (
+        opened_journal(config) as journal,
+        journaled(journal, summary),
+        run_lock(where, settings.lock_timeout_s),
+        lake_writers(),
+    ):
+        since_last(journal, summary)
         prepare(where, config, settings.lock_timeout_s)
         with recorded(where, summary, config):
             _reread(where, config, summary, progress)
@@ -133,15 +190,18 @@ def _reread(
     settings = config.settings
     stale = stale_files(where)
     if progress is not None:
-        progress.begin(len(stale), 0)
+        progress.begin(len(stale))
     for info in stale:
         started = time.monotonic()
-        path = stored_copy(settings.inbox, info)
-        result = (
-            path
-            if isinstance(path, str)
-            else parse_with(path, info.athlete_id, settings.row_context())
-        )
+        with tempfile.TemporaryDirectory(prefix="repflow-read-") as copies:
+            read = stored_copy(settings.inbox, info, Path(copies))
+            result = (
+                read
+                if isinstance(read, str)
+                else parse_with(
+                    read.source(), info.athlete_id, settings.row_context(), None, read.long_line
+                )
+            )
         if isinstance(result, str):
             summary.skipped_paths.append(f"{info.path!r}: not re-read: {result}")
             continue

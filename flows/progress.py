@@ -23,7 +23,8 @@ from rich.progress import (
 )
 
 from flows.loading import Progress as Observer
-from flows.summary import file_line
+from flows.printable import printable
+from flows.summary import deferred_line, file_line
 from warehouse.load import FileInfo, FileOutcome
 
 # The renderer of an in-process `repflow run`, read by the nightly flow. A context variable, not
@@ -49,8 +50,8 @@ class LogLines:
         self.quarters = 0  # of the large file being read, logged so far
         self.done = 0
 
-    def begin(self, files: int, seen_before: int) -> None:
-        self.say(f"{files} file(s) to read, {seen_before} loaded by earlier runs")
+    def begin(self, files: int) -> None:
+        self.say(f"{files} file(s) found")
 
     def reading(self, info: FileInfo, done_bytes: int) -> None:
         # A line at each quarter: a log shows that a long file goes on, without a line a batch.
@@ -60,11 +61,15 @@ class LogLines:
         quarters = min(4 * done_bytes // max(info.bytes, 1), 3)
         if quarters > self.quarters:
             self.quarters = quarters
-            self.say(f"reading    {info.path}: {25 * quarters}%")
+            self.say(f"reading    {printable(info.path)}: {25 * quarters}%")
 
     def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
         self.quarters = self.done = 0
-        self.say(f"{file_line(info, outcome)} [{elapsed_s:.2f} s]")
+        self.say(f"{printable(file_line(info, outcome))} [{elapsed_s:.2f} s]")
+
+    def passed(self, path: str, why: str | None) -> None:
+        if why is not None:  # a file loaded by an earlier run gets no line
+            self.say(printable(deferred_line(path, why)))
 
 
 class Bar:
@@ -102,12 +107,12 @@ class Bar:
     ) -> None:
         self.bar.stop()
 
-    def begin(self, files: int, seen_before: int) -> None:
+    def begin(self, files: int) -> None:
         self.bar.update(self.task, total=files, detail=self._detail(files))
 
     def reading(self, info: FileInfo, done_bytes: int) -> None:
         if self.file is None:
-            self.file = self.bar.add_task(escape(info.path), total=info.bytes, detail="")
+            self.file = self.bar.add_task(escape(printable(info.path)), total=info.bytes, detail="")
         done = min(done_bytes, info.bytes)
         detail = f"{done / MB:,.0f} of {info.bytes / MB:,.0f} MB read"
         self.bar.update(self.file, completed=done, detail=detail)
@@ -120,9 +125,14 @@ class Bar:
         self.rows += stored(outcome)
         self.rejects += outcome.rejected
         if outcome.status == "failed":
-            self.bar.console.print(file_line(info, outcome), markup=False)
+            self.bar.console.print(printable(file_line(info, outcome)), markup=False)
         total = self.bar.tasks[0].total
         self.bar.update(self.task, advance=1, detail=self._detail(total))
+
+    def passed(self, path: str, why: str | None) -> None:
+        if why is not None:
+            self.bar.console.print(printable(deferred_line(path, why)), markup=False)
+        self.bar.update(self.task, advance=1, detail=self._detail(self.bar.tasks[0].total))
 
     def _detail(self, files: float | None) -> str:
         of = "?" if files is None else f"{files:.0f}"
@@ -135,9 +145,9 @@ class Both:
     def __init__(self, first: Observer, second: Observer) -> None:
         self.observers = (first, second)
 
-    def begin(self, files: int, seen_before: int) -> None:
+    def begin(self, files: int) -> None:
         for observer in self.observers:
-            observer.begin(files, seen_before)
+            observer.begin(files)
 
     def reading(self, info: FileInfo, done_bytes: int) -> None:
         for observer in self.observers:
@@ -146,6 +156,10 @@ class Both:
     def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
         for observer in self.observers:
             observer.file_done(info, outcome, elapsed_s)
+
+    def passed(self, path: str, why: str | None) -> None:
+        for observer in self.observers:
+            observer.passed(path, why)
 
 
 @contextmanager

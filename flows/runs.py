@@ -4,6 +4,7 @@ whether the analyst snapshot lags the working database."""
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -18,14 +19,14 @@ import duckdb
 import polars as pl
 
 from flows.config import Config
-from flows.discovery import Ignored, Refused
+from flows.discovery import Ignored, Refused, Unwalkable
 from rules import evaluate_relation
 from warehouse import catalog
 from warehouse.db import Warehouse, reader, writer
 from warehouse.flags import rule_sets, store_flags
+from warehouse.journal import Interrupted, Journal
 from warehouse.lake import Lake, redact
 from warehouse.load import FileInfo, FileOutcome
-from warehouse.publish import publish
 
 
 @dataclass
@@ -43,6 +44,10 @@ class RunSummary:
     sets_watermark: str | None = None  # the stored sets, when the rules were due (rules_due)
     error: str | None = None  # why the run failed: its status is then `failed`
     lake_snapshot: int | None = None  # on a DuckLake: the snapshot the run ended at
+    # Files left for the next run, with why: changed while read, or still being written.
+    deferred: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    # Earlier runs that never ended (killed), from the runs journal: said once, by this run.
+    interrupted: list[Interrupted] = field(default_factory=list)
 
     @property
     def ignored(self) -> list[str]:
@@ -72,17 +77,41 @@ class RunSummary:
     def status(self) -> str:
         if self.error is not None:
             return "failed"
-        trouble = self.count("failed") or self.refused
+        trouble = self.count("failed") or self.problems
         return "completed_with_failures" if trouble else "succeeded"
 
     @property
-    def refused(self) -> bool:
-        """Whether a path named on the command line was not a file to read."""
-        return any(isinstance(path, Refused) for path in self.skipped_paths)
+    def problems(self) -> list[str]:
+        """Paths the run failed for without a file record: a path named on the command line
+        that is not a file to read, a folder that could not be walked."""
+        return [path for path in self.skipped_paths if isinstance(path, Refused | Unwalkable)]
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.error is not None or self.count("failed") or self.refused else 0
+        return 0 if self.status == "succeeded" else 1
+
+    def row(self) -> dict[str, object]:
+        """The run's columns in `runs` (the config's fingerprint and the finish time aside)."""
+        rules_ran = self.rules_ran
+        return {
+            "run_id": self.run_id,
+            "command": self.command,
+            "started_at": self.started_at,
+            "status": self.status,
+            "as_of": self.as_of if rules_ran else None,
+            "files_seen": len(self.files) + self.seen_before,
+            "files_loaded": self.count("loaded"),
+            "files_duplicate": self.count("duplicate") + self.seen_before,
+            "files_failed": self.count("failed"),
+            "rows_loaded": self.total("loaded"),
+            "rows_revised": self.total("revised"),
+            "rows_rejected": self.total("rejected"),
+            "flags_emitted": self.flags.height if self.flags is not None and rules_ran else None,
+            "changed": self.changed,
+            "sets_watermark": self.sets_watermark if rules_ran else None,
+            "rules_sha256": rules_fingerprint() if rules_ran else None,
+            "error": self.error,
+        }
 
 
 def new_run_id(now: datetime) -> str:
@@ -161,59 +190,56 @@ def flag(db: Warehouse, config: Config, as_of: date, run_id: str) -> pl.DataFram
 def finish(db: Warehouse, summary: RunSummary, config: Config) -> None:
     """Write the run's row in `runs`, or mark it failed when it was written already (the
     publish after it failed)."""
-    flags = summary.flags.height if summary.flags is not None and summary.rules_ran else None
+    row = summary.row() | {"config_sha256": config.sha256}
     with writer(db) as con:
         con.execute("DELETE FROM runs WHERE run_id = ?", [summary.run_id])
         con.execute(
-            "INSERT INTO runs (run_id, command, started_at, finished_at, status, as_of, "
-            "files_seen, files_loaded, files_duplicate, files_failed, rows_loaded, "
-            "rows_revised, rows_rejected, flags_emitted, config_sha256, changed, "
-            "sets_watermark, rules_sha256, error) "
-            "VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                summary.run_id,
-                summary.command,
-                summary.started_at,
-                summary.status,
-                summary.as_of if summary.rules_ran else None,
-                len(summary.files) + summary.seen_before,
-                summary.count("loaded"),
-                summary.count("duplicate") + summary.seen_before,
-                summary.count("failed"),
-                summary.total("loaded"),
-                summary.total("revised"),
-                summary.total("rejected"),
-                flags,
-                config.sha256,
-                summary.changed,
-                summary.sets_watermark if summary.rules_ran else None,
-                rules_fingerprint() if summary.rules_ran else None,
-                summary.error,
-            ],
+            f"INSERT INTO runs ({', '.join(row)}, finished_at) "
+            f"VALUES ({', '.join('?' for _ in row)}, now())",
+            list(row.values()),
         )
 
 
+def failure(exc: BaseException) -> str:
+    """What a run that failed with `exc` records as its error: a password in a DSN redacted."""
+    return redact(f"{type(exc).__name__}: {exc}")
+
+
 def failed(db: Warehouse, summary: RunSummary, config: Config, exc: BaseException) -> None:
-    """Record the run as failed, with why (a password in a DSN redacted), before it ends."""
-    summary.error = redact(f"{type(exc).__name__}: {exc}")
-    # The disk that failed the run may refuse its record too: the original error goes on.
+    """Record the run as failed, with why, before it ends."""
+    summary.error = failure(exc)
+    # The disk that failed the run may refuse its record too: the original error goes on, and
+    # the runs journal keeps the run (journaled).
     with suppress(Exception):
         finish(db, summary, config)
 
 
 @contextmanager
 def recorded(where: Warehouse, summary: RunSummary, config: Config) -> Iterator[None]:
-    """Whatever fails inside records the run as failed, then goes on (a Ctrl-C too). After an
-    error the snapshot is published, so that `repflow status` shows the failed run."""
+    """Whatever fails inside records the run as failed, then goes on (a Ctrl-C too). The
+    snapshot is not published: a failed run may have found the working database damaged, and
+    the snapshot stays the last good state; `repflow status` reads the failure from the
+    journal."""
     try:
         yield
     except BaseException as exc:
         failed(where, summary, config, exc)
-        if isinstance(exc, Exception) and not isinstance(where, Lake):
-            settings = config.settings
-            with suppress(Exception):  # a full disk may refuse the copy: the error goes on
-                publish(where, settings.analytics_path, settings.lock_timeout_s)
         raise
+
+
+@contextmanager
+def journaled(journal: Journal, summary: RunSummary) -> Iterator[None]:
+    """The run's start and end in the runs journal: every run, also one that could not write
+    the warehouse (the lock held, a damaged database, a full disk), with its error."""
+    journal.write("start", run_id=summary.run_id, command=summary.command, pid=os.getpid())
+    try:
+        yield
+    except BaseException as exc:
+        summary.error = summary.error or failure(exc)
+        raise
+    finally:
+        deferred = [f"{path}: {why}" for path, why in summary.deferred]
+        journal.write("end", **summary.row(), problems=summary.problems, deferred=deferred)
 
 
 def publish_due(where: Warehouse, summary: RunSummary, snapshot: Path) -> bool:

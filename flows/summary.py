@@ -37,6 +37,11 @@ def file_line(info: FileInfo, outcome: FileOutcome) -> str:
     return f"loaded     {where} ({outcome.format}): {', '.join(parts)}"
 
 
+def deferred_line(path: str, why: str) -> str:
+    """A file left for the next run: it changed while it was read, or is still being written."""
+    return f"deferred   {path}: {why}; read again by the next run"
+
+
 def flag_counts(summary: RunSummary) -> dict[str, int]:
     if summary.flags is None:
         return {}
@@ -60,7 +65,7 @@ def rules_said(summary: RunSummary) -> str | None:
 
 def notes(summary: RunSummary) -> list[str]:
     """Everything else a run has to say: where the lake is, what was not read or ignored, the
-    files that failed."""
+    files left for the next run, runs found interrupted, the files that failed."""
     out = []
     if summary.lake_snapshot is not None:
         out.append(f"lake: at snapshot {summary.lake_snapshot} (repflow sql --at <id> reads one)")
@@ -77,6 +82,8 @@ def notes(summary: RunSummary) -> list[str]:
     out += [
         f"skipped {reason}" for reason in summary.skipped_paths if not isinstance(reason, Ignored)
     ]
+    out += [deferred_line(path, why) for path, why in summary.deferred]
+    out += [f"interrupted: {run}" for run in summary.interrupted]
     out += [
         file_line(info, outcome) for info, outcome in summary.files if outcome.status == "failed"
     ]

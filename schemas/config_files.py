@@ -36,14 +36,24 @@ class ConfigError(Exception):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # `inf` and `nan` are valid TOML floats, and no value of ours: a load step of inf prescribes
+    # "4×10 @ inf kg".
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# Bounds far past any program, and short of what overflows an integer or a prescription: a
+# rep step of 10**30 fails here, not after the night's files are loaded.
+MAX_COUNT = 1000  # sets or reps, as the set contract bounds reps
+MAX_LOAD_STEP_KG = 100.0
+MAX_LOAD_STEP_LB = 220.0
+MAX_DAYS = 36_500
 
 
 class Range(Strict):
     """An inclusive [min, max] range, written in TOML as a two-item array."""
 
-    min: int = Field(ge=1)
-    max: int = Field(ge=1)
+    min: int = Field(ge=1, le=MAX_COUNT)
+    max: int = Field(ge=1, le=MAX_COUNT)
 
     @model_validator(mode="before")
     @classmethod
@@ -68,19 +78,19 @@ class Program(Strict):
     sets: Range
     reps: Range
     sets_on_ladder: bool = False
-    rep_step: int = Field(default=1, ge=1)
-    load_step_kg: float = Field(gt=0)
-    load_step_lb: float = Field(gt=0)
-    intro_sessions: int = Field(default=0, ge=0)
+    rep_step: int = Field(default=1, ge=1, le=MAX_COUNT)
+    load_step_kg: float = Field(gt=0, le=MAX_LOAD_STEP_KG)
+    load_step_lb: float = Field(gt=0, le=MAX_LOAD_STEP_LB)
+    intro_sessions: int = Field(default=0, ge=0, le=MAX_COUNT)
     confirm_load: int = Field(default=2, ge=1, le=10)
     rpe_cap: float = Field(default=10, ge=1, le=10)
     sessions_per_week: int | None = Field(default=None, ge=1, le=14)
     first_in_session: bool = False
     load_cue: str = ""
     stall_sessions: int = Field(default=3, ge=0, le=10)
-    break_days: int = Field(default=21, ge=0)
+    break_days: int = Field(default=21, ge=0, le=MAX_DAYS)
     deload_factor: float = Field(default=0.9, ge=0.5, le=1)
-    dormant_days: int = Field(default=180, ge=0)
+    dormant_days: int = Field(default=180, ge=0, le=MAX_DAYS)
 
     @model_validator(mode="after")
     def dormant_after_break(self) -> Self:

@@ -17,8 +17,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from schemas.set_row import RowContext
+from schemas.set_row import RowContext, is_athlete_id
 
+DEFAULT_DB = "warehouse.duckdb"
 # The TOML file settings are read from; set by the loader before the model is built.
 SETTINGS_FILE: ContextVar[Path | None] = ContextVar("SETTINGS_FILE", default=None)
 
@@ -34,6 +35,15 @@ def valid_timezone(name: str) -> str:
 
 
 Timezone = Annotated[str, AfterValidator(valid_timezone)]
+
+
+def valid_athlete(name: str) -> str:
+    if not is_athlete_id(name):
+        raise ValueError(f"{name!r} is not a valid athlete_id (as an inbox folder's name)")
+    return name
+
+
+AthleteId = Annotated[str, AfterValidator(valid_athlete)]
 
 
 def valid_scheduler(address: str) -> str:
@@ -61,14 +71,14 @@ LakeSpec = Annotated[str, AfterValidator(valid_lake)]
 
 
 class AthleteSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     timezone: Timezone | None = None
     unit: Literal["kg", "lb"] | None = None
 
 
 class Schedule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     cron: str = "0 3 * * *"
     timezone: Timezone = "UTC"
@@ -80,10 +90,12 @@ class Schedule(BaseModel):
 class Settings(BaseSettings):
     """Everything a run needs to know, typed; see docs/configuration.md."""
 
-    model_config = SettingsConfigDict(env_prefix="REPFLOW_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="REPFLOW_", extra="forbid", frozen=True, allow_inf_nan=False
+    )
 
     inbox: Path = Path("inbox")
-    db: Path = Path("warehouse.duckdb")
+    db: Path = Path(DEFAULT_DB)
     analytics_db: Path | None = None
     # A DuckLake instead of the `db` file: its catalog, and where its Parquet files go.
     warehouse: LakeSpec | None = None
@@ -91,12 +103,15 @@ class Settings(BaseSettings):
     config: Path | None = None
     timezone: Timezone = "UTC"
     unit: Literal["kg", "lb"] = "kg"
-    lock_timeout_s: float = Field(default=10.0, ge=0)
+    lock_timeout_s: float = Field(default=10.0, ge=0, le=86_400)
+    # A file modified less than this long ago is still being written (a sync, a download): it
+    # waits for the next run. 0 in tests and the bench, which write their files just before.
+    settle_s: float = Field(default=2.0, ge=0, le=3600)
     # Where the per-file parse runs: this process, or a Dask cluster (docs/scaling.md).
     runner: Literal["local", "dask"] = "local"
     dask_workers: int | None = Field(default=None, ge=1, le=1024)  # None: one per CPU core
     dask_address: SchedulerAddress | None = None  # an existing cluster instead of a local one
-    athletes: dict[str, AthleteSettings] = {}
+    athletes: dict[AthleteId, AthleteSettings] = {}
     schedule: Schedule = Schedule()
 
     @classmethod
@@ -116,7 +131,15 @@ class Settings(BaseSettings):
 
     @property
     def analytics_path(self) -> Path:
-        return self.analytics_db or self.db.with_name("analytics.duckdb")
+        """`analytics_db`, else the snapshot beside the warehouse's real file, named after it:
+        `analytics.duckdb` for `warehouse.duckdb`, `<name>.analytics.duckdb` for any other, so
+        that two warehouses in one folder never share a snapshot."""
+        if self.analytics_db is not None:
+            return self.analytics_db
+        real = self.db.resolve()
+        if real.name == DEFAULT_DB:
+            return real.with_name("analytics.duckdb")
+        return real.with_name(f"{real.stem}.analytics.duckdb")
 
     def row_context(self) -> RowContext:
         return RowContext(

@@ -10,7 +10,6 @@ changed are corrections, and `repflow reload` re-reads the files an older versio
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from types import ModuleType
 
 from sources import (
@@ -27,6 +26,7 @@ from sources import (
     zip_bundle,
 )
 from sources.base import Parsed
+from sources.content import LongLine, Source
 from sources.csv_text import UnreadableFile, decoded_as
 
 READERS: tuple[ModuleType, ...] = (
@@ -43,6 +43,9 @@ READERS: tuple[ModuleType, ...] = (
     zip_bundle,
 )
 HEAD_BYTES = 64 * 1024
+# The text formats read whole, where one line can take the memory of many (sources.content).
+WHOLE_TEXT = tuple(r for r in READERS if r.FORMAT.endswith("_csv") and r is not canonical_csv)
+WHOLE_TEXT += (machine_json,)
 
 
 def describe(head: bytes) -> str:
@@ -72,12 +75,17 @@ def reader_version(fmt: str) -> int:
     return versions.get(fmt, 1)
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source, long_line: LongLine | None = None) -> Parsed:
+    """Detect the format of `path` from its first bytes and read it. `long_line`, a line over
+    the limit found as the file was read (sources.content), fails a text file that is read
+    whole; a canonical CSV is read in batches and rejects that line alone."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     if not head:
         raise UnreadableFile("the file is empty")
     reader = detect(head)
+    if long_line is not None and reader in WHOLE_TEXT:
+        raise UnreadableFile(f"{long_line}: the file is not read")
     parsed: Parsed = reader.read(path)
     if reader.FORMAT.endswith("_csv"):  # the text formats, read through csv_text.decode
         encoding = decoded_as(path)

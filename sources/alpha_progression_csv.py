@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polars as pl
 
 from sources import sets
 from sources.base import TRACE_COLUMNS, Parsed
 from sources.columns import set_numbers, timestamp
+from sources.content import Source
 from sources.csv_text import BROKEN_QUOTES, UnreadableFile, decode, split_fields, split_records
 
 FORMAT = "alpha_progression_csv"
@@ -63,7 +63,7 @@ def detect(head: bytes) -> bool:
     return bool(_SIGNATURE.search(text)) and bool(_DATE_LINE.search(text))
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source) -> Parsed:
     text = decode(path.read_bytes())
     found = _SET_HEADER.search(text)
     if found is None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
 from sources.base import CANONICAL_COLUMNS, TRACE_COLUMNS, Parsed
+from sources.content import Source
 from sources.csv_text import UnreadableFile, first_line, header_names, stream_table
 
 FORMAT = "canonical_csv"
@@ -21,7 +20,7 @@ def detect(head: bytes) -> bool:
     return all(column in names for column in REQUIRED)
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source) -> Parsed:
     # Gym systems export whole member bases in this format: it is read in batches.
     table = stream_table(path, ",")
     repeated = [name for name in table.repeated if name in CANONICAL_COLUMNS]

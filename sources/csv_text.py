@@ -7,11 +7,14 @@ the file: it becomes one record with a structure error, and the records after it
 from __future__ import annotations
 
 import codecs
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import IO
 
 import polars as pl
+
+from sources.content import MAX_LINE_BYTES, Source
 
 STRUCTURE_ERROR = "structure_error"
 # A quote left open runs to the end of the file; after this many recoveries the rest is one
@@ -46,7 +49,7 @@ def decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def decoded_as(path: Path) -> str | None:
+def decoded_as(path: Source) -> str | None:
     """The encoding `decode` falls back to for this file, when it is not all UTF-8: the
     Windows-1252 fallback guesses, and the person who loads the file should know."""
     with path.open("rb") as handle:
@@ -221,13 +224,34 @@ class CsvStream:
     repeated: list[str]
 
 
-def stream_table(path: Path, separator: str, batch_bytes: int | None = None) -> CsvStream:
-    """`path` read `batch_bytes` (BATCH_BYTES) at a time, each batch cut where a record ends."""
+def stream_table(path: Source, separator: str, batch_bytes: int | None = None) -> CsvStream:
+    """`path` read `batch_bytes` (BATCH_BYTES) at a time, each batch cut where a record ends. A
+    line over MAX_LINE_BYTES is never held: it reads as a broken record of its first bytes."""
     chunks = _chunks(path, batch_bytes or BATCH_BYTES)
-    return stream_records((decode(chunk) for chunk in chunks), separator)
+    texts = (chunk if isinstance(chunk, Overlong) else decode(chunk) for chunk in chunks)
+    return stream_records(texts, separator)
 
 
-def stream_records(texts: Iterator[str], separator: str) -> CsvStream:
+@dataclass(frozen=True)
+class Overlong:
+    """A line longer than MAX_LINE_BYTES, in place of its text: its first bytes and its size."""
+
+    head: bytes
+    size: int
+
+    @property
+    def error(self) -> str:
+        return (
+            f"the line is {self.size:,} bytes long, over the limit of {MAX_LINE_BYTES:,} bytes "
+            f"a line: not read (its first {len(self.head):,} bytes are kept)"
+        )
+
+
+# Of a line over the limit, this much is kept as its reject's raw text.
+OVERLONG_KEPT = 4096
+
+
+def stream_records(texts: Iterator[str | Overlong], separator: str) -> CsvStream:
     """Tables of consecutive pieces of one CSV text, each piece ending where a record ends and
     the first holding the header."""
     pieces = _record_pieces(texts)
@@ -235,6 +259,8 @@ def stream_records(texts: Iterator[str], separator: str) -> CsvStream:
     records = next((piece for piece in pieces if piece.height), None)
     if records is None:
         raise UnreadableFile("the file is empty")
+    if "error" in records.columns:  # the header is a line over the limit
+        raise UnreadableFile(f"the header line: {records['error'][0]}")
     table = split_fields(records.head(1), separator)
     header = [cell.strip() for cell in table["fields"][0].to_list()]
     if len(header) > MAX_COLUMNS:
@@ -250,10 +276,18 @@ def stream_records(texts: Iterator[str], separator: str) -> CsvStream:
     return CsvStream(header=names, batches=batches(), repeated=repeated)
 
 
-def _record_pieces(texts: Iterator[str]) -> Iterator[pl.DataFrame]:
-    """The records of each piece, numbered by their line in the whole text."""
+def _record_pieces(texts: Iterator[str | Overlong]) -> Iterator[pl.DataFrame]:
+    """The records of each piece, numbered by their line in the whole text. A line over the
+    limit is a record of its own: its first bytes, and why it was not read."""
     next_line = 1
     for text in texts:
+        if isinstance(text, Overlong):
+            yield pl.DataFrame(
+                {"line": [next_line], "text": [decode(text.head)], "error": [text.error]},
+                schema={"line": pl.UInt32, "text": pl.String, "error": pl.String},
+            )
+            next_line += 1
+            continue
         lines = _lines(text, next_line)
         next_line += lines.height
         yield _split_lines(lines)
@@ -261,6 +295,13 @@ def _record_pieces(texts: Iterator[str]) -> Iterator[pl.DataFrame]:
 
 def _rows(records: pl.DataFrame, names: list[str], separator: str) -> pl.DataFrame:
     """Data records as source_line, raw, structure_error and one text column per header cell."""
+    if "error" in records.columns:  # a line over the limit, not read (_record_pieces)
+        return records.select(
+            pl.col("line").alias("source_line"),
+            pl.col("text").alias("raw"),
+            pl.col("error").alias("structure_error"),
+            *[pl.lit(None, pl.String).alias(name) for name in names],
+        )
     width = len(names)
     count = pl.col("fields").list.len()
     return (
@@ -280,9 +321,10 @@ def _rows(records: pl.DataFrame, names: list[str], separator: str) -> pl.DataFra
     )
 
 
-def _chunks(path: Path, batch_bytes: int) -> Iterator[bytes]:
+def _chunks(path: Source, batch_bytes: int) -> Iterator[bytes | Overlong]:
     """The file's bytes in pieces of about `batch_bytes`, each cut at a line break outside
-    quotes (the break itself dropped), so no record is split between two pieces."""
+    quotes (the break itself dropped), so no record is split between two pieces. A line over
+    MAX_LINE_BYTES comes as an Overlong, its bytes past the first OVERLONG_KEPT never held."""
     with path.open("rb") as handle:
         if handle.read(2) in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16: cut only once decoded
             handle.seek(0)
@@ -290,9 +332,21 @@ def _chunks(path: Path, batch_bytes: int) -> Iterator[bytes]:
             return
         handle.seek(0)
         pending: list[bytes] = []
+        open_line = 0  # bytes of the last line in `pending`, not ended yet
         while block := handle.read(batch_bytes):
             pending.append(block)
-            if b"\n" not in block:  # a line longer than a batch: read on, without rescanning
+            last = block.rfind(b"\n")
+            open_line = open_line + len(block) if last < 0 else len(block) - last - 1
+            if open_line > MAX_LINE_BYTES:
+                yield from _overlong(b"".join(pending), open_line, handle, batch_bytes)
+                pending, open_line = [], 0
+                rest = handle.read(batch_bytes)  # after the line's end (read by _overlong)
+                if rest:
+                    pending = [rest]
+                    last = rest.rfind(b"\n")
+                    open_line = len(rest) if last < 0 else len(rest) - last - 1
+                continue
+            if last < 0:  # a line longer than a batch: read on, without rescanning
                 continue
             data = b"".join(pending)
             cut = _record_end(data)
@@ -308,6 +362,30 @@ def _chunks(path: Path, batch_bytes: int) -> Iterator[bytes]:
             pending = [data[cut + 1 :]]
         if rest := b"".join(pending):
             yield rest
+
+
+def _overlong(
+    data: bytes, open_line: int, handle: IO[bytes], batch_bytes: int
+) -> Iterator[bytes | Overlong]:
+    """The records before the over-long line that ends `data`, then the line itself as an
+    Overlong, read on to its end without keeping it. The handle is left just past its line
+    break."""
+    start = len(data) - open_line
+    if start:
+        before = data[: start - 1]
+        yield before[:-1] if before.endswith(b"\r") else before
+    size = open_line
+    while True:
+        block = handle.read(batch_bytes)
+        end = block.find(b"\n")
+        if end >= 0:
+            size += end
+            handle.seek(end + 1 - len(block), os.SEEK_CUR)
+            break
+        size += len(block)
+        if not block:
+            break
+    yield Overlong(data[start : start + OVERLONG_KEPT], size)
 
 
 def _record_end(data: bytes) -> int:

@@ -9,13 +9,13 @@ converted from lb with 1/2.20462 (`7.937875915123695` = 17.5 lb).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polars as pl
 
 from sources import sets
 from sources.base import SESSION_KEY, TRACE_COLUMNS, Parsed
 from sources.columns import find, metres, scaled, text
+from sources.content import Source
 from sources.csv_text import UnreadableFile, first_line, header_names, read_table
 
 FORMAT = "fitbod_csv"
@@ -40,7 +40,7 @@ def detect(head: bytes) -> bool:
     return all(name in names for name in SIGNATURE) and _weight_column(names) is not None
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source) -> Parsed:
     table = read_table(path.read_bytes(), ",")
     header = table.header
     weight = _weight_column(header)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import polars as pl
 
 from sources.base import TRACE_COLUMNS, Parsed
 from sources.columns import blank, clock_seconds, find, scaled, set_numbers, text
+from sources.content import Source
 from sources.csv_text import first_line, header_names, read_table, split_fields
 from sources.sets import lifter_units, only_sets
 
@@ -54,7 +54,7 @@ def detect(head: bytes) -> bool:
     return has_weight and all(name in names for name in SIGNATURE)
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source) -> Parsed:
     table = read_table(path.read_bytes(), ",")
     header = table.header
     weight = find(header, "weight", "weight (kgs)", "weight (lbs)")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -20,6 +19,7 @@ from garmin_fit_sdk import Decoder, Profile, Stream
 
 from schemas.set_row import LB_TO_KG
 from sources.base import Parsed, text_frame
+from sources.content import Source
 from sources.csv_text import UnreadableFile
 from sources.sets import only_sets
 
@@ -33,13 +33,14 @@ def detect(head: bytes) -> bool:
     return len(head) >= 12 and head[8:12] == b".FIT"
 
 
-def _decode(path: Path) -> dict[str, list[dict[str, Any]]]:
-    decoder = Decoder(Stream.from_file(str(path)))
+def _decode(path: Source) -> dict[str, list[dict[str, Any]]]:
+    data = bytearray(path.read_bytes())
+    decoder = Decoder(Stream.from_byte_array(data))
     if not decoder.is_fit():
         raise UnreadableFile("not a FIT file (no .FIT header)")
     if not decoder.check_integrity():
         raise UnreadableFile("the FIT file is damaged or truncated: its CRC does not match")
-    decoder = Decoder(Stream.from_file(str(path)))
+    decoder = Decoder(Stream.from_byte_array(data))
     messages, errors = decoder.read(convert_datetimes_to_dates=True)
     if errors:
         raise UnreadableFile(f"the FIT file could not be decoded: {errors[0]}")
@@ -141,7 +142,7 @@ def _misplaced(message: dict[str, Any], windows: list[tuple[datetime, datetime]]
     return None
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source) -> Parsed:
     messages = _decode(path)
     serial = next((m.get("serial_number") for m in messages.get("file_id_mesgs", [])), None)
     windows = _strength_windows(messages)

@@ -7,12 +7,11 @@ A row with no reps, no time and no distance (a failed attempt logged as 0 reps) 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
 from sources.base import TRACE_COLUMNS, Parsed
 from sources.columns import find, metres, scaled, set_numbers, text, timestamp
+from sources.content import Source
 from sources.csv_text import first_line, header_names, read_table
 from sources.sets import lifter_units, only_sets, set_type
 
@@ -29,7 +28,7 @@ def detect(head: bytes) -> bool:
     return all(name in names for name in SIGNATURE)
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source) -> Parsed:
     table = read_table(path.read_bytes(), ",")
     header = table.header
     kg, lbs = find(header, "weight_kg"), find(header, "weight_lbs")

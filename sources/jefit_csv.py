@@ -9,7 +9,6 @@ are epoch seconds; weights are lb unless SETTING's `mass` says kg. No other sect
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polars as pl
 
@@ -17,6 +16,7 @@ from schemas.set_row import LB_TO_KG
 from sources import sets
 from sources.base import SESSION_KEY, TRACE_COLUMNS, Parsed, text_frame
 from sources.columns import blank, find, metres, scaled, set_numbers, text
+from sources.content import Source
 from sources.csv_text import (
     BROKEN_QUOTES,
     UnreadableFile,
@@ -63,7 +63,7 @@ def detect(head: bytes) -> bool:
     return match is not None and match.group(1) in SECTIONS
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source) -> Parsed:
     lines = _lines(decode(path.read_bytes()))
     if not (lines["section"] == LOGS).any():
         raise UnreadableFile(f"a JEFIT export without its {LOGS} section: no workouts to read")

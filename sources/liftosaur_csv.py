@@ -8,13 +8,12 @@ a line break. A planned set that was not done has no `Completed Reps`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
 from sources import sets
 from sources.base import SESSION_KEY, TRACE_COLUMNS, Parsed
 from sources.columns import blank, find, scaled, text
+from sources.content import Source
 from sources.csv_text import UnreadableFile, first_line, header_names, read_table
 
 FORMAT = "liftosaur_csv"
@@ -33,7 +32,7 @@ def detect(head: bytes) -> bool:
     return all(name in names for name in SIGNATURE)
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source) -> Parsed:
     table = read_table(path.read_bytes(), ",")
     header = table.header
     if find(header, "completed reps") is None or find(header, "workout datetime") is None:

@@ -5,7 +5,6 @@ increment is kept for the progression rules."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 
 from schemas.machine_export import FORMAT_ID, MachineEnvelope
 from sources.base import Parsed, text_frame
+from sources.content import Source
 from sources.csv_text import UnreadableFile, decode
 
 FORMAT = "machine_json"
@@ -87,7 +87,7 @@ def _rows(line: int, document: str, machines: list[dict[str, Any]]) -> list[dict
     return rows
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source) -> Parsed:
     machines: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for line, document in _documents(decode(path.read_bytes())):

@@ -13,13 +13,13 @@ numbered in file order within it. Rest timers and notes are not sets (sources.se
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polars as pl
 
 from sources import sets
 from sources.base import TRACE_COLUMNS, Parsed
 from sources.columns import metres, scaled, text, timestamp
+from sources.content import Source
 from sources.csv_text import UnreadableFile, first_line, read_table
 
 FORMAT = "strong_csv"
@@ -167,7 +167,7 @@ def _rest_timer(order: pl.Expr, reps: pl.Expr, weight: pl.Expr, seconds: pl.Expr
     return word & sets.nothing(reps) & sets.nothing(weight) & ~sets.nothing(seconds)
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source) -> Parsed:
     data = path.read_bytes()
     table = read_table(data, _separator(first_line(data[:65536])))
     roles = _roles(table.header, table.rows)

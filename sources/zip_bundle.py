@@ -18,6 +18,7 @@ import polars as pl
 
 from sources import junk
 from sources.base import Notes, Parsed
+from sources.content import Scan, Source
 from sources.csv_text import UnreadableFile
 
 FORMAT = "zip_bundle"
@@ -52,8 +53,10 @@ def _check(archive: zipfile.ZipFile) -> tuple[list[zipfile.ZipInfo], list[str]]:
 
 
 def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, used: int) -> int:
-    """Copy one member out, counting real bytes: a lying header cannot pass the limits."""
+    """Copy one member out, counting real bytes: a lying header cannot pass the limits. Members
+    are read whole, so a line over the limit fails the bundle (sources.content)."""
     written = 0
+    scan = Scan()
     with archive.open(member) as source, target.open("wb") as sink:
         while chunk := source.read(CHUNK):
             written += len(chunk)
@@ -63,17 +66,20 @@ def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, us
                 raise UnreadableFile(
                     f"zip member {member.filename!r} expands more than {MAX_RATIO}x: a zip bomb"
                 )
+            scan.add(chunk)
+            if scan.long is not None:
+                raise UnreadableFile(f"zip member {member.filename!r}: {scan.long}")
             sink.write(chunk)
     return written
 
 
-def read(path: Path) -> Parsed:
+def read(path: Source) -> Parsed:
     # The registry imports this module, so the members' readers are looked up at call time.
     from sources import HEAD_BYTES, describe
     from sources import detect as detect_format
 
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(path if isinstance(path, Path) else path.open("rb"))
     except zipfile.BadZipFile as exc:
         raise UnreadableFile(f"not a readable zip: {exc}") from None
     parts: list[pl.DataFrame] = []

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from flows import discovery, pipeline
+from flows import discovery, parsing, pipeline
 from flows.config import Config, load
+from flows.parsing import ParsedFile
+from sources import content
 from tests import debian
 from warehouse.load import FileOutcome
 
@@ -45,8 +48,13 @@ class Workspace:
     def snapshot(self) -> Path:
         return self.root / "analytics.duckdb"
 
+    @property
+    def journal(self) -> Path:
+        return self.root / "warehouse.duckdb.runs.jsonl"
+
     def config(self, **overrides: Any) -> Config:
-        return load({"inbox": self.inbox, "db": self.db, **overrides})
+        # Tests write their files just before they load them: they count as settled at once.
+        return load({"inbox": self.inbox, "db": self.db, "settle_s": 0, **overrides})
 
     def write(self, relative: str, text: str) -> Path:
         path = self.inbox / relative
@@ -87,8 +95,18 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     for name in list(os.environ):
         if name.startswith("REPFLOW_"):
             monkeypatch.delenv(name)
+    # Tests write their files just before they load them: they count as settled at once.
+    monkeypatch.setenv("REPFLOW_SETTLE_S", "0")
     (tmp_path / "inbox").mkdir()
     return Workspace(tmp_path)
+
+
+def parse_file(path: Path, athlete: str | None, config: Config) -> ParsedFile | str:
+    """Parse the file at `path` as a run does: read it once, then detect, read and validate
+    those bytes (a large file from a private copy)."""
+    with tempfile.TemporaryDirectory(prefix="repflow-test-read-") as folder:
+        read = content.read(path, None, keep=True, copy_to=Path(folder))
+        return parsing.parse(read, athlete, config)
 
 
 def csv_text(*rows: str, header: str = CANONICAL_HEADER) -> str:
@@ -99,6 +117,7 @@ def repflow(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
     """Run the installed `repflow` command as a user would."""
     command = [str(Path(sys.executable).with_name("repflow")), *args]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("REPFLOW_")}
+    full_env["REPFLOW_SETTLE_S"] = "0"  # files written just before count as settled
     full_env.update(env or {})
     return subprocess.run(
         command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
@@ -131,6 +150,7 @@ def sample_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for name in list(os.environ):
             if name.startswith("REPFLOW_"):
                 patch.delenv(name)
+        patch.setenv("REPFLOW_SETTLE_S", "0")
         return sample.build(tmp_path_factory.mktemp("sample"))
 
 

@@ -19,6 +19,7 @@ import duckdb
 
 from schemas.settings import Settings
 from warehouse import lake as ducklake
+from warehouse.holders import describe
 from warehouse.lake import Lake
 
 # Where the warehouse lives: a DuckDB file, or a DuckLake.
@@ -43,8 +44,10 @@ def target(settings: Settings) -> Warehouse:
 
 
 def _holder(message: str) -> str:
+    """The process DuckDB names as holding its file lock, with its command line: another tool
+    (a DuckDB shell, a notebook) as often as another run."""
     pid = re.search(r"PID (\d+)", message)
-    return f"process {pid.group(1)}" if pid else "another process"
+    return describe(int(pid.group(1))) if pid else "another process"
 
 
 def connect(

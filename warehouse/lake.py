@@ -168,6 +168,14 @@ def attach(
     try:
         con.execute(f"ATTACH {quote(lake.spec)} AS {ALIAS} ({', '.join(options)})")
         con.execute(f"USE {ALIAS}")
+    except duckdb.Error as exc:
+        con.close()
+        if "does not match existing data path" in str(exc):  # a setting, not a damaged lake
+            raise LakeUnavailable(
+                f"{lake}: {redact(str(exc).splitlines()[0])} Give --data-path (or data_path in "
+                "repflow.toml) as the catalog has it."
+            ) from None
+        raise
     except BaseException:
         con.close()
         raise
@@ -192,7 +200,17 @@ def close_writers() -> None:
     """Detach every cached writer."""
     while _WRITERS:
         _, con = _WRITERS.popitem()
-        con.close()
+        close(con)
+
+
+def close(con: duckdb.DuckDBPyConnection) -> None:
+    """Close a connection to a catalog that may be gone. DuckDB rolls back an open transaction
+    as it closes, and when the catalog's server has died that rollback fails in a destructor,
+    which aborts the process (`terminate called after throwing an instance of
+    'duckdb::Exception'`); rolled back first, the failure is an error here, and is dropped."""
+    with suppress(duckdb.Error):
+        con.execute("ROLLBACK")
+    con.close()
 
 
 @contextmanager

@@ -369,9 +369,12 @@ def _insert_rejects(con: duckdb.DuckDBPyConnection, source: str, file_id: str, r
 def _record(
     con: duckdb.DuckDBPyConnection, info: FileInfo, outcome: FileOutcome, run_id: str
 ) -> None:
-    # A failed attempt is replaced by the next attempt on the same file and path.
+    # A failed attempt is replaced by the next attempt on the same file and path; a file that
+    # could not be read at all (no sha256) by the next record of its path, whatever it holds.
     con.execute(
-        "DELETE FROM ingested_files WHERE file_id = ? AND path = ?", [info.file_id, info.path]
+        "DELETE FROM ingested_files WHERE (file_id = ? AND path = ?) "
+        "OR (path = ? AND athlete_id IS NOT DISTINCT FROM ? AND sha256 = '')",
+        [info.file_id, info.path, info.path, info.athlete_id],
     )
     con.execute(
         "INSERT INTO ingested_files (file_id, path, sha256, bytes, format, athlete_id, status, "

@@ -14,9 +14,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from warehouse.db import LOCK_POLL_S, Warehouse, WarehouseLocked
-from warehouse.lake import Lake, connect_catalog_db, quote
+from warehouse.holders import describe, holder
+from warehouse.lake import Lake, close, connect_catalog_db, quote
 
 # Locks this process holds: taking one again is a no-op, so a command can lock before starting
 # Prefect and the flow inside it can lock the same warehouse without waiting on itself.
@@ -26,14 +28,28 @@ ADVISORY_KEY = 0x7265706C6F77
 
 
 def lock_path(db: Path) -> Path:
-    return db.with_name(db.name + ".run.lock")
+    """The lock beside the real file: two paths to one warehouse (a symbolic link) share it."""
+    real = db.resolve()
+    return real.with_name(real.name + ".run.lock")
+
+
+def _held_by(handle: IO[str], path: Path, name: Warehouse, timeout_s: float) -> str:
+    """Who holds the run lock: the kernel's holder when it can say (another repflow run writes
+    its PID into the file; a backup's `flock` does not, and leaves the last run's PID there)."""
+    handle.seek(0)
+    written = handle.read().strip()
+    pid = holder(path)
+    waited = f"waited {timeout_s:g} s"
+    if pid is not None and written != str(pid):
+        return f"{name} is held by {describe(pid)}, which holds its run lock {path}; {waited}"
+    return f"another repflow run (PID {written or pid or 'unknown'}) is writing {name}; {waited}"
 
 
 @contextmanager
 def run_lock(where: Warehouse, timeout_s: float = 0.0) -> Iterator[None]:
     """Hold the writer's lock on `where`; wait up to `timeout_s`, then say who holds it."""
     if isinstance(where, Path):
-        with _file_lock(where, where, timeout_s):
+        with _file_lock(where, where.resolve(), timeout_s):
             yield
     elif where in _HELD:
         yield
@@ -52,7 +68,7 @@ def run_lock(where: Warehouse, timeout_s: float = 0.0) -> Iterator[None]:
 @contextmanager
 def _file_lock(db: Path, name: Warehouse, timeout_s: float) -> Iterator[None]:
     """An exclusive flock beside `db`."""
-    path = lock_path(db).resolve()
+    path = lock_path(db)
     if path in _HELD:
         yield
         return
@@ -66,12 +82,7 @@ def _file_lock(db: Path, name: Warehouse, timeout_s: float) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "unknown"
-                    raise WarehouseLocked(
-                        f"another repflow run (PID {holder}) is writing {name}; "
-                        f"waited {timeout_s:g} s"
-                    ) from None
+                    raise WarehouseLocked(_held_by(handle, path, name, timeout_s)) from None
                 time.sleep(LOCK_POLL_S)
         handle.seek(0)
         handle.truncate()
@@ -109,4 +120,4 @@ def _advisory_lock(lake: Lake, timeout_s: float) -> Iterator[None]:
             time.sleep(LOCK_POLL_S)
         yield
     finally:
-        con.close()  # ends the transaction and so releases the lock
+        close(con)  # ends the transaction and so releases the lock, the server alive or not

@@ -12,8 +12,14 @@ import os
 import shutil
 from pathlib import Path
 
+import duckdb
+
 from warehouse.db import Warehouse, connect, writer
 from warehouse.lake import Lake, current_snapshot
+
+
+class DamagedCopy(RuntimeError):
+    """The copy of the working database does not read back whole: the snapshot is kept."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -43,6 +49,8 @@ def _copy(db: Path, snapshot: Path, timeout_s: float) -> None:
         shutil.copyfile(db, tmp)
         with tmp.open("rb+") as handle:
             os.fsync(handle.fileno())
+        con.close()  # a reader may then open the copy, the same file as the working database
+        check(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk must not keep half a copy
         raise
@@ -50,3 +58,24 @@ def _copy(db: Path, snapshot: Path, timeout_s: float) -> None:
         con.close()
     os.replace(tmp, snapshot)
     _fsync_dir(snapshot.parent)
+
+
+def check(copy: Path) -> None:
+    """Read every row of every table of `copy`, so that DuckDB verifies each block's checksum: a
+    damaged working database (a truncated file) must not replace a good snapshot."""
+    try:
+        con = duckdb.connect(str(copy), read_only=True)
+        try:
+            tables = con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+            ).fetchall()
+            for (table,) in tables:
+                quoted = '"' + table.replace('"', '""') + '"'
+                con.execute(f"SELECT max(hash(t)) FROM {quoted} AS t").fetchall()
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        raise DamagedCopy(
+            "the working database does not read back whole, so the snapshot was not replaced: "
+            + str(exc).splitlines()[0]
+        ) from None

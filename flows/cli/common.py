@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flows.config import Config, load
+from flows.printable import printable, printable_column
 from flows.server import ServerError
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
@@ -39,10 +40,13 @@ app = typer.Typer(
 
 
 # Without a terminal (a log file, cron) tables keep their full width instead of wrapping at 80.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+# Nothing printed is rich markup or an emoji code: names and errors are data (`:x:` stays).
+out = Console(
+    highlight=False, markup=False, emoji=False, width=None if sys.stdout.isatty() else 200
+)
 
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
 InboxOpt = Annotated[Path | None, typer.Option("--inbox", help="Inbox folder [./inbox].")]
@@ -92,7 +96,8 @@ class Format(StrEnum):
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err.print(f"repflow: {redact(message)}", markup=False)  # a DSN's password never shows
+    # A DSN's password never shows; a control character in a name or an error is escaped.
+    err.print(f"repflow: {printable(redact(message))}", markup=False)
     return typer.Exit(code)
 
 
@@ -220,9 +225,11 @@ def print_frame(title: str, frame: pl.DataFrame, empty: str = "nothing yet") -> 
 
 
 def as_text(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every column as text, blank for null: lists as `[a, b]`, structs as JSON."""
+    """Every column as text, blank for null: lists as `[a, b]`, structs as JSON, control
+    characters escaped (flows.printable)."""
     return frame.select(
-        _text(pl.col(name), dtype).fill_null("").alias(name) for name, dtype in frame.schema.items()
+        printable_column(_text(pl.col(name), dtype).fill_null("")).alias(name)
+        for name, dtype in frame.schema.items()
     )
 
 

@@ -30,11 +30,11 @@ from flows.cli.common import (
     run_failed,
 )
 from flows.cli.reading import print_flags
+from flows.printable import printable
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
-from warehouse.db import WarehouseLocked, WarehouseMissing, target
+from warehouse.db import WarehouseLocked, WarehouseMissing
 from warehouse.lake import LakeUnavailable, redact
-from warehouse.lock import run_lock
 
 
 @app.command()
@@ -72,10 +72,9 @@ def run(
         "data_path": data_path,
     }
     loaded = load_config(**flags)
-    settings = loaded.settings
     # Take the writer's lock before Prefect starts: a second run fails in a second, not after
     # Prefect's start-up, and with one line rather than a failed flow's log.
-    with clean_errors(), run_lock(target(settings), settings.lock_timeout_s):
+    with clean_errors(), pipeline.writer_lock(loaded, "run"):
         prepare_prefect(loaded)
         from flows.nightly import run_nightly  # only the commands that run the flow import Prefect
 
@@ -171,7 +170,7 @@ def reload(
 
 def _report(result: runs.RunSummary) -> None:
     for line in summary.lines(result):
-        out.print(line, markup=False)
+        out.print(printable(line), markup=False, soft_wrap=True)  # one line, however long
 
 
 # A run's own output lists this many of its flags: a gym's nightly log gets the counts by

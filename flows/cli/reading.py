@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -26,8 +27,14 @@ from flows.cli.common import (
     out,
     print_frame,
     read_frame,
+    read_frame_unchecked,
 )
 from rules.reasons import prescription
+from warehouse import journal
+from warehouse.db import Warehouse, WarehouseMissing, target
+from warehouse.holders import holder
+from warehouse.journal import journal_path
+from warehouse.lock import lock_path
 
 FLAG_QUERY = """
 SELECT athlete_id, exercise_id, kind, action, current_sets, current_reps, current_load_kg,
@@ -100,30 +107,87 @@ def flags(
     print_flags(frame, format)
 
 
+RUNS_QUERY = f"SELECT {', '.join(journal.RUN_COLUMNS)} FROM runs"
+RUNS_SHOWN = 10
+
+
 @app.command()
 def status(db: DbOpt = None, config: ConfigOpt = None, warehouse: WarehouseOpt = None) -> None:
-    """Recent runs, failed files and reject counts (from the analyst snapshot, or the lake)."""
+    """Recent runs (the snapshot's, with the runs journal beside the warehouse), failed files
+    and reject counts. Never opens the working database, which a run may be writing."""
+    settings = load_config(db=db, config=config, warehouse=warehouse).settings
     snapshot = analyst_target(db, config, warehouse)
-    runs = read_frame(
-        snapshot,
-        "SELECT run_id, command, status, finished_at, files_loaded, files_duplicate, "
-        "files_failed, rows_loaded, rows_revised, rows_rejected, flags_emitted, error "
-        "FROM runs ORDER BY finished_at DESC LIMIT 10",
-    )
-    failed = read_frame(
-        snapshot,
-        "SELECT path, athlete_id, error, ingested_at FROM ingested_files "
-        "WHERE status = 'failed' ORDER BY ingested_at DESC",
-    )
-    rejects = read_frame(
-        snapshot,
-        "SELECT f.path, count(*) AS rejected FROM rejects r "
-        "JOIN (SELECT DISTINCT file_id, path FROM ingested_files WHERE status = 'loaded') f "
-        "USING (file_id) GROUP BY f.path ORDER BY rejected DESC, f.path",
-    )
-    print_frame("Recent runs", runs)
-    print_frame("Failed files", failed, empty="no failed files")
-    print_frame("Rejected rows by file", rejects, empty="no rejected rows")
+    with clean_errors():
+        where = target(settings)
+    records = journal.read(journal_path(where, settings.db))
+    with clean_errors():
+        try:
+            stored: pl.DataFrame | None = read_frame_unchecked(snapshot, RUNS_QUERY)
+        except WarehouseMissing:
+            if not records:  # nothing ever ran: say so
+                raise
+            stored = None  # every run so far failed before it could publish
+    print_frame("Recent runs", recent_runs(stored, records, where).drop("finished_at"))
+    if stored is not None:
+        failed = read_frame(
+            snapshot,
+            "SELECT path, athlete_id, error, ingested_at FROM ingested_files "
+            "WHERE status = 'failed' ORDER BY ingested_at DESC",
+        )
+        rejects = read_frame(
+            snapshot,
+            "SELECT f.path, count(*) AS rejected FROM rejects r "
+            "JOIN (SELECT DISTINCT file_id, path FROM ingested_files WHERE status = 'loaded') f "
+            "USING (file_id) GROUP BY f.path ORDER BY rejected DESC, f.path",
+        )
+        print_frame("Failed files", failed, empty="no failed files")
+        print_frame("Rejected rows by file", rejects, empty="no rejected rows")
+    ended = [r for r in records if r.get("event") == "end"]
+    problems = (ended[-1].get("problems") or []) if ended else []
+    if problems:
+        print_frame("Not read by the last run", pl.DataFrame({"path": problems}))
+
+
+TIMES = ("started_at", "finished_at")
+
+
+def recent_runs(
+    stored: pl.DataFrame | None, records: list[dict[str, Any]], where: Warehouse
+) -> pl.DataFrame:
+    """The last RUNS_SHOWN runs: the journal's, which has every run (and the last word on each),
+    and the snapshot's from before the journal. A run that started and never ended is
+    `interrupted`, or `running` while it still holds the run lock."""
+    rows = journal.runs(records)
+    running = holder(lock_path(where)) if isinstance(where, Path) else None
+    for row in rows:
+        if row["status"] == "interrupted" and running is not None and row["pid"] == running:
+            row.update(status="running", error=None)
+        for name in TIMES:
+            row[name] = _instant(row[name])
+    schema = {
+        name: pl.Datetime("us", "UTC")
+        if name in TIMES
+        else pl.Int64
+        if name.startswith(("files_", "rows_", "flags_"))
+        else pl.String
+        for name in journal.RUN_COLUMNS
+    }
+    logged = pl.DataFrame([{k: row[k] for k in schema} for row in rows], schema=schema)
+    if stored is not None:
+        stored = stored.with_columns(
+            pl.col(TIMES).dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+        ).cast(schema)  # type: ignore[arg-type]
+        logged = pl.concat([stored.join(logged, on="run_id", how="anti"), logged])
+    return logged.sort("started_at", descending=True, nulls_last=True).head(RUNS_SHOWN)
+
+
+def _instant(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    except ValueError:
+        return None
 
 
 @app.command()

@@ -14,27 +14,47 @@ import sources.csv_text
 from bench.inbox import build
 from flows import discovery, loading, parsing, pipeline
 from tests.cases import live_processes
-from tests.conftest import ROOT, Workspace, csv_text
+from tests.conftest import ROOT, Workspace, csv_text, parse_file
 from tests.reliability.test_crash import state
 from warehouse.spool import Spool
 
 AS_OF = date(2026, 11, 30)
 
 
+def item(n: int, kind: loading.Kind = "new") -> loading.Item:
+    return loading.Item(discovery.Discovered(Path(f"f{n}"), f"f{n}", "a1"), None, None, kind)
+
+
 def test_submit_ahead_keeps_a_bounded_window_and_the_file_order() -> None:
-    files = [discovery.Discovered(Path(f"f{n}"), f"f{n}", "a1") for n in range(10)]
+    items = [item(n) for n in range(10)]
     submitted: list[str] = []
 
-    def submit(found: discovery.Discovered) -> loading.Pending:
-        submitted.append(found.relative)
-        return lambda: found.relative
+    def submit(new: loading.Item) -> loading.Pending:
+        submitted.append(new.found.relative)
+        return lambda: new.found.relative
 
     seen: list[str] = []
-    for pending in loading.submit_ahead(files, submit, window=3):
+    for _, pending in loading.submit_ahead(items, submit, window=3):
         # The one handed out and `window` more are under way, until the files run out.
-        assert len(submitted) - len(seen) == min(3 + 1, len(files) - len(seen))
+        assert len(submitted) - len(seen) == min(3 + 1, len(items) - len(seen))
+        assert pending is not None
         seen.append(str(pending()))
-    assert seen == [found.relative for found in files] == submitted
+    assert seen == [new.found.relative for new in items] == submitted
+
+
+def test_submit_ahead_submits_only_new_files_and_hands_out_every_file_in_order() -> None:
+    kinds: list[loading.Kind] = ["seen", "new", "duplicate", "seen", "new", "deferred", "new"]
+    items = [item(n, kind) for n, kind in enumerate(kinds)]
+    submitted: list[str] = []
+
+    def submit(new: loading.Item) -> loading.Pending:
+        submitted.append(new.found.relative)
+        return lambda: new.found.relative
+
+    handed = list(loading.submit_ahead(items, submit, window=1))
+    assert [got for got, _ in handed] == items
+    assert [pending is not None for _, pending in handed] == [k == "new" for k in kinds]
+    assert submitted == ["f1", "f4", "f6"]
 
 
 @pytest.mark.parametrize(
@@ -50,8 +70,9 @@ def test_arrow_results_hold_the_same_frames_as_a_local_parse(
         monkeypatch.setattr(sources.csv_text, "BATCH_BYTES", batch_bytes)
     config = workspace.config()
     athlete = path.parent.name if path.parent.name != "inbox" else None
-    local = parsing.parse(path, athlete, config)
-    shipped = parsing.parse_to_arrow(str(path), athlete, config.settings.row_context())
+    local = parse_file(path, athlete, config)
+    sha256 = parsing.fingerprint(path, path.name, athlete).sha256
+    shipped = parsing.parse_to_arrow(str(path), athlete, config.settings.row_context(), sha256)
     assert not isinstance(local, str) and not isinstance(shipped, str)
     back = shipped.frames()
     assert back.format == local.format and back.skipped == local.skipped

@@ -15,7 +15,9 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,9 +27,11 @@ import pytest
 
 from flows import discovery, pipeline
 from tests import debian
+from tests.cases import live_processes
 from tests.conftest import Workspace, csv_text, repflow
 from tests.reliability.test_crash import STATE_QUERIES
 from tests.warehouse.test_lake import small_inbox, state
+from warehouse import journal
 from warehouse.lake import Lake
 from warehouse.lock import run_lock
 
@@ -60,9 +64,9 @@ def _as_postgres() -> dict[str, Any]:
     return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    bin_dir = Path(debian.require("postgresql")).parent
+@contextmanager
+def running_postgres() -> Iterator[Postgres]:
+    """A PostgreSQL server of its own, in a temporary folder on a free port, stopped after."""
     # Not under pytest's tmp_path: its folders are private to root, and the server is not root.
     root = Path(tempfile.mkdtemp(prefix="repflow-pg-"))
     server = Postgres(root, _free_port())
@@ -70,12 +74,6 @@ def postgres() -> Iterator[Postgres]:
     if user:
         os.chown(root, user["user"], user["group"])
     data = root / "data"
-
-    def pg(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(bin_dir / tool), *args], capture_output=True, text=True, timeout=120, **user
-        )
-
     started = False
     try:
         steps = [
@@ -106,6 +104,24 @@ def postgres() -> Iterator[Postgres]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def pg(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run one of PostgreSQL's programs as the server's user."""
+    bin_dir = Path(debian.require("postgresql")).parent
+    return subprocess.run(
+        [str(bin_dir / tool), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **_as_postgres(),
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    with running_postgres() as server:
+        yield server
+
+
 def create_database(server: Postgres, name: str) -> str:
     bin_dir = Path(debian.require("postgresql")).parent
     subprocess.run(
@@ -123,7 +139,8 @@ ANALYST = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from warehouse.db import reader
-    from warehouse.lake import Lake
+    from warehouse import journal
+from warehouse.lake import Lake
 
     lake, stop = Lake("postgres", sys.argv[1]), Path(sys.argv[2])
     # One statement, so both counts come from the same snapshot.
@@ -237,3 +254,63 @@ def test_a_second_writer_waits_for_the_advisory_lock(
     released = repflow(*ingest, cwd=workspace.root, env=env)
     assert released.returncode == 0, released.stderr
     assert "1 new" in released.stdout
+
+
+def test_a_catalog_killed_mid_run_ends_the_run_with_a_recorded_failure(
+    workspace: Workspace, prefect_home: dict[str, str]
+) -> None:
+    """Fault 7: the catalog's server dies while the run stores files. The run ends in one line
+    and exit 1 (not an abort), its failure is in the runs journal, and nothing it started (the
+    ephemeral Prefect server) is left behind."""
+    for n in range(120):
+        workspace.write(
+            f"m{n:03d}/log.csv", csv_text(f"2026-11-03T07:{n % 60:02d}:00,Squat,5,60,kg,,")
+        )
+    with running_postgres() as server:
+        dsn = create_database(server, "doomed")
+        command = [
+            str(Path(sys.executable).with_name("repflow")),
+            "run",
+            "--inbox",
+            str(workspace.inbox),
+            "--warehouse",
+            f"ducklake:postgres:{dsn}",
+            "--data-path",
+            str(workspace.root / "lake-data"),
+            "--as-of",
+            AS_OF.isoformat(),
+            "--quiet",
+        ]
+        env = {**os.environ, **prefect_home, "REPFLOW_SETTLE_S": "0"}
+        run = subprocess.Popen(
+            command,
+            cwd=workspace.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 240
+        while parses(workspace.journal) < 5 and time.monotonic() < deadline:
+            assert run.poll() is None, run.communicate()
+            time.sleep(0.1)
+        stopped = pg("pg_ctl", "-D", str(server.socket_dir / "data"), "-m", "immediate", "stop")
+        assert stopped.returncode == 0, stopped.stderr
+        out, err = run.communicate(timeout=300)
+    assert run.returncode == 1, (run.returncode, out, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("repflow: "), err
+    ends = [r for r in journal.read(workspace.journal) if r["event"] == "end"]
+    assert [r["status"] for r in ends] == ["failed"] and ends[0]["error"]
+    deadline = time.monotonic() + 30
+    while left := [p for p in live_processes() if p.session == run.pid]:
+        assert time.monotonic() < deadline, left
+        time.sleep(0.2)
+
+
+def parses(path: Path) -> int:
+    try:
+        return path.read_text().count('"event": "parse"')
+    except OSError:
+        return 0

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from prefect.artifacts import Artifact
 
+from flows import parsing
 from tests.conftest import ROOT, Workspace, csv_text
 
 pytestmark = pytest.mark.slow
@@ -46,43 +47,21 @@ def test_nightly_flow_loads_flags_and_writes_artifacts(
     assert table is not None and "broken.bin" in str(table.data)
 
 
-def test_parse_task_retries_an_io_error_then_succeeds(
+def test_the_dask_parse_task_retries_io_errors_only(
     prefect_harness: None, workspace: Workspace
 ) -> None:
-    import threading
-
-    from prefect import flow
-
-    from flows.nightly import parse_task
-
-    path = workspace.inbox / "a1" / "late.csv"
-    path.parent.mkdir()
-    config = workspace.config()
-
-    @flow
-    def parse_once() -> object:
-        return parse_task.with_options(retry_delay_seconds=[1, 1])(path, "a1", config)
-
-    # The file appears only after the first attempt has failed with FileNotFoundError.
-    appear = threading.Timer(
-        0.5, lambda: path.write_text(csv_text("2026-11-16T07:00:00,Squat,5,100,kg,,"))
-    )
-    appear.start()
-    try:
-        result = parse_once()
-    finally:
-        appear.cancel()
-    assert not isinstance(result, str)
-    assert result.sets.height == 1
-
-
-def test_parse_task_does_not_retry_a_bad_file(prefect_harness: None, workspace: Workspace) -> None:
-    from flows.nightly import _retry_on_io, parse_task
+    """A parse on a Dask worker is a task, retried when its read fails with an OSError; a bad
+    file is a result, not an error, and is not retried. (A local run retries its reads in
+    plain Python: tests/flows/test_reading.py.)"""
+    from flows.nightly import _retry_on_io, parse_to_arrow_task
 
     path = workspace.write("a1/bad.csv", "not,a,log\n")
-    result = parse_task.fn(path, "a1", workspace.config())
+    sha256 = parsing.fingerprint(path, "a1/bad.csv", "a1").sha256
+    context = workspace.config().settings.row_context()
+    result = parse_to_arrow_task.fn(str(path), "a1", context, sha256)
     assert isinstance(result, str) and "unrecognised format" in result
-    assert _retry_on_io is parse_task.retry_condition_fn
+    assert parse_to_arrow_task.retry_condition_fn is _retry_on_io
+    assert parse_to_arrow_task.retries == 2
 
 
 HOLD_THE_LOCK = """

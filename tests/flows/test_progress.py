@@ -23,12 +23,16 @@ ROWS = [
 
 class Recorder:
     def __init__(self) -> None:
-        self.begun: list[tuple[int, int]] = []
+        self.begun: list[int] = []
         self.read: list[tuple[str, int]] = []
         self.done: list[tuple[str, str, float]] = []
+        self.passed_by: list[tuple[str, str | None]] = []
 
-    def begin(self, files: int, seen_before: int) -> None:
-        self.begun.append((files, seen_before))
+    def begin(self, files: int) -> None:
+        self.begun.append(files)
+
+    def passed(self, path: str, why: str | None) -> None:
+        self.passed_by.append((path, why))
 
     def reading(self, info: FileInfo, done_bytes: int) -> None:
         self.read.append((info.path, done_bytes))
@@ -45,7 +49,8 @@ def test_pipeline_reports_new_files_and_counts_those_seen_before(workspace: Work
     workspace.write("a1/broken.csv", "performed_at,exercise\n")
     recorder = Recorder()
     pipeline.execute(config, discovery.inbox_files(config)[0], "ingest", None, progress=recorder)
-    assert recorder.begun == [(2, 1)]
+    assert recorder.begun == [3]
+    assert recorder.passed_by == [("a1/first.csv", None)]  # loaded by the run before
     assert [(path, status) for path, status, _ in recorder.done] == [
         ("a1/broken.csv", "failed"),
         ("a1/second.csv", "loaded"),
@@ -82,7 +87,7 @@ def test_ingest_without_a_terminal_logs_one_line_per_file(workspace: Workspace) 
     result = repflow("ingest", str(path), cwd=workspace.root)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
-    assert lines[0] == "1 file(s) to read, 0 loaded by earlier runs"
+    assert lines[0] == "1 file(s) found"
     assert re.fullmatch(
         r"loaded +a1/export\.csv \(canonical_csv\): 2 new, 1 rejected \[\d+\.\d\d s\]", lines[1]
     )
@@ -107,7 +112,7 @@ def test_the_bar_counts_files_rows_and_rejects_and_keeps_failures_on_screen() ->
     console = Console(file=screen, force_terminal=True, width=120, color_system=None)
     with renderer(console, quiet=False) as observer:
         assert isinstance(observer, Bar) and ACTIVE.get() is observer
-        observer.begin(3, 4)
+        observer.begin(3)
         observer.file_done(
             info("a1/x.csv"), FileOutcome("loaded", "strong_csv", None, 5, 2, 0, 1), 0.1
         )
@@ -132,7 +137,7 @@ def test_the_bar_shows_a_large_file_while_it_is_read_then_lets_it_go() -> None:
         file_id="b", path="a1/x[/y]big.csv", sha256="0" * 64, bytes=3 * 10**6, athlete_id="a1"
     )
     with Bar(console) as bar:
-        bar.begin(1, 0)
+        bar.begin(1)
         bar.reading(big, 10**6)
         bar.bar.refresh()
         while_reading = screen.getvalue()

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from flows import loading, parsing, reexport
 from flows.config import Config, load
 from schemas.row_hash import code_fingerprint
+from tests.conftest import parse_file
 from warehouse import stored_lines
 from warehouse.db import writer
 from warehouse.load import FileInfo
@@ -86,7 +87,7 @@ def load_files(
 def _store(db: Path, path: Path, config: Config, look_up: bool) -> int:
     info = parsing.fingerprint(path, path.name, "a1")
     if look_up:
-        parsed = parsing.parse(path, "a1", config)
+        parsed = parse_file(path, "a1", config)
     else:
         parsed = parsing.parse_with(path, "a1", config.settings.row_context())
     assert not isinstance(parsed, str), parsed

@@ -13,6 +13,7 @@ import pytest
 
 from flows import discovery, pipeline, runs
 from tests.conftest import Workspace, csv_text, repflow
+from warehouse import journal
 from warehouse.db import writer
 
 AS_OF = date(2026, 11, 20)
@@ -117,9 +118,13 @@ def test_a_failed_run_records_failed_and_keeps_the_last_flags(workspace: Workspa
     assert workspace.query(
         "SELECT count(*) FROM ingested_files WHERE run_id NOT IN (SELECT run_id FROM runs)"
     ) == [(0,)]
-    # The snapshot was published after the failure: `repflow status` reads it.
+    # A failed run publishes nothing: the snapshot stays the last good state, and the failure
+    # is in the runs journal, which `repflow status` merges (test_status_shows_a_failed_run).
     snapshot = workspace.query("SELECT status FROM runs ORDER BY started_at", db=workspace.snapshot)
-    assert [s for (s,) in snapshot] == ["succeeded", "failed"]
+    assert [s for (s,) in snapshot] == ["succeeded"]
+    ends = [r for r in journal.read(workspace.journal) if r["event"] == "end"]
+    assert [r["status"] for r in ends] == ["succeeded", "failed"]
+    assert ends[1]["error"] == error
     # The next run evaluates the rules: the sets they saw last are not today's.
     assert run(workspace).rules_ran
 

@@ -70,6 +70,15 @@ class Kill:
         return f"{'after' if self.after else 'before'} {self.step} #{self.at}"
 
 
+@dataclass(frozen=True)
+class Carried:
+    """An export a sync client changed while a run read it: the next night stores it."""
+
+    identity: tuple[str, str]  # athlete, sha256
+    bad_rows: int
+    edits: int
+
+
 @dataclass
 class Night:
     day: date
@@ -80,6 +89,10 @@ class Night:
     junk: list[str] = field(default_factory=list)  # inbox paths the run ignores
     kill: Kill | None = None
     prefect: bool = False
+    # Exports a sync client changes while the run reads them ("replace" or "truncate"), then
+    # writes back whole: left for the next run, which stores them.
+    syncing: list[tuple[Path, str]] = field(default_factory=list)
+    damaged: bool = False  # the working database is damaged before the run
 
     @property
     def status(self) -> str:
@@ -185,6 +198,15 @@ class Gym:
         self.plan = plan
         rest = [night for night in range(1, nights) if night not in self.kills]
         self.prefect = set(plan.sample(rest, min(2, len(rest))))
+        # Syncs and the damaged database come from a stream of their own, on nights that are
+        # neither killed nor run by Prefect (and so the streams above stay as they were).
+        self.chaos = random.Random(seed * 7919 + 2)
+        quiet = [night for night in rest if night not in self.prefect]
+        self.syncs = set(self.chaos.sample(quiet, min(len(quiet), max(2, nights // 8))))
+        later = [night for night in quiet if night not in self.syncs and night >= 2]
+        self.damaged = self.chaos.choice(later) if later else None
+        self.carried: Carried | None = None  # an export left for the next night
+        self.edited: set[str] = set()  # sha256 of the exports that carry an edit
         self.night_number = -1
         self.loaded: set[tuple[str, str]] = set()  # (athlete, sha256) stored
         self.edits: dict[Key, tuple[Values, Values]] = {}
@@ -262,6 +284,15 @@ class Gym:
         self.transient = []
         stored_now: set[tuple[str, str]] = set()
         junk_now: set[str] = set()
+        waiting = None  # the athlete whose synced export from last night is stored tonight
+        if self.carried is not None:
+            carried, self.carried = self.carried, None
+            night.new_files += 1
+            night.bad_rows += carried.bad_rows
+            night.edits += carried.edits
+            stored_now.add(carried.identity)
+            waiting = carried.identity[0]
+        fresh: list[tuple[Path, tuple[str, str]]] = []  # exports new tonight
         for athlete in self.athletes:
             self._train(athlete, self.day)
             for role, name, content in self._drops(athlete, night):
@@ -287,6 +318,13 @@ class Gym:
                         night.new_files += 1
                         night.bad_rows += self.bad_rows.get(identity[1], 0)
                         stored_now.add(identity)
+                        if role == "export" and athlete.athlete_id != waiting:
+                            fresh.append((path, identity))
+        if self.night_number in self.syncs and fresh:
+            self._sync(night, fresh, stored_now)
+        night.damaged = self.night_number == self.damaged
+        if night.damaged:
+            self.counts["damaged databases"] += 1
         self.loaded |= stored_now
         night.junk = sorted(self.junk | junk_now)
         kill = self.kills.get(self.night_number)
@@ -299,6 +337,24 @@ class Gym:
             night.kill = Kill(kill.step, at, kill.after)
             self.counts[f"killed {'after' if kill.after else 'before'} {kill.step}"] += 1
         return night
+
+    def _sync(
+        self,
+        night: Night,
+        fresh: list[tuple[Path, tuple[str, str]]],
+        stored_now: set[tuple[str, str]],
+    ) -> None:
+        """One export new tonight is changed by its sync client while the run reads it: it is
+        stored the next night instead, with its bad rows and its edit."""
+        path, identity = self.chaos.choice(fresh)
+        night.syncing.append((path, self.chaos.choice(("replace", "truncate"))))
+        carried = Carried(identity, self.bad_rows.get(identity[1], 0), identity[1] in self.edited)
+        night.new_files -= 1
+        night.bad_rows -= carried.bad_rows
+        night.edits -= carried.edits
+        stored_now.discard(identity)
+        self.carried = carried
+        self.counts["files changed while read"] += 1
 
     def _drops(self, athlete: Athlete, night: Night) -> list[tuple[str, str, bytes]]:
         """What this athlete's app or phone puts in the inbox tonight, as (role, name,
@@ -330,8 +386,8 @@ class Gym:
 
     def _export(self, athlete: Athlete, night: Night, stamp: str) -> tuple[str, bytes]:
         rng = self.rng
-        if athlete.exported and rng.random() < 0.2 and self._edit(athlete):
-            night.edits += 1
+        edited = bool(athlete.exported) and rng.random() < 0.2 and self._edit(athlete)
+        night.edits += edited
         bad: list[tuple[int, str, str]] = []
         if rng.random() < 0.08:
             count = rng.randint(1, 3)
@@ -340,6 +396,8 @@ class Gym:
                 for _ in range(count)
             ]
         content = athlete.render(athlete.history, bad)
+        if edited:
+            self.edited.add(sha256(content))
         if bad:
             self.bad_rows[sha256(content)] = len(bad)
             self.counts["exports with bad rows"] += 1

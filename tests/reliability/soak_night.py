@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
     pipeline.new_run_id = recorded  # execute takes no run id: record the one it makes
     steps = pipeline.Steps()
     steps = replace(steps, **{step: killing(getattr(steps, step), int(at), when == "after")})
-    config = load({"inbox": Path(inbox), "db": Path(db)})
+    config = load({"inbox": Path(inbox), "db": Path(db), "settle_s": 0})
     files, skipped = discovery.inbox_files(config)
     pipeline.execute(config, files, "run", date.fromisoformat(as_of), steps, skipped=skipped)
     return 3

@@ -22,7 +22,7 @@ import pytest
 
 from flows import discovery, pipeline
 from tests.cases import live_processes, stored_sets_if_whole
-from tests.conftest import Workspace, csv_text, repflow
+from tests.conftest import ROOT, Workspace, csv_text, repflow
 
 pytestmark = pytest.mark.slow
 AS_OF = date(2026, 11, 30)
@@ -77,15 +77,60 @@ def snapshot_is_whole(snapshot: Path) -> None:
         stored_sets_if_whole(snapshot)
 
 
-def loader(workspace: Workspace) -> list[str]:
-    """A loading process that prints `ready` once imported, so that kills time the load alone."""
+def final_versions(inbox: Path) -> dict[Path, tuple[bytes, str]]:
+    """What a sync client leaves of two files, and how it writes them: b2's fourth export
+    replaced (renamed over) by a newer one with one more set, c3's second cut to its first half
+    of lines in place, as a download under way leaves it."""
+    newer = inbox / "b2" / "export-3.csv"
+    cut = inbox / "c3" / "export-1.csv"
+    extra = b"2026-11-11T07:30:00,Squat,5,85,kg,8,working\n"
+    lines = cut.read_bytes().splitlines(keepends=True)
+    return {
+        newer: (newer.read_bytes() + extra, "replace"),
+        cut: (b"".join(lines[: len(lines) // 2]), "truncate"),
+    }
+
+
+def sync(path: Path, data: bytes, how: str) -> None:
+    if how == "replace":
+        fresh = path.with_name(path.name + ".sync")
+        fresh.write_bytes(data)
+        os.replace(fresh, path)
+    else:
+        path.write_bytes(data)  # the same file, cut and written again
+
+
+# In a loader: each file of `final_versions` is changed by its sync client while it is read,
+# between the last byte read and the checks after it.
+SYNCING = """
+from pathlib import Path
+from sources import content
+from tests.reliability.test_crash import final_versions, sync
+finals = {str(path): final for path, final in final_versions(Path(INBOX)).items()}
+read_all = content._read_all
+def syncing(handle, *args):
+    read_all(handle, *args)
+    path = os.readlink(f"/proc/self/fd/{handle.fileno()}")
+    if path in finals and Path(path).read_bytes() != finals[path][0]:
+        sync(Path(path), *finals[path])
+content._read_all = syncing
+"""
+
+
+def loader(workspace: Workspace, syncing: bool = False) -> list[str]:
+    """A loading process that prints `ready` once imported, so that kills time the load alone;
+    with `syncing`, two files change while they are read (SYNCING)."""
+    changes = SYNCING.replace("INBOX", repr(str(workspace.inbox))) if syncing else ""
     script = textwrap.dedent(
         f"""
+        import os
         from datetime import date
         from flows import discovery, pipeline
         from flows.config import load
+        {textwrap.indent(changes, " " * 8).strip()}
         print("ready", flush=True)
-        config = load({{"inbox": {str(workspace.inbox)!r}, "db": {str(workspace.db)!r}}})
+        config = load({{"inbox": {str(workspace.inbox)!r}, "db": {str(workspace.db)!r},
+                       "settle_s": 0}})
         files, skipped = discovery.inbox_files(config)
         pipeline.execute(config, files, "run", date(2026, 11, 30), skipped=skipped)
         """
@@ -109,11 +154,62 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[
     return state(workspace.db), time.monotonic() - started
 
 
-def start_loader(workspace: Workspace) -> subprocess.Popen[bytes]:
+def start_loader(workspace: Workspace, syncing: bool = False) -> subprocess.Popen[bytes]:
     """The loader, returned once it has imported what it needs and is about to load."""
-    process = subprocess.Popen(loader(workspace), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        loader(workspace, syncing), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
     assert process.stdout is not None and process.stdout.readline() == b"ready\n"
     return process
+
+
+@pytest.fixture(scope="module")
+def synced_reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
+    """One uninterrupted run over the files as the sync clients leave them."""
+    workspace = Workspace(tmp_path_factory.mktemp("synced-reference"))
+    build_inbox(workspace.inbox)
+    for path, final in final_versions(workspace.inbox).items():
+        sync(path, *final)
+    assert start_loader(workspace).wait(timeout=300) == 0
+    return state(workspace.db)
+
+
+# Kill moments for the runs whose files change while read; the last seed is not killed.
+SYNC_SEEDS = range(4)
+
+
+@pytest.mark.parametrize("seed", SYNC_SEEDS)
+def test_files_changed_while_read_and_a_kill_then_rerun_equal_a_run_over_the_final_files(
+    reference: tuple[dict[str, list[Any]], float],
+    synced_reference: dict[str, list[Any]],
+    tmp_path: Path,
+    seed: int,
+) -> None:
+    """Two files change while the loader reads them (one replaced, one cut short), and the
+    loader is killed at a seeded moment, or not at all. The files' clients then finish (the
+    files are as they leave them), a run follows, and the warehouse equals one clean run over
+    those final files, down to which file stored each set: nothing was recorded under a hash its
+    rows did not come from, and a file left for later held back its athlete's later files."""
+    _, duration = reference
+    workspace = Workspace(tmp_path)
+    build_inbox(workspace.inbox)
+    finals = final_versions(workspace.inbox)
+    process = start_loader(workspace, syncing=True)
+    if seed < len(SYNC_SEEDS) - 1:
+        time.sleep((seed + random.Random(seed).random()) / (len(SYNC_SEEDS) - 1) * duration)
+        process.send_signal(signal.SIGKILL)
+    process.wait(timeout=300)
+    snapshot_is_whole(workspace.snapshot)
+    for path, final in finals.items():  # the clients finish
+        if path.read_bytes() != final[0]:
+            sync(path, *final)
+    finish(workspace)
+    for db in (workspace.db, workspace.snapshot):
+        got = state(db)
+        for name, rows in synced_reference.items():
+            shown, wanted = set(map(repr, got[name])), set(map(repr, rows))
+            extra, missing = shown - wanted, wanted - shown
+            assert got[name] == rows, (db.name, name, sorted(extra), sorted(missing))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -169,7 +265,7 @@ def test_killed_repflow_run_then_rerun_equals_an_uninterrupted_run(
         [str(Path(sys.executable).with_name("repflow")), "run", *args, *runner],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, **prefect_home},
+        env={**os.environ, **prefect_home, "REPFLOW_SETTLE_S": "0"},
         start_new_session=True,
     )
     # Prefect's start-up (and the cluster's) takes most of a run; kill somewhere in the loading

@@ -3,6 +3,9 @@ or rejected rows; never a crash, a hang, a traceback or a lost valid row of the 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -10,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import discovery, parsing, pipeline, runs
+from flows import discovery, pipeline, runs
 from flows.config import load
+from sources import content
 from tests.cases import zipped
-from tests.conftest import CANONICAL_HEADER, Workspace, csv_text
+from tests.conftest import CANONICAL_HEADER, Workspace, csv_text, parse_file
 from tests.sources.fit_fixtures import FitSet, write_fit
 
 VALID = "2026-11-{day:02d}T07:{minute:02d}:00,Hostile Lift,5,60,kg,,working"
@@ -118,10 +122,10 @@ def hostile_cases(tmp: Path) -> dict[str, tuple[bytes, str, int]]:
 
 def test_hostile_corpus(workspace: Workspace, tmp_path: Path) -> None:
     cases = hostile_cases(tmp_path)
-    for name, (content, _, _) in cases.items():
+    for name, (data, _, _) in cases.items():
         target = workspace.inbox / "h1" / name
         target.parent.mkdir(exist_ok=True)
-        target.write_bytes(content)
+        target.write_bytes(data)
     summary = run(workspace)
     outcomes = {info.path.removeprefix("h1/"): outcome for info, outcome in summary.files}
     assert set(outcomes) == set(cases)
@@ -190,7 +194,7 @@ def test_garbage_never_loses_a_valid_row(
         rows.append(VALID.format(day=1, minute=index) if line == "VALID" else line)
     path = folder / "a1.csv"
     path.write_text(CANONICAL_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    parsed = parsing.parse(path, "a1", CONFIG)
+    parsed = parse_file(path, "a1", CONFIG)
     assert not isinstance(parsed, str), parsed
     kept = parsed.sets.filter(parsed.sets["exercise_raw"] == "Hostile Lift").height
     assert kept == body.count("VALID")
@@ -220,6 +224,85 @@ def test_any_bytes_end_in_an_outcome(
     }
     path = folder / "f.bin"
     path.write_bytes(heads[prefix] + noise)
-    result = parsing.parse(path, "a1", CONFIG)
+    result = parse_file(path, "a1", CONFIG)
     if isinstance(result, str):
         assert result and "internal error" not in result, result
+
+
+LIMIT = content.MAX_LINE_BYTES
+
+
+def peak_rss_mb(workspace: Workspace, *args: str) -> tuple[float, str]:
+    """`repflow` run in a fresh child: the largest resident memory it reached (MB), and what it
+    printed."""
+    command = [str(Path(sys.executable).with_name("repflow")), *args, "--quiet"]
+    probe = (
+        "import resource, subprocess, sys; "
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
+        "print(done.stdout + done.stderr)"
+    )
+    env = {**os.environ, "REPFLOW_SETTLE_S": "0"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *command],
+        cwd=workspace.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    peak, _, printed = done.stdout.partition("\n")
+    return float(peak), printed
+
+
+def write_with_long_line(path: Path, head: bytes, line_bytes: int, tail: bytes) -> None:
+    """A file whose third line is `line_bytes` long, written a megabyte at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        handle.write(head)
+        for _ in range(line_bytes >> 20):
+            handle.write(b"x" * (1 << 20))
+        handle.write(tail)
+
+
+@pytest.mark.slow
+def test_a_line_over_the_limit_is_rejected_in_bounded_memory(workspace: Workspace) -> None:
+    """Fault 4: a line three times the limit. A canonical CSV, read in batches, rejects it
+    without holding it (a 500 MB line took 5.4 GB before, 0.3 GB now); its other rows load."""
+    small = workspace.write("a1/small.csv", csv_text(*valid_rows(1, 1)))
+    baseline, _ = peak_rss_mb(workspace, "ingest", str(small), "--db", "baseline.duckdb")
+    head = (CANONICAL_HEADER + "\n" + "\n".join(valid_rows(2, 2)) + "\n").encode()
+    tail = ("\n" + VALID.format(day=2, minute=30) + "\n").encode()
+    long = workspace.inbox / "a1" / "long.csv"
+    write_with_long_line(long, head, 3 * LIMIT, tail)
+    peak, printed = peak_rss_mb(workspace, "ingest", str(long))
+    assert "3 new" in printed and "1 rejected" in printed, printed
+    assert peak < baseline + 200, (peak, baseline)  # the line alone would take over 400 MB
+    ((line, raw, errors),) = workspace.query("SELECT source_line, length(raw), errors FROM rejects")
+    assert line == 4 and raw == 4096 and f"over the limit of {LIMIT:,} bytes" in errors
+
+
+def test_a_file_read_whole_with_a_line_over_the_limit_fails_with_the_reason(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """App exports are read whole: a line over the limit fails the file before it is read, and
+    the rest of the night loads."""
+    monkeypatch.setattr(content, "MAX_LINE_BYTES", 4 << 20)
+    strong = workspace.inbox / "a1" / "strong.csv"
+    head = (
+        b"Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,"
+        b"Notes,Workout Notes,RPE\n2026-11-01 07:00:00,W,1h,Squat,1,60,5,0,0,,,\n"
+        b"2026-11-01 07:00:00,W,1h,Squat,2,60,5,0,0,"
+    )
+    write_with_long_line(strong, head, 5 << 20, b",,\n")
+    bundle = workspace.inbox / "a1" / "bundle.zip"
+    noise = os.urandom(5 << 20).replace(b"\n", b"y")  # no line break, and no zip bomb
+    bundle.write_bytes(zipped({"notes.csv": CANONICAL_HEADER.encode() + b"\n" + noise}))
+    workspace.write("b2/fine.csv", csv_text(*valid_rows(2, 3)))
+    summary = run(workspace)
+    outcomes = {info.path: outcome for info, outcome in summary.files}
+    assert outcomes["b2/fine.csv"].status == "loaded"
+    assert outcomes["a1/strong.csv"].status == "failed"
+    assert "line 3 is longer than 4,194,304 bytes" in str(outcomes["a1/strong.csv"].error)
+    assert outcomes["a1/bundle.zip"].status == "failed"
+    assert "'notes.csv': line 2 is longer than" in str(outcomes["a1/bundle.zip"].error)

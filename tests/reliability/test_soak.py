@@ -13,15 +13,23 @@ that was not killed.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
 from flows import discovery, pipeline
+from sources import content
+from tests.cases import stored_sets_if_whole
 from tests.conftest import ROOT, Workspace, repflow
 from tests.reliability.gym import Gym, Night
 
@@ -33,7 +41,7 @@ FLAGS = "SELECT * EXCLUDE (run_id, evaluated_at) FROM v_current_flags ORDER BY A
 NATURAL_KEY = "source_format, athlete_id, performed_at, exercise_key, set_index"
 # What every soak must have played, besides kills at four different points.
 EVENTS = {"exports", "edits", "exports with bad rows", "copies of an old export"}
-EVENTS |= {"broken files", "junk files"}
+EVENTS |= {"broken files", "junk files", "files changed while read", "damaged databases"}
 
 
 def run_ids(workspace: Workspace) -> set[str]:
@@ -71,13 +79,79 @@ def prefect_night(workspace: Workspace, night: Night, env: dict[str, str]) -> st
     return run_id
 
 
+@contextmanager
+def syncing(changes: list[tuple[Path, str]]) -> Iterator[None]:
+    """While the block runs, each file of `changes` is changed by its sync client as it is read
+    (between its last byte read and the checks after it): replaced by a rename, or cut short
+    in place. Afterwards each client writes its file back whole."""
+    whole = {str(path): path.read_bytes() for path, _ in changes}
+    how = {str(path): mode for path, mode in changes}
+    read_all = content._read_all
+
+    def changing(handle: Any, *args: Any) -> None:
+        read_all(handle, *args)
+        path = os.readlink(f"/proc/self/fd/{handle.fileno()}")
+        if path in how and Path(path).read_bytes() == whole[path]:
+            data = whole[path]
+            sync(Path(path), data[: len(data) // 2] if how[path] == "truncate" else data + b"\n")
+
+    content._read_all = changing
+    try:
+        yield
+    finally:
+        content._read_all = read_all
+        for path, data in whole.items():
+            sync(Path(path), data)
+
+
+def sync(path: Path, data: bytes) -> None:
+    """Write a file as a sync client does: beside it, then renamed over it."""
+    fresh = path.with_name(f".{path.name}.sync")
+    fresh.write_bytes(data)
+    os.replace(fresh, path)
+
+
+def damage(db: Path) -> None:
+    """Overwrite the start of a block of `sets` with garbage, as a failing disk would."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        (block,) = con.execute(
+            "SELECT max(block_id) FROM pragma_storage_info('sets') WHERE block_id >= 0"
+        ).fetchone()
+        (size,) = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()
+    finally:
+        con.close()
+    with db.open("r+b") as handle:  # blocks follow three 4 KiB headers
+        handle.seek(3 * 4096 + block * size + 64)
+        handle.write(b"\xff" * 64)
+
+
+def damaged_night(workspace: Workspace, night: Night) -> None:
+    """The working database is damaged before the night: the run fails, the snapshot stays
+    whole and unchanged, and the operator restores the working database from it (the
+    snapshot holds the last night's end, as every night changes the flags)."""
+    snapshot = workspace.snapshot.read_bytes()
+    damage(workspace.db)
+    config = workspace.config()
+    files, skipped = discovery.inbox_files(config)
+    with pytest.raises(Exception, match=r"(?i)corrupt|checksum|not replaced"):
+        pipeline.execute(config, files, "run", night.day, skipped=skipped)
+    assert workspace.snapshot.read_bytes() == snapshot
+    stored_sets_if_whole(workspace.snapshot)
+    shutil.copyfile(workspace.snapshot, workspace.db)
+    workspace.db.with_name(workspace.db.name + ".wal").unlink(missing_ok=True)
+
+
 def plain_night(workspace: Workspace, night: Night, whole: bool) -> str:
     """Run the night through the pipeline's functions, as the flow's tasks call them. A
     night that was not killed first loads exactly what the gym dropped."""
     config = workspace.config()
     files, skipped = discovery.inbox_files(config)
-    summary = pipeline.execute(config, files, "run", night.day, skipped=skipped)
+    with syncing(night.syncing):
+        summary = pipeline.execute(config, files, "run", night.day, skipped=skipped)
     assert summary.error is None and summary.status == night.status, (night, summary.files)
+    deferred = [path for path, _ in summary.deferred]
+    assert deferred == [str(path.relative_to(workspace.inbox)) for path, _ in night.syncing]
     # Junk is listed as ignored, never read; nothing else is skipped.
     assert sorted(summary.skipped_paths) == sorted(repr(path) for path in night.junk)
     if whole:
@@ -115,6 +189,8 @@ def test_a_year_of_nights(
     killed: list[tuple[Night, str]] = []
     for _ in range(nights):
         night = gym.night(workspace.inbox)
+        if night.damaged:
+            damaged_night(workspace, night)
         if night.kill is not None:
             run_id = killed_night(workspace, night)
             killed.append((night, run_id))
@@ -124,6 +200,7 @@ def test_a_year_of_nights(
             expected_runs[prefect_night(workspace, night, prefect_home)] = night.status
         else:
             expected_runs[plain_night(workspace, night, night.kill is None)] = night.status
+        stored_sets_if_whole(workspace.snapshot)  # the snapshot is never damaged
     last = gym.day
     elapsed = time.monotonic() - started
     played = set(gym.counts)

@@ -137,4 +137,7 @@ def test_flags_win_over_environment_over_file(
     monkeypatch.setenv("REPFLOW_DB", "env.duckdb")
     assert load({"config": folder}).settings.db == Path("env.duckdb")
     assert load({"config": folder, "db": Path("flag.duckdb")}).settings.db == Path("flag.duckdb")
-    assert load({"config": folder}).settings.analytics_path == Path("analytics.duckdb")
+    # The snapshot is named after its warehouse, beside its real file.
+    assert (
+        load({"config": folder}).settings.analytics_path == Path("env.analytics.duckdb").resolve()
+    )

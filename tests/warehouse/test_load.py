@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 
 import warehouse.load as load
-from flows import discovery, parsing, pipeline, runs
-from tests.conftest import Workspace, csv_text
+from flows import discovery, pipeline, runs
+from tests.conftest import Workspace, csv_text, parse_file
 from warehouse.db import writer
 
 ROWS = [f"2026-11-{day:02d}T07:00:00,Squat,5,{60 + day},kg,," for day in range(1, 29)]
@@ -131,7 +131,7 @@ def test_fresh_means_no_stored_set_of_the_same_format_and_athlete_in_the_time_ra
     config = workspace.config()
 
     def frame(athlete: str, day: int, fmt: str | None = None) -> pl.DataFrame:
-        sets = parsing.parse(workspace.write("x.csv", csv_text(ROWS[day - 1])), athlete, config)
+        sets = parse_file(workspace.write("x.csv", csv_text(ROWS[day - 1])), athlete, config)
         assert not isinstance(sets, str) and isinstance(sets.sets, pl.DataFrame)
         return sets.sets.with_columns(source_format=pl.lit(fmt, pl.String))
 

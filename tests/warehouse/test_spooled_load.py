@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 
 import sources.csv_text
-from flows import discovery, parsing, pipeline
+from flows import discovery, pipeline
 from schemas.validate import duplicate_rejects
-from tests.conftest import Workspace, csv_text
+from tests.conftest import Workspace, csv_text, parse_file
 from warehouse.spool import PREFIX, Spool
 
 HEADER = "athlete_id,performed_at,exercise,reps,load,unit,set_index,notes"
@@ -82,7 +82,7 @@ def test_a_large_file_is_parsed_into_a_spool_of_batches(
 ) -> None:
     monkeypatch.setattr(sources.csv_text, "BATCH_BYTES", 300)
     path = workspace.write("gym/first.csv", export(range(1, 15)))
-    parsed = parsing.parse(path, "gym", workspace.config())
+    parsed = parse_file(path, "gym", workspace.config())
     assert not isinstance(parsed, str) and isinstance(parsed.sets, Spool)
     assert parsed.sets.parts > 5
     folder = parsed.sets.folder
@@ -133,5 +133,5 @@ def test_a_spool_write_that_fails_fails_the_parse_of_its_file(
 
     monkeypatch.setattr(pl.DataFrame, "write_parquet", full_disk)
     with pytest.raises(OSError, match=r"could not write the spool in .*No space left on device"):
-        parsing.parse(path, None, workspace.config())
+        parse_file(path, None, workspace.config())
     assert len(written) == 4
