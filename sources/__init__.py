@@ -1,5 +1,5 @@
 """Readers, one module per input format, each with `FORMAT`, `VERSION`, `detect(head)` and
-`read(path)`.
+`read(path, hints)`.
 
 The registry below is the one list of formats: a new format is one module and one line here.
 Detection looks at the content (a header signature, magic bytes), never at the file name.
@@ -26,7 +26,7 @@ from sources import (
     strong_csv,
     zip_bundle,
 )
-from sources.base import Parsed
+from sources.base import Parsed, ReadHints
 from sources.csv_text import UnreadableFile, decoded_as
 
 READERS: tuple[ModuleType, ...] = (
@@ -72,13 +72,15 @@ def reader_version(fmt: str) -> int:
     return versions.get(fmt, 1)
 
 
-def read(path: Path) -> Parsed:
+def read(path: Path, hints: ReadHints | None = None) -> Parsed:
+    """`path` read by the reader of its format. `hints` say what to read in where the file
+    says nothing (a unit, a day/month order): the athlete's settings and earlier files."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     if not head:
         raise UnreadableFile("the file is empty")
     reader = detect(head)
-    parsed: Parsed = reader.read(path)
+    parsed: Parsed = reader.read(path, hints or ReadHints())
     if reader.FORMAT.endswith("_csv"):  # the text formats, read through csv_text.decode
         encoding = decoded_as(path)
         if encoding is not None:
@@ -86,4 +88,4 @@ def read(path: Path) -> Parsed:
     return parsed
 
 
-__all__ = ["READERS", "Parsed", "UnreadableFile", "detect", "read", "reader_version"]
+__all__ = ["READERS", "Parsed", "ReadHints", "UnreadableFile", "detect", "read", "reader_version"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.base import CANONICAL_COLUMNS, TRACE_COLUMNS, Parsed
+from sources.base import CANONICAL_COLUMNS, TRACE_COLUMNS, Parsed, ReadHints
 from sources.csv_text import UnreadableFile, first_line, header_names, stream_table
 
 FORMAT = "canonical_csv"
@@ -21,7 +21,9 @@ def detect(head: bytes) -> bool:
     return all(column in names for column in REQUIRED)
 
 
-def read(path: Path) -> Parsed:
+def read(path: Path, hints: ReadHints) -> Parsed:
+    """Our own format: its contract (docs/formats.md) is ISO 8601 times, and a missing unit is
+    the athlete's `unit` setting, applied in validation. No hint is needed."""
     # Gym systems export whole member bases in this format: it is read in batches.
     table = stream_table(path, ",")
     repeated = [name for name in table.repeated if name in CANONICAL_COLUMNS]

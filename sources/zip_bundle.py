@@ -17,7 +17,7 @@ from types import ModuleType
 import polars as pl
 
 from sources import junk
-from sources.base import Notes, Parsed
+from sources.base import Notes, Parsed, ReadHints
 from sources.csv_text import UnreadableFile
 
 FORMAT = "zip_bundle"
@@ -67,7 +67,7 @@ def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, us
     return written
 
 
-def read(path: Path) -> Parsed:
+def read(path: Path, hints: ReadHints) -> Parsed:
     # The registry imports this module, so the members' readers are looked up at call time.
     from sources import HEAD_BYTES, describe
     from sources import detect as detect_format
@@ -94,7 +94,7 @@ def read(path: Path) -> Parsed:
             except UnreadableFile:  # a bundle may carry summaries and readmes
                 unknown.append(f"{member.filename} ({describe(head)})")
                 continue
-            parsed = reader.read(target)
+            parsed = reader.read(target, hints)
             formats.add(parsed.format)
             rows = parsed.whole().with_columns(
                 pl.col("source_line").cast(pl.Int64) + offset,

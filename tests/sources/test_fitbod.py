@@ -15,6 +15,7 @@ from sources import HEAD_BYTES, UnreadableFile, detect, fitbod_csv, read
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
 
 REAL = "fitbod/fitbod_WorkoutExport.csv"
+REAL_2019 = "fitbod/fitbod_2019_layout.csv"
 HEADER = (
     "Date,Exercise,Reps,Weight(kg),Duration(s),Distance(m),Incline,Resistance,isWarmup,Note,"
     "multiplier"
@@ -85,11 +86,13 @@ def test_real_export_matches_an_independent_reading(workspace: Workspace) -> Non
 
 
 @needs_real_data
-def test_detection_claims_only_the_fitbod_export() -> None:
+def test_detection_claims_only_the_fitbod_exports() -> None:
+    ours = {Path(REAL).name, Path(REAL_2019).name}
     for path in sorted(p for p in REAL_DATA.rglob("*") if p.is_file() and p.name != "README.md"):
         head = path.read_bytes()[:HEAD_BYTES]
-        assert fitbod_csv.detect(head) == (path.name == Path(REAL).name), path
-    assert detect((REAL_DATA / REAL).read_bytes()[:HEAD_BYTES]) is fitbod_csv
+        assert fitbod_csv.detect(head) == (path.name in ours), path
+    for name in (REAL, REAL_2019):
+        assert detect((REAL_DATA / name).read_bytes()[:HEAD_BYTES]) is fitbod_csv
 
 
 WORKOUT = "2023-04-01 09:15:00 +0200"
@@ -171,7 +174,7 @@ def test_bad_values_are_rejected_with_what_was_written(workspace: Workspace) -> 
     }
     assert found[2] == {("reps", "five", "int_text")}
     assert found[3] == {("set_type", "maybe", "choice_text")}
-    assert found[4] == {("performed_at", "02/04/2023 10:00", "timestamp_text")}
+    assert found[4] == {("performed_at", "02/04/2023 10:00", "ambiguous_date")}
     assert found[5] == {("load", "heavy", "decimal_text")}
     ((field, _, rule),) = found[6]
     assert (field, rule) == ("", "structure")
