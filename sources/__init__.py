@@ -19,11 +19,13 @@ from sources import (
     fitbod_csv,
     fitnotes_csv,
     garmin_fit,
+    gymbook_csv,
     hevy_csv,
     jefit_csv,
     liftosaur_csv,
     machine_json,
     strong_csv,
+    stronglifts_csv,
     zip_bundle,
 )
 from sources.base import Parsed, ReadHints
@@ -38,6 +40,8 @@ READERS: tuple[ModuleType, ...] = (
     jefit_csv,
     alpha_progression_csv,
     liftosaur_csv,
+    gymbook_csv,
+    stronglifts_csv,
     machine_json,
     garmin_fit,
     zip_bundle,
