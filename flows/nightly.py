@@ -164,7 +164,7 @@ def _parse_on_cluster(config: Config) -> loading.ParseAhead:
     context = config.settings.row_context()
 
     def parse_ahead(files: list[discovery.Discovered], _: Config) -> Iterator[loading.Pending]:
-        return loading.submit_ahead(files, lambda found: _submit(found, context), window)
+        return loading.submit_ahead(files, lambda found: _submit(found, context, config), window)
 
     return parse_ahead
 
@@ -178,9 +178,13 @@ def _slots(runner: TaskRunner[Any], settings: Settings) -> int:
     return settings.dask_workers or os.cpu_count() or 1
 
 
-def _submit(found: discovery.Discovered, context: RowContext) -> loading.Pending:
-    # An absolute path: a worker's current folder (or host) is not this process's.
-    future = parse_to_arrow_task.submit(str(found.path.absolute()), found.athlete_id, context)
+def _submit(found: discovery.Discovered, context: RowContext, config: Config) -> loading.Pending:
+    # An absolute path: a worker's current folder (or host) is not this process's. The hints are
+    # looked up here, where the warehouse is: as it stands when the parse is submitted.
+    hints = parsing.hints_for(config, found.athlete_id)
+    future = parse_to_arrow_task.submit(
+        str(found.path.absolute()), found.athlete_id, context, hints
+    )
 
     def arrived() -> parsing.ParsedFile | str:
         result = future.result()

@@ -20,7 +20,7 @@ import sources
 from flows.config import Config
 from flows.discovery import Discovered
 from flows.loading import Fingerprint, Parse, ParseAhead, Progress, Store, process_files, store
-from flows.parsing import fingerprint, parse, parse_with
+from flows.parsing import fingerprint, hints_for, parse, parse_with
 from flows.runs import (
     RunSummary,
     finish,
@@ -140,7 +140,12 @@ def _reread(
         result = (
             path
             if isinstance(path, str)
-            else parse_with(path, info.athlete_id, settings.row_context())
+            else parse_with(
+                path,
+                info.athlete_id,
+                settings.row_context(),
+                hints_for(config, info.athlete_id, excluding=info.file_id),
+            )
         )
         if isinstance(result, str):
             summary.skipped_paths.append(f"{info.path!r}: not re-read: {result}")

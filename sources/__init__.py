@@ -31,7 +31,11 @@ from sources import (
 from sources.base import Parsed, ReadHints
 from sources.csv_text import UnreadableFile, decoded_as
 
+# Binary formats first: they are known by their magic bytes, which no text format can start with,
+# and a zip stored uncompressed holds readable CSV that a text format might claim.
 READERS: tuple[ModuleType, ...] = (
+    zip_bundle,
+    garmin_fit,
     canonical_csv,
     strong_csv,
     hevy_csv,
@@ -43,8 +47,6 @@ READERS: tuple[ModuleType, ...] = (
     gymbook_csv,
     stronglifts_csv,
     machine_json,
-    garmin_fit,
-    zip_bundle,
 )
 HEAD_BYTES = 64 * 1024
 

@@ -69,6 +69,8 @@ NAMES = {
 }
 # An English header of any column order is read by name when it has these.
 REQUIRED = ("date", "exercise", "order", "weight", "reps")
+# Strong writes these on every row (a weight of 0, reps of 0): a column empty throughout is not one.
+FILLED = ("date", "weight", "reps")
 # Shapes of the values in a role's column (stripped; empty always fits).
 _NUMBER = r"-?\d+(?:[.,]\d+)?"
 SHAPES = {
@@ -115,7 +117,9 @@ def _fits(values: pl.Series, role: str) -> bool:
         return True
     filled = values.drop_nulls().str.strip_chars()
     filled = filled.filter(filled != "")
-    return bool(filled.str.contains(f"^(?:{shape})$").all())
+    return (role not in FILLED or filled.len() > 0) and bool(
+        filled.str.contains(f"^(?:{shape})$").all()
+    )
 
 
 def _layouts(width: int) -> list[tuple[str, ...]]:

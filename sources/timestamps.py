@@ -24,6 +24,8 @@ DAY_FIRST, MONTH_FIRST = "dmy", "mdy"
 # Where a file's day/month order came from (stored in ingested_files.date_order_source).
 FROM_FILE, FROM_EARLIER_FILES, FROM_SETTING = "file", "earlier_files", "setting"
 UNDECIDED = "undecided"  # nothing says: the file's dates in numbers are rejected
+# A later file of the athlete's in the format follows an order its earlier files showed.
+STICKY = (FROM_FILE, FROM_EARLIER_FILES)
 
 # Month names in the languages of the apps we read (English, French, German, Spanish, Italian,
 # Portuguese, Dutch), each also by its first three and four letters (`Sep`, `Sept`, `janv`).

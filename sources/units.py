@@ -18,6 +18,9 @@ from sources.base import LIFTER_UNIT, Decisions, ReadHints
 # Where a file's unit came from (stored in ingested_files.unit_source).
 FROM_FILE_UNIT, FROM_FILE, FROM_LOADS = "file_unit", "file", "loads"
 FROM_EARLIER_FILES, FROM_SETTING = "earlier_files", "setting"
+# A later file of the athlete's in the format follows a unit that was inferred, not one stated
+# or set (a setting applies anyway, and an operator may change it).
+STICKY = (FROM_LOADS, FROM_EARLIER_FILES)
 
 # The evidence's thresholds, measured on the real Strong files (DESIGN.md). Conversion residue
 # decides alone with at least this many values, and this many times more than of the other kind.

@@ -51,7 +51,8 @@ def test_arrow_results_hold_the_same_frames_as_a_local_parse(
     config = workspace.config()
     athlete = path.parent.name if path.parent.name != "inbox" else None
     local = parsing.parse(path, athlete, config)
-    shipped = parsing.parse_to_arrow(str(path), athlete, config.settings.row_context())
+    hints = parsing.hints_for(config, athlete)
+    shipped = parsing.parse_to_arrow(str(path), athlete, config.settings.row_context(), hints)
     assert not isinstance(local, str) and not isinstance(shipped, str)
     back = shipped.frames()
     assert back.format == local.format and back.skipped == local.skipped

@@ -88,7 +88,8 @@ def _store(db: Path, path: Path, config: Config, look_up: bool) -> int:
     if look_up:
         parsed = parsing.parse(path, "a1", config)
     else:
-        parsed = parsing.parse_with(path, "a1", config.settings.row_context())
+        hints = parsing.hints_for(config, "a1")
+        parsed = parsing.parse_with(path, "a1", config.settings.row_context(), hints)
     assert not isinstance(parsed, str), parsed
     loading.store(db, FileInfo(info.file_id, info.path, info.sha256, info.bytes, "a1"), parsed,
                    None, "r")  # fmt: skip

@@ -40,9 +40,9 @@ def export(rows: list[str]) -> str:
     return "\n".join([HEADER, *rows]) + "\n"
 
 
-def old_read(path: Path) -> base.Parsed:
+def old_read(path: Path, hints: base.ReadHints) -> base.Parsed:
     """Strong's reader before the fix: WARM_UP a working set, a row with nothing logged a set."""
-    parsed = real_read(path)
+    parsed = real_read(path, hints)
     nothing = pl.DataFrame(
         {"source_line": [5], "raw": ["plank"], "structure_error": [None]},
         schema={"source_line": pl.Int64, "raw": pl.String, "structure_error": pl.String},
