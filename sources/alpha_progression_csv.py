@@ -81,7 +81,7 @@ def read(path: Path, hints: ReadHints) -> Parsed:
         rows.select(
             *TRACE_COLUMNS,
             "session_key",
-            performed_at=timestamps.iso(pl.col("session_key")),
+            performed_at=timestamps.iso(rows["session_key"]),
             exercise="exercise",
             set_index="set_index",
             set_type="set_type",

@@ -60,7 +60,8 @@ def read(path: Path, hints: ReadHints) -> Parsed:
     distance = next((c for c in header if c.strip().lower().startswith("distance")), None)
     duration = next((c for c in header if c.strip().lower().startswith("duration")), None)
     start = text(find(header, "date"))
-    dates = timestamps.decide_order(table.rows[find(header, "date") or ""], hints, FORMAT)
+    started = table.rows[find(header, "date") or ""]
+    dates = timestamps.decide_order(started, hints, FORMAT)
     exercise = text(find(header, "exercise"))
     warmup = text(find(header, "iswarmup"))
     frame = _one_set_a_row(table.rows, find(header, "sets")).select(
@@ -68,7 +69,7 @@ def read(path: Path, hints: ReadHints) -> Parsed:
         # The same Date stamps every set of a workout (one contiguous block per workout, several
         # workouts on some days): it is the workout's start, so the session key.
         **{SESSION_KEY: start},
-        performed_at=timestamps.iso(start, dates.order),
+        performed_at=timestamps.iso(started, dates.order),
         exercise=exercise,
         set_type=sets.warmup_flag(warmup),
         reps=text(find(header, "reps")),

@@ -75,11 +75,12 @@ def read(path: Path, hints: ReadHints) -> Parsed:
     exercise = pl.col(find(header, "exercise") or "")
     distance_unit = find(header, "distance unit")
     mended = _join_exercise_commas(table.rows, header)
-    dates = timestamps.decide_order(mended[find(header, "date") or ""], hints, FORMAT)
+    days = mended[find(header, "date") or ""]
+    dates = timestamps.decide_order(days, hints, FORMAT)
     frame = mended.select(
         *TRACE_COLUMNS,
         session_key=day,
-        performed_at=timestamps.iso(day, dates.order),
+        performed_at=timestamps.iso(days, dates.order),
         exercise=exercise,
         # Numbered before the rows that are not sets are left out, as before they were: the
         # stored keys of the sets after them do not move.

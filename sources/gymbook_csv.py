@@ -94,6 +94,7 @@ def read(path: Path, hints: ReadHints) -> Parsed:
         )
     )
     dates = timestamps.decide_order(done["date"], hints, FORMAT)
+    when = pl.concat_str(["date", "time"], separator=" ", ignore_nulls=True)
     measure = pl.col("reps_or_time").str.extract_groups(_AMOUNT).struct
     weight = pl.col("weight_or_distance").str.extract_groups(_AMOUNT).struct
     per_second = _word(measure["word"]).replace_strict(SECONDS_PER, default=None)
@@ -106,9 +107,7 @@ def read(path: Path, hints: ReadHints) -> Parsed:
         *TRACE_COLUMNS,
         # A workout is its day and its program; each set has its own time of day.
         **{SESSION_KEY: pl.concat_str(["date", "workout"], separator=" ", ignore_nulls=True)},
-        performed_at=timestamps.iso(
-            pl.concat_str(["date", "time"], separator=" ", ignore_nulls=True), dates.order
-        ),
+        performed_at=timestamps.iso(done.select(when).to_series(), dates.order),
         exercise="exercise",
         set_type=_set_type(pl.col("set_type"), _listed(column["set_type"])),
         # A value GymBook would not write is passed on as written, for the contract to reject.

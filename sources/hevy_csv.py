@@ -34,7 +34,8 @@ def detect(head: bytes) -> bool:
 def read(path: Path, hints: ReadHints) -> Parsed:
     table = read_table(path.read_bytes(), ",")
     header = table.header
-    dates = timestamps.decide_order(table.rows[find(header, "start_time") or ""], hints, FORMAT)
+    started = table.rows[find(header, "start_time") or ""]
+    dates = timestamps.decide_order(started, hints, FORMAT)
     kg, lbs = find(header, "weight_kg"), find(header, "weight_lbs")
     km, miles = find(header, "distance_km"), find(header, "distance_miles")
     start = text(find(header, "start_time"))
@@ -42,7 +43,7 @@ def read(path: Path, hints: ReadHints) -> Parsed:
     frame = table.rows.select(
         *TRACE_COLUMNS,
         session_key=start,
-        performed_at=timestamps.iso(start, dates.order),
+        performed_at=timestamps.iso(started, dates.order),
         exercise=exercise,
         # Numbered before the rows that are not sets are left out, as before they were: the
         # stored keys of the sets after them do not move.

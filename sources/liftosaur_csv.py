@@ -41,9 +41,9 @@ def read(path: Path, hints: ReadHints) -> Parsed:
     header = table.header
     if find(header, "completed reps") is None or find(header, "workout datetime") is None:
         raise UnreadableFile("a Liftosaur export without Workout DateTime or Completed Reps")
-    started = find(header, "workout datetime") or ""
-    start = text(started)
-    dates = timestamps.decide_order(table.rows[started], hints, FORMAT)
+    start = text(find(header, "workout datetime"))
+    started = table.rows[find(header, "workout datetime") or ""]
+    dates = timestamps.decide_order(started, hints, FORMAT)
     warmup = text(find(header, "is warmup set?"))
     done_weight = text(find(header, "completed weight value"))
     # A done set without a completed weight was lifted at the planned one: the app's own
@@ -61,7 +61,7 @@ def read(path: Path, hints: ReadHints) -> Parsed:
         # and the time of each set. `Completed Reps Time` (when the set was ticked done) is not
         # used: re-ticking a set in an edited workout restamps it, which would re-key the set.
         **{SESSION_KEY: start},
-        performed_at=timestamps.iso(start, dates.order),
+        performed_at=timestamps.iso(started, dates.order),
         exercise=text(find(header, "exercise")),
         set_type=sets.warmup_flag(warmup),
         # An AMRAP set is a working set; its completed reps are the reps done.

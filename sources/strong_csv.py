@@ -206,12 +206,13 @@ def read(path: Path, hints: ReadHints) -> Parsed:
     rows = table.rows
     kept = rows.filter(pl.col("structure_error").is_not_null() | ~pseudo)
     session_key = text(column("date"))
-    dates = timestamps.decide_order(kept[column("date") or ""], hints, FORMAT)
+    started = kept[column("date") or ""]
+    dates = timestamps.decide_order(started, hints, FORMAT)
     exercise = pl.col(column("exercise") or "")
     canonical = kept.select(
         *TRACE_COLUMNS,
         session_key=session_key,
-        performed_at=timestamps.iso(session_key, dates.order),
+        performed_at=timestamps.iso(started, dates.order),
         exercise=exercise,
         set_type=pl.when(order.str.contains(r"^\d+$"))
         .then(pl.lit("working"))

@@ -111,7 +111,7 @@ def read(path: Path, hints: ReadHints) -> Parsed:
     frame = every.select(
         *TRACE_COLUMNS,
         **{SESSION_KEY: "date"},
-        performed_at=timestamps.iso(pl.col("date"), dates.order),
+        performed_at=timestamps.iso(every["date"], dates.order),
         exercise="exercise",
         reps="reps",
         load="load",

@@ -98,27 +98,40 @@ def _month(name: pl.Expr) -> pl.Expr:
     return name.str.to_lowercase().replace_strict(MONTHS, default=None, return_dtype=pl.Int32)
 
 
-def _dates(raw: pl.Expr, order: str | None) -> list[tuple[pl.Expr, pl.Expr]]:
-    """(date, rest) per form the value may take, in order: null where the form does not fit."""
-    year_first = raw.str.extract_groups(YEAR_FIRST).struct
-    forms = [(year_first, _date(year_first["y"], year_first["m"], year_first["d"]))]
-    for form in (DAY_NAME, NAME_DAY):
-        named = raw.str.extract_groups(form).struct
-        forms.append((named, _date(named["y"], _month(named["mon"]), named["d"])))
+def _forms(order: str | None) -> dict[str, tuple[str, pl.Expr]]:
+    """Per form a value may take, in order: its pattern, and its date from its parts (`p`)."""
+    part = pl.col("p").struct
+    forms = {
+        "year_first": (YEAR_FIRST, _date(part["y"], part["m"], part["d"])),
+        "day_name": (DAY_NAME, _date(part["y"], _month(part["mon"]), part["d"])),
+        "name_day": (NAME_DAY, _date(part["y"], _month(part["mon"]), part["d"])),
+    }
     if order is not None:
-        numeric = raw.str.extract_groups(NUMERIC).struct
-        day, month = (numeric["a"], numeric["b"])[:: 1 if order == DAY_FIRST else -1]
-        forms.append((numeric, _date(numeric["y"], month, day)))
-    return [(date, pl.when(date.is_not_null()).then(parts["rest"])) for parts, date in forms]
+        day, month = (part["a"], part["b"])[:: 1 if order == DAY_FIRST else -1]
+        forms["numbers"] = (NUMERIC, _date(part["y"], month, day))
+    return forms
 
 
-def _clock(rest: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """The time of `rest` as `THH:MM:SS[.f][±HH:MM]` (empty for a date alone), and whether
-    `rest` reads as one."""
-    time = rest.str.extract_groups(TIME)
-    part = time.struct
-    hour = part["h"].cast(pl.Int32)
-    ampm = part["ampm"].str.to_lowercase()
+def _date_and_rest(text: pl.LazyFrame, order: str | None) -> pl.LazyFrame:
+    """`date` (`YYYY-MM-DD`) and the `rest` after it, from the first form that fits `text`.
+    Each form is matched once, in a frame of its own: an expression that named its parts
+    one by one would match the pattern again for each."""
+    dated = []
+    for rank, (pattern, date) in enumerate(_forms(order).values()):
+        matched = text.select("text", p=pl.col("text").str.extract_groups(pattern))
+        dated.append(
+            matched.select("text", rank=pl.lit(rank), date=date, rest=pl.col("p").struct["rest"])
+        )
+    found = pl.concat(dated).filter(pl.col("date").is_not_null())
+    first = found.sort("rank").unique("text", keep="first").drop("rank")
+    return text.join(first, on="text", how="left", nulls_equal=True)
+
+
+def _clock(dated: pl.LazyFrame) -> pl.LazyFrame:
+    """`clock`: the time of `rest` as `THH:MM:SS[.f][±HH:MM]`, empty for a date alone, null when
+    `rest` reads as no time."""
+    part = pl.col("t").struct
+    hour, ampm = part["h"].cast(pl.Int32), part["ampm"].str.to_lowercase()
     # 12-hour: 12 am is midnight, 1-11 pm are 13-23; an hour outside 1-12 with am/pm is no time.
     hour24 = (
         pl.when(ampm.is_null())
@@ -130,42 +143,54 @@ def _clock(rest: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         .otherwise(hour % 12 + 12)
     )
     fraction = pl.when(part["f"].is_not_null()).then("." + part["f"]).otherwise(pl.lit(""))
-    signed = part["sign"].is_not_null() & part["oh"].is_not_null()
-    hours_minutes = [part["sign"], _pad(part["oh"]), pl.lit(":"), part["om"].fill_null("00")]
+    no_offset = part["sign"].is_null() & part["oh"].is_null() & part["om"].is_null()
     offset = (
-        pl.when(signed)
-        .then(pl.concat_str(hours_minutes))
-        .when(part["zone"].is_not_null() & part["oh"].is_null() & part["om"].is_null())
+        pl.when(part["sign"].is_not_null() & part["oh"].is_not_null())
+        .then(
+            pl.concat_str([part["sign"], _pad(part["oh"]), pl.lit(":"), part["om"].fill_null("00")])
+        )
+        .when(no_offset & part["zone"].is_not_null())
         .then(pl.lit("+00:00"))
-        .when(part["oh"].is_null() & part["om"].is_null() & part["sign"].is_null())
+        .when(no_offset)
         .then(pl.lit(""))
     )
-    clock = pl.concat_str(
-        [
-            pl.lit("T"),
-            _pad(hour24),
-            pl.lit(":"),
-            part["m"],
-            pl.lit(":"),
-            part["s"].fill_null("00"),
-            fraction,
-            offset,
-        ]
+    time = [
+        pl.lit("T"),
+        _pad(hour24),
+        pl.lit(":"),
+        part["m"],
+        pl.lit(":"),
+        part["s"].fill_null("00"),
+    ]
+    clock = pl.concat_str([*time, fraction, offset])
+    alone = pl.col("rest").str.strip_chars() == ""
+    return (
+        dated.with_columns(t=pl.col("rest").str.extract_groups(TIME))
+        .with_columns(clock=pl.when(alone).then(pl.lit("")).otherwise(clock))
+        .drop("t")
     )
-    date_alone = rest.str.strip_chars() == ""
-    return pl.when(date_alone).then(pl.lit("")).otherwise(clock), date_alone | clock.is_not_null()
 
 
-def iso(raw: pl.Expr, order: str | None = None) -> pl.Expr:
+def iso(values: pl.Series, order: str | None = None) -> pl.Series:
     """ISO 8601 text of each value, in any unambiguous form, or in numbers as `order` (`dmy`,
     `mdy`) says; the value as written when it is none of them, for the contract to reject.
+    Whether the date exists (31 February) is the contract's to say, with its reason.
 
-    Whether the date exists (31 February) is the contract's to say, with its reason."""
-    text = raw.str.strip_chars()
-    dates = _dates(text, order)
-    date = pl.coalesce([d for d, _ in dates])
-    clock, understood = _clock(pl.coalesce([r for _, r in dates]))
-    return pl.when(date.is_not_null() & understood).then(date + clock).otherwise(raw)
+    Each distinct value is read once: an export repeats its workouts' starts on every set."""
+    raw = values.rename("raw").cast(pl.String)
+    distinct = raw.unique().to_frame().lazy().with_columns(text=pl.col("raw").str.strip_chars())
+    read = _clock(_date_and_rest(distinct, order)).select(
+        "raw",
+        iso=pl.when(pl.col("date").is_not_null() & pl.col("clock").is_not_null())
+        .then(pl.col("date") + pl.col("clock"))
+        .otherwise(pl.col("raw")),
+    )
+    aligned = (
+        raw.to_frame()
+        .lazy()
+        .join(read, on="raw", how="left", nulls_equal=True, maintain_order="left")
+    )
+    return aligned.collect()["iso"].rename(values.name)
 
 
 @dataclass(frozen=True)
