@@ -61,8 +61,11 @@ def _slots(header: list[str]) -> list[tuple[str, dict[str, str], list[str]]]:
 
 
 def _number(cell: str | None) -> pl.Expr:
-    """A weight as written, a decimal comma read as a point."""
-    return scaled(text(cell).str.replace(r"^(\d+),(\d+)$", "${1}.${2}"), 1.0)
+    """A weight as written, a decimal comma read as a point; null where the cell is empty."""
+    value = text(cell)
+    return pl.when(~blank(value)).then(
+        scaled(value.str.replace(r"^(\d+),(\d+)$", "${1}.${2}"), 1.0)
+    )
 
 
 def _filled(weights: dict[str, str], otherwise: pl.Expr) -> pl.Expr:
