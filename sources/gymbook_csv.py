@@ -65,8 +65,14 @@ def _fits(header: list[str]) -> bool:
         return False
     at = {role: header[i] for i, role in enumerate(COLUMNS)}
     lists = all(len(_listed(at[role])) == n for role, n in LISTS.items())
-    groups = [re.fullmatch(r"(.+?)\s*\((.+)\)", at[role]) for role in ("primary", "secondary")]
-    return lists and all(groups) and groups[0].group(1) == groups[1].group(1)  # type: ignore[union-attr]
+    primary, secondary = (_bracketed(at[role]) for role in ("primary", "secondary"))
+    return lists and primary is not None and primary == secondary
+
+
+def _bracketed(cell: str) -> str | None:
+    """The name before a bracketed word (`Gruppi muscolari (Primari)`), else None."""
+    found = re.fullmatch(r"(.+?)\s*\((.+)\)", cell)
+    return None if found is None else found.group(1)
 
 
 def detect(head: bytes) -> bool:

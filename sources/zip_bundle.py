@@ -17,7 +17,7 @@ from types import ModuleType
 import polars as pl
 
 from sources import junk
-from sources.base import Notes, Parsed, ReadHints
+from sources.base import Decisions, Notes, Parsed, ReadHints
 from sources.csv_text import UnreadableFile
 
 FORMAT = "zip_bundle"
@@ -78,6 +78,8 @@ def read(path: Path, hints: ReadHints) -> Parsed:
         raise UnreadableFile(f"not a readable zip: {exc}") from None
     parts: list[pl.DataFrame] = []
     machines: list[pl.DataFrame] = []
+    muscles: list[pl.DataFrame] = []
+    decided: list[tuple[str, Decisions]] = []
     formats: set[str] = set()
     skipped, used, offset, names_athletes = 0, 0, 0, False
     with archive, tempfile.TemporaryDirectory(prefix="repflow-zip-") as folder:
@@ -107,6 +109,9 @@ def read(path: Path, hints: ReadHints) -> Parsed:
             names_athletes |= parsed.names_athletes
             if parsed.machines is not None:
                 machines.append(parsed.machines)
+            if parsed.muscles is not None:
+                muscles.append(parsed.muscles)
+            decided.append((member.filename, parsed.decisions))
     if not parts:
         raise UnreadableFile("a zip with no member in a known format")
     return Parsed(
@@ -116,4 +121,26 @@ def read(path: Path, hints: ReadHints) -> Parsed:
         names_athletes=names_athletes,
         machines=pl.concat(machines) if machines else None,
         notes=Notes(ignored=tuple(ignored), unknown=tuple(unknown)),
+        decisions=_decided(decided),
+        muscles=pl.concat(muscles).unique(maintain_order=True) if muscles else None,
+    )
+
+
+def _decided(members: list[tuple[str, Decisions]]) -> Decisions:
+    """What was decided for the members: one member's as it is; for several, what they agree
+    on, and each member's evidence with its name."""
+    if len(members) == 1:
+        return members[0][1]
+
+    def agreed(name: str) -> str | None:
+        values = {getattr(decisions, name) for _, decisions in members}
+        return values.pop() if len(values) == 1 else None
+
+    evidence = "; ".join(f"{name}: {d.unit_evidence}" for name, d in members if d.unit_evidence)
+    return Decisions(
+        unit=agreed("unit"),
+        unit_source=agreed("unit_source"),
+        unit_evidence=evidence or None,
+        date_order=agreed("date_order"),
+        date_order_source=agreed("date_order_source"),
     )

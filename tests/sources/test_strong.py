@@ -7,7 +7,9 @@ against an independent reading with Python's csv module.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import zipfile
 from datetime import date
 
 import pytest
@@ -296,3 +298,18 @@ def test_real_spanish_export_is_pounds(workspace: Workspace) -> None:
     assert workspace.scalar("SELECT max(load_kg) FROM sets") == pytest.approx(
         max(float(r["Peso"]) for r in done) * 0.45359237
     )
+
+
+def test_a_zipped_export_says_what_was_decided_for_it(workspace: Workspace) -> None:
+    loads = [135, 225, 315, 405, 185, 135]
+    rows = [
+        f"2025-03-01 09:00:00,Legs,1h,Squat,{n + 1},{w}.0,5.0,0,0.0,,," for n, w in enumerate(loads)
+    ]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr("strong.csv", "\n".join([CLASSIC["en"], *rows]) + "\n")
+    (workspace.inbox / "u1").mkdir()
+    (workspace.inbox / "u1" / "export.zip").write_bytes(buffer.getvalue())
+    outcome = workspace.ingest("u1/export.zip")
+    assert (outcome.format, outcome.unit, outcome.unit_source) == ("strong_csv", "lb", "loads")
+    assert workspace.query("SELECT DISTINCT load_unit FROM sets") == [("lb",)]
