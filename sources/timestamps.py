@@ -38,8 +38,8 @@ _MONTH_NAMES = (
     "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
     "januari februari maart april mei juni juli augustus september oktober november december",
 )
-# Abbreviations the prefixes above miss: German `Mrz`, Dutch `mrt`, Spanish `sept`/`set`.
-_EXTRA_MONTHS = {"mrz": 3, "mrt": 3, "sep": 9, "set": 9}
+# Abbreviations the prefixes above miss: German `Mrz`, Dutch `mrt`.
+_EXTRA_MONTHS = {"mrz": 3, "mrt": 3}
 
 
 def _without_accents(word: str) -> str:
