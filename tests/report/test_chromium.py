@@ -14,7 +14,7 @@ from report.charts import BAR
 from tests import debian
 from tests.conftest import repflow
 
-WIDTH, HEIGHT = 1200, 2400
+WIDTH, HEIGHT = 1200, 3200
 
 
 def chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
