@@ -154,7 +154,7 @@ def _parse_on_cluster(config: Config) -> loading.ParseAhead:
     def parse_ahead(
         items: Iterator[loading.Item], _: Config
     ) -> Iterator[tuple[loading.Item, loading.Pending | None]]:
-        return loading.submit_ahead(items, lambda item: _submit(item, context), window)
+        return loading.submit_ahead(items, lambda item: _submit(item, context, config), window)
 
     return parse_ahead
 
@@ -168,12 +168,14 @@ def _slots(runner: TaskRunner[Any], settings: Settings) -> int:
     return settings.dask_workers or os.cpu_count() or 1
 
 
-def _submit(item: loading.Item, context: RowContext) -> loading.Pending:
+def _submit(item: loading.Item, context: RowContext, config: Config) -> loading.Pending:
     # An absolute path: a worker's current folder (or host) is not this process's. The worker
-    # reads the file itself, and parses it only if its bytes are those this process hashed.
+    # reads the file itself, and parses it only if its bytes are those this process hashed. The
+    # hints are looked up here, where the warehouse is: as it stands when the parse is submitted.
     assert item.info is not None
     path, athlete = str(item.found.path.absolute()), item.found.athlete_id
-    future = parse_to_arrow_task.submit(path, athlete, context, item.info.sha256)
+    hints = parsing.hints_for(config, athlete)
+    future = parse_to_arrow_task.submit(path, athlete, context, hints, item.info.sha256)
 
     def arrived() -> parsing.ParsedFile | str:
         result = future.result()

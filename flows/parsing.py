@@ -8,10 +8,11 @@ import errno
 import hashlib
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import chain
 from pathlib import Path
 from typing import TypeVar, cast
@@ -25,15 +26,16 @@ from flows.discovery import Discovered
 from flows.reexport import StoredRows, read_known, row_seed, stored_hashes
 from schemas.row_hash import with_row_hashes
 from schemas.set_row import RowContext
-from schemas.validate import validate
-from sources import content
-from sources.base import Notes
+from schemas.settings import Settings
+from schemas.validate import one_rule_fails_all, validate
+from sources import content, timestamps, units
+from sources.base import Decisions, Earlier, Notes, ReadHints
 from sources.content import ChangedWhileRead, Content, LongLine, Source
 from sources.csv_text import UnreadableFile
 from warehouse.db import target
 from warehouse.load import FileInfo
 from warehouse.spool import Spool
-from warehouse.stored_lines import stored_lines
+from warehouse.stored_lines import StoredLines, stored_lines
 
 # Read errors that can pass (a file briefly busy, a network filesystem's hiccup) are retried
 # after these delays; any other (permissions, gone) fails the file at once.
@@ -96,6 +98,8 @@ class ParsedFile:
     known: int = 0  # rows of a re-export stored already: neither validated nor loaded again
     reader_version: int = 1  # of the format's reader (sources.reader_version)
     notes: Notes = field(default_factory=Notes)  # how it was read: listed, not stored
+    decisions: Decisions = field(default_factory=Decisions)  # its unit, its date order: stored
+    muscles: pl.DataFrame | None = None  # muscle groups it gives its exercises: stored
 
     def tables(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The sets and the rejects as frames, read back from the spool if there is one."""
@@ -119,6 +123,8 @@ class ArrowFile:
     known: int = 0
     reader_version: int = 1
     notes: Notes = field(default_factory=Notes)
+    decisions: Decisions = field(default_factory=Decisions)
+    muscles: pa.Table | None = None
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ArrowFile:
@@ -126,6 +132,7 @@ class ArrowFile:
         sets, rejects = parsed.tables()
         groups = parsed.sets.groups().to_arrow() if isinstance(parsed.sets, Spool) else None
         machines = None if parsed.machines is None else parsed.machines.to_arrow()
+        muscles = None if parsed.muscles is None else parsed.muscles.to_arrow()
         return cls(
             parsed.format,
             sets.to_arrow(),
@@ -136,12 +143,23 @@ class ArrowFile:
             parsed.known,
             parsed.reader_version,
             parsed.notes,
+            parsed.decisions,
+            muscles,
         )
 
     def frames(self) -> ParsedFile:
         machines = None if self.machines is None else _frame(self.machines)
+        muscles = None if self.muscles is None else _frame(self.muscles)
         sets, rejects = _frame(self.sets), _frame(self.rejects)
-        read = (self.skipped, machines, self.known, self.reader_version, self.notes)
+        read = (
+            self.skipped,
+            machines,
+            self.known,
+            self.reader_version,
+            self.notes,
+            self.decisions,
+            muscles,
+        )
         if self.groups is None:
             return ParsedFile(self.format, sets, rejects, *read)
         spool = Spool()
@@ -155,17 +173,67 @@ def _frame(table: pa.Table) -> pl.DataFrame:
     return frame
 
 
+def read_hints(
+    settings: Settings, athlete_id: str | None, earlier: Mapping[str, Earlier]
+) -> ReadHints:
+    """What a reader reads an athlete's file with where it says nothing: the athlete's
+    settings, and per format what their earlier files were read in (`earlier`)."""
+    own = settings.athletes.get(athlete_id or "")
+    return ReadHints(
+        unit=(own.unit if own else None) or settings.unit,
+        file_unit=own.file_unit if own else None,
+        date_order=own.date_order if own else None,
+        earlier_files=earlier,
+    )
+
+
+class EarlierReads(Mapping[str, Earlier]):
+    """An athlete's earlier files per format (warehouse.load.earlier_reads), asked of the
+    warehouse when a reader first needs them: most files state their unit and write no date
+    in numbers. Only a unit inferred and an order shown by a file's own dates carry over."""
+
+    def __init__(self, stored: StoredLines, athlete_id: str | None, excluding: str | None = None):
+        self._ask = partial(
+            stored.earlier_reads, athlete_id, units.STICKY, timestamps.STICKY, excluding
+        )
+        self._found: dict[str, Earlier] | None = None
+
+    def _reads(self) -> dict[str, Earlier]:
+        if self._found is None:
+            self._found = {fmt: Earlier(*read) for fmt, read in self._ask().items()}
+        return self._found
+
+    def __getitem__(self, fmt: str) -> Earlier:
+        return self._reads()[fmt]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._reads())
+
+    def __len__(self) -> int:
+        return len(self._reads())
+
+
+def hints_for(config: Config, athlete_id: str | None, excluding: str | None = None) -> ReadHints:
+    """`read_hints` as the warehouse stands now, looked up at once: for a parse elsewhere (a
+    worker) or a file read again (`excluding` it)."""
+    with stored_lines(target(config.settings)) as stored:
+        earlier = dict(EarlierReads(stored, athlete_id, excluding))
+    return read_hints(config.settings, athlete_id, earlier)
+
+
 def parse(read: Content, athlete_id: str | None, config: Config) -> ParsedFile | str:
     """Detect, read and validate the bytes of one file as they were read, or say why it fails
     as a whole. A re-export's rows that the warehouse holds already are looked up, not
     validated again (flows/reexport.py)."""
-    with stored_lines(target(config.settings)) as stored:
-        context = config.settings.row_context()
-        return parse_with(read.source(), athlete_id, context, stored, read.long_line)
+    settings = config.settings
+    with stored_lines(target(settings)) as stored:
+        hints = read_hints(settings, athlete_id, EarlierReads(stored, athlete_id))
+        context = settings.row_context()
+        return parse_with(read.source(), athlete_id, context, hints, stored, read.long_line)
 
 
 def parse_to_arrow(
-    path: str, athlete_id: str | None, context: RowContext, sha256: str
+    path: str, athlete_id: str | None, context: RowContext, hints: ReadHints, sha256: str
 ) -> ArrowFile | str:
     """`parse` for a worker process or host: it takes a path every worker can read, the sha256
     the writer read there, and the little config validation needs, and returns Arrow tables,
@@ -177,7 +245,7 @@ def parse_to_arrow(
             return Deferred(f"changed while it was read: {exc}")
         if read.sha256 != sha256:
             return Deferred("changed while it was read: its bytes are not those found")
-        result = parse_with(read.source(), athlete_id, context, None, read.long_line)
+        result = parse_with(read.source(), athlete_id, context, hints, None, read.long_line)
         return result if isinstance(result, str) else ArrowFile.of(result)
 
 
@@ -185,11 +253,12 @@ def parse_with(
     source: Source,
     athlete_id: str | None,
     context: RowContext,
+    hints: ReadHints,
     stored: StoredRows | None = None,
     long_line: LongLine | None = None,
 ) -> ParsedFile | str:
     try:
-        return _parse(source, athlete_id, context, stored, long_line)
+        return _parse(source, athlete_id, context, hints, stored, long_line)
     except Exception as exc:
         return read_failure(exc)
 
@@ -198,10 +267,11 @@ def _parse(
     source: Source,
     athlete_id: str | None,
     context: RowContext,
+    hints: ReadHints,
     stored: StoredRows | None,
     long_line: LongLine | None,
 ) -> ParsedFile:
-    parsed = sources.read(source, long_line)
+    parsed = sources.read(source, hints, long_line)
 
     def done(
         sets: pl.DataFrame | Spool, rejects: pl.DataFrame | Spool, known: int = 0
@@ -216,6 +286,8 @@ def _parse(
             known,
             version,
             parsed.notes,
+            parsed.decisions,
+            parsed.muscles,
         )
 
     if athlete_id is None and not parsed.names_athletes:
@@ -232,11 +304,12 @@ def _parse(
         if again is not None:
             return done(again.sets, again.rejects, again.known)
         if second is not None:  # its batches are spent: read it again, in full
-            return _parse(source, athlete_id, context, None, long_line)
+            return _parse(source, athlete_id, context, hints, None, long_line)
     # Every set keeps the hash of its row, for the next re-export to look up.
     seed = row_seed(context, athlete_id, parsed.format)
     if second is None:
         validated = validate(with_row_hashes(first, seed), context, athlete_id)
+        _fails_whole(validated.sets.height, validated.rejects)
         return done(validated.sets, validated.rejects)
     # A large file: each batch validated and spooled in turn, so memory holds a few batches:
     # the next one is read and the last one written while this one is validated.
@@ -249,10 +322,19 @@ def _parse(
             spool.write(validated.sets, validated.rejects)
             del batch, validated
         spool.finish()  # a write's error (a full disk) is the parse's
+        if spool.height == 0:
+            _fails_whole(0, spool.rejects())
     except BaseException:
         spool.remove()  # after its pending write, so that no part outlives the folder
         raise
     return done(spool, spool)
+
+
+def _fails_whole(sets: int, rejects: pl.DataFrame) -> None:
+    """A file whose rows all fail the same rule fails as a whole, with that rule and an example
+    (DESIGN.md): not `loaded` with nothing in it, its rows not kept as rejects."""
+    if sets == 0 and (reason := one_rule_fails_all(rejects)) is not None:
+        raise UnreadableFile(reason)
 
 
 T = TypeVar("T")

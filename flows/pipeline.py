@@ -22,7 +22,7 @@ import sources
 from flows.config import Config
 from flows.discovery import Discovered
 from flows.loading import Parse, ParseAhead, Progress, Read, Store, process_files, store
-from flows.parsing import parse, parse_with, read_found
+from flows.parsing import hints_for, parse, parse_with, read_found
 from flows.runs import (
     RunSummary,
     failure,
@@ -199,7 +199,12 @@ def _reread(
                 read
                 if isinstance(read, str)
                 else parse_with(
-                    read.source(), info.athlete_id, settings.row_context(), None, read.long_line
+                    read.source(),
+                    info.athlete_id,
+                    settings.row_context(),
+                    hints_for(config, info.athlete_id, excluding=info.file_id),
+                    None,
+                    read.long_line,
                 )
             )
         if isinstance(result, str):

@@ -95,6 +95,10 @@ def read_known(
                     # A given session id and a blank one's local date may be one session key
                     # (one numbering group) but two stored sessions: read in full.
                     return None
+            if batch["source_line"].is_duplicated().any():
+                # Sets that share a line (a StrongLifts workout row, JEFIT's packed logs) are
+                # told apart by more than their line, which the look-up numbers them by.
+                return None
             hashed = with_row_hashes(batch, seed).with_columns(pl.col("source_line").cast(pl.Int64))
             intact = hashed["structure_error"].is_null()
             known = intact & _within(hashed["line_hash"], set_hashes)

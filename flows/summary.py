@@ -6,7 +6,20 @@ from collections import Counter
 
 from flows.discovery import Ignored
 from flows.runs import RunSummary
+from sources.timestamps import DateOrder
+from sources.units import FROM_FILE
 from warehouse.load import FileInfo, FileOutcome
+
+
+def decided(outcome: FileOutcome) -> list[str]:
+    """What was decided for a file that did not say: the unit of its loads (with the evidence)
+    and the order of its dates in numbers."""
+    said = []
+    if outcome.unit_source not in (None, FROM_FILE) and outcome.unit_evidence:
+        said.append(outcome.unit_evidence)
+    if outcome.date_order_source is not None:
+        said.append(DateOrder(outcome.date_order, outcome.date_order_source).sentence)
+    return said
 
 
 def file_line(info: FileInfo, outcome: FileOutcome) -> str:
@@ -34,7 +47,9 @@ def file_line(info: FileInfo, outcome: FileOutcome) -> str:
         parts.append(f"{len(outcome.unknown)} members not read")
     if outcome.decoded_as:
         parts.append(f"read as {outcome.decoded_as}, not UTF-8")
-    return f"loaded     {where} ({outcome.format}): {', '.join(parts)}"
+    return (
+        f"loaded     {where} ({outcome.format}): {'; '.join([', '.join(parts), *decided(outcome)])}"
+    )
 
 
 def deferred_line(path: str, why: str) -> str:
@@ -64,8 +79,9 @@ def rules_said(summary: RunSummary) -> str | None:
 
 
 def notes(summary: RunSummary) -> list[str]:
-    """Everything else a run has to say: where the lake is, what was not read or ignored, the
-    files left for the next run, runs found interrupted, the files that failed."""
+    """Everything else a run has to say: where the lake is, what was not read or ignored, what
+    was decided for files that did not say, the files left for the next run, runs found
+    interrupted, the files that failed."""
     out = []
     if summary.lake_snapshot is not None:
         out.append(f"lake: at snapshot {summary.lake_snapshot} (repflow sql --at <id> reads one)")
@@ -74,6 +90,12 @@ def notes(summary: RunSummary) -> list[str]:
         f"read as {outcome.decoded_as}, not UTF-8: {info.path} (check its accents)"
         for info, outcome in summary.files
         if outcome.decoded_as
+    ]
+    out += [
+        f"{info.path}: {said}"
+        for info, outcome in summary.files
+        if outcome.status == "loaded"
+        for said in decided(outcome)
     ]
     if summary.ignored:
         out.append(
@@ -150,6 +172,9 @@ def file_rows(summary: RunSummary) -> list[dict[str, object]]:
             "rows_loaded": outcome.loaded,
             "rows_revised": outcome.revised,
             "rows_rejected": outcome.rejected,
+            "unit": outcome.unit,
+            "unit_source": outcome.unit_source,
+            "date_order": outcome.date_order,
             "error": outcome.error,
         }
         for info, outcome in summary.files

@@ -75,6 +75,12 @@ class AthleteSettings(BaseModel):
 
     timezone: Timezone | None = None
     unit: Literal["kg", "lb"] | None = None
+    # The unit of this athlete's app exports' loads, whatever a file says or its loads suggest:
+    # an operator's fix for a file read in the wrong unit (DESIGN.md, "Sources").
+    file_unit: Literal["kg", "lb"] | None = None
+    # Day and month order of dates written in numbers (`05/06/18`), where a file does not show
+    # it and no earlier file of the athlete's in that format was read either way.
+    date_order: Literal["dmy", "mdy"] | None = None
 
 
 class Schedule(BaseModel):

@@ -37,6 +37,16 @@ TIMESTAMP_RE = (
     r"(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?"
     r"([zZ]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?$"
 )
+# Day and month written as numbers (`05/06/18`): a reader writes them in ISO 8601 once it knows
+# the file's order (sources.timestamps). One that reaches the contract had none: which is the
+# day cannot be known, and the message says how to tell.
+AMBIGUOUS_DATE_RE = r"^[0-9]{1,2}[/.-][0-9]{1,2}[/.-](?:[0-9]{4}|[0-9]{2})(?:[^0-9].*)?$"
+AMBIGUOUS_DATE = (
+    "the day and month of {value!r} could be either way round, and nothing says which: no date "
+    "in the file has a number above 12, no earlier file of this athlete's in this format was "
+    'read either way, and no date_order is set; set date_order = "dmy" or "mdy" under '
+    "[athletes.<athlete_id>] in repflow.toml"
+)
 # Timestamps outside this window are typos (a year of 1900 or 2100), not training history. The
 # bounds are fixed, not "now", so that the same file always validates the same way.
 EARLIEST = datetime(1980, 1, 1, tzinfo=UTC)
@@ -48,6 +58,7 @@ WHITESPACE = " \t\n\r\f\v"
 _INT = re.compile(INT_RE)
 _DECIMAL = re.compile(DECIMAL_RE)
 _TIMESTAMP = re.compile(TIMESTAMP_RE)
+_AMBIGUOUS_DATE = re.compile(AMBIGUOUS_DATE_RE)
 
 
 def blank(value: object) -> bool:
@@ -94,6 +105,8 @@ def parse_timestamp(value: object, timezone: str) -> datetime:
     if not isinstance(value, str):
         raise PydanticCustomError(Grammar.TIMESTAMP, "expected an ISO 8601 timestamp as text")
     match = _TIMESTAMP.fullmatch(value.strip(WHITESPACE))
+    if not match and _AMBIGUOUS_DATE.fullmatch(value.strip(WHITESPACE)):
+        raise PydanticCustomError("ambiguous_date", AMBIGUOUS_DATE.format(value=value))
     if not match:
         raise PydanticCustomError(
             Grammar.TIMESTAMP, "expected an ISO 8601 timestamp such as 2026-11-19T07:30:00+01:00"

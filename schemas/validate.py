@@ -317,3 +317,31 @@ def duplicate_rejects(duplicates: pl.DataFrame) -> pl.DataFrame:
         for row in duplicates.iter_rows(named=True)
     ]
     return cut_raw(_reject_frame(duplicates, errors))
+
+
+def one_rule_fails_all(rejects: pl.DataFrame) -> str | None:
+    """When every rejected row fails the same rule (field, rule and message), that rule and an
+    example value, for a person: a file whose rows all fail it fails as a whole (DESIGN.md).
+    None when there is no reject, or the rows fail in different ways."""
+    if rejects.height == 0:
+        return None
+    schema = pl.List(pl.Struct({key: pl.String for key in ("field", "value", "rule", "message")}))
+    errors = (
+        rejects.select("raw", error=pl.col("errors").str.json_decode(schema))
+        .with_row_index("row")
+        .explode("error", empty_as_null=True)
+        .unnest("error")
+    )
+    rule = ["field", "rule", "message"]
+    shared = errors.group_by(rule).agg(
+        rows=pl.col("row").n_unique(), value=pl.col("value").first(), raw=pl.col("raw").first()
+    )
+    every = shared.filter(pl.col("rows") == rejects.height).sort(rule)
+    if every.height == 0:
+        return None
+    field, rule_name, message, _, value, raw = every.row(0)
+    example = value if value is not None else raw
+    if field == "performed_at" and rule_name == "timestamp_text":
+        return f"dates like {example!r} are not understood ({message}), on every row"
+    named = f"{field} " if field else ""
+    return f"every row fails the same rule, {named}{rule_name}: {message}; for example {example!r}"

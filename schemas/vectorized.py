@@ -16,7 +16,16 @@ import polars.selectors as cs
 from pydantic import BeforeValidator
 
 from schemas.set_row import LB_TO_KG, MAX_LOAD_KG, RowContext, SetRow, TextSpec
-from schemas.text import DECIMAL_RE, EARLIEST, INT_RE, LATEST, TIMESTAMP_RE, WHITESPACE, Grammar
+from schemas.text import (
+    AMBIGUOUS_DATE_RE,
+    DECIMAL_RE,
+    EARLIEST,
+    INT_RE,
+    LATEST,
+    TIMESTAMP_RE,
+    WHITESPACE,
+    Grammar,
+)
 
 RULE_PREFIX = "__rule_"
 
@@ -104,8 +113,9 @@ def _timestamp(lazy: pl.LazyFrame, timezone: pl.Expr, zones: list[str]) -> pl.La
     `schemas.text.parse_timestamp`. Each stage is its own column, so the regular expression and
     the conversions run once per row, not once per reference."""
     raw = pl.col("performed_at")
+    stripped = raw.str.strip_chars(WHITESPACE)
     names = ["year", "month", "day", "hour", "minute", "second", "fraction", "offset"]
-    parts = raw.str.strip_chars(WHITESPACE).str.extract_groups(TIMESTAMP_RE)
+    parts = stripped.str.extract_groups(TIMESTAMP_RE)
     lazy = lazy.with_columns(parts.alias("__ts")).with_columns(
         pl.col("__ts").struct.field(str(i)).alias(f"__ts_{name}") for i, name in enumerate(names, 1)
     )
@@ -163,6 +173,7 @@ def _timestamp(lazy: pl.LazyFrame, timezone: pl.Expr, zones: list[str]) -> pl.La
     rule = _first_failure(
         [
             (blank(raw), "missing"),
+            (part["year"].is_null() & stripped.str.contains(AMBIGUOUS_DATE_RE), "ambiguous_date"),
             (part["year"].is_null(), Grammar.TIMESTAMP.value),
             (pl.col("__ts_invalid"), "invalid_date"),
             (utc.is_null(), "nonexistent_local_time"),

@@ -1,5 +1,5 @@
 """Readers, one module per input format, each with `FORMAT`, `VERSION`, `detect(head)` and
-`read(path)`.
+`read(path, hints)`.
 
 The registry below is the one list of formats: a new format is one module and one line here.
 Detection looks at the content (a header signature, magic bytes), never at the file name.
@@ -18,18 +18,24 @@ from sources import (
     fitbod_csv,
     fitnotes_csv,
     garmin_fit,
+    gymbook_csv,
     hevy_csv,
     jefit_csv,
     liftosaur_csv,
     machine_json,
     strong_csv,
+    stronglifts_csv,
     zip_bundle,
 )
-from sources.base import Parsed
+from sources.base import Parsed, ReadHints
 from sources.content import LongLine, Source
 from sources.csv_text import UnreadableFile, decoded_as
 
+# Binary formats first: they are known by their magic bytes, which no text format can start with,
+# and a zip stored uncompressed holds readable CSV that a text format might claim.
 READERS: tuple[ModuleType, ...] = (
+    zip_bundle,
+    garmin_fit,
     canonical_csv,
     strong_csv,
     hevy_csv,
@@ -38,9 +44,9 @@ READERS: tuple[ModuleType, ...] = (
     jefit_csv,
     alpha_progression_csv,
     liftosaur_csv,
+    gymbook_csv,
+    stronglifts_csv,
     machine_json,
-    garmin_fit,
-    zip_bundle,
 )
 HEAD_BYTES = 64 * 1024
 # The text formats read whole, where one line can take the memory of many (sources.content).
@@ -75,10 +81,12 @@ def reader_version(fmt: str) -> int:
     return versions.get(fmt, 1)
 
 
-def read(path: Source, long_line: LongLine | None = None) -> Parsed:
-    """Detect the format of `path` from its first bytes and read it. `long_line`, a line over
-    the limit found as the file was read (sources.content), fails a text file that is read
-    whole; a canonical CSV is read in batches and rejects that line alone."""
+def read(path: Source, hints: ReadHints | None = None, long_line: LongLine | None = None) -> Parsed:
+    """`path` read by the reader of its format. `hints` say what to read in where the file
+    says nothing (a unit, a day/month order): the athlete's settings and earlier files.
+    `long_line`, a line over the limit found as the file was read (sources.content), fails a
+    text file that is read whole; a canonical CSV is read in batches and rejects that line
+    alone."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     if not head:
@@ -86,7 +94,7 @@ def read(path: Source, long_line: LongLine | None = None) -> Parsed:
     reader = detect(head)
     if long_line is not None and reader in WHOLE_TEXT:
         raise UnreadableFile(f"{long_line}: the file is not read")
-    parsed: Parsed = reader.read(path)
+    parsed: Parsed = reader.read(path, hints or ReadHints())
     if reader.FORMAT.endswith("_csv"):  # the text formats, read through csv_text.decode
         encoding = decoded_as(path)
         if encoding is not None:
@@ -94,4 +102,4 @@ def read(path: Source, long_line: LongLine | None = None) -> Parsed:
     return parsed
 
 
-__all__ = ["READERS", "Parsed", "UnreadableFile", "detect", "read", "reader_version"]
+__all__ = ["READERS", "Parsed", "ReadHints", "UnreadableFile", "detect", "read", "reader_version"]

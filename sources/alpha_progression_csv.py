@@ -14,9 +14,9 @@ import re
 
 import polars as pl
 
-from sources import sets
-from sources.base import TRACE_COLUMNS, Parsed
-from sources.columns import set_numbers, timestamp
+from sources import sets, timestamps, units
+from sources.base import TRACE_COLUMNS, Parsed, ReadHints
+from sources.columns import set_numbers
 from sources.content import Source
 from sources.csv_text import BROKEN_QUOTES, UnreadableFile, decode, split_fields, split_records
 
@@ -25,7 +25,6 @@ VERSION = 1
 
 # A workout's start: 12-hour with am/pm (2023) or 24-hour followed by ` h` (newer).
 _DATE = r"^\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}(?: ?(?i:[ap]m|h))?$"
-_DATE_FORMATS = ["%Y-%m-%d %I:%M %p", "%Y-%m-%d %H:%M h", "%Y-%m-%d %H:%M"]
 _NUMBERED = r"^\d+\.\s*"
 # The set table's header: `#` then the columns, a line of its own in both generations.
 _SET_HEADER = re.compile(r"(?m)^#([,;])")
@@ -63,7 +62,7 @@ def detect(head: bytes) -> bool:
     return bool(_SIGNATURE.search(text)) and bool(_DATE_LINE.search(text))
 
 
-def read(path: Source) -> Parsed:
+def read(path: Source, hints: ReadHints) -> Parsed:
     text = decode(path.read_bytes())
     found = _SET_HEADER.search(text)
     if found is None:
@@ -78,11 +77,11 @@ def read(path: Source) -> Parsed:
         pl.col("source_line").cast(pl.Int64),
         set_index=set_numbers(pl.col("session_key"), pl.col("exercise").str.to_lowercase()),
     )
-    canonical = sets.lifter_units(
+    canonical, decided = units.resolve(
         rows.select(
             *TRACE_COLUMNS,
             "session_key",
-            performed_at=timestamp(pl.col("session_key"), _DATE_FORMATS),
+            performed_at=timestamps.iso(rows["session_key"]),
             exercise="exercise",
             set_index="set_index",
             set_type="set_type",
@@ -91,10 +90,12 @@ def read(path: Source) -> Parsed:
             unit="unit",
             rpe="rpe",
             rir="rir",
-        )
+        ),
+        hints,
+        FORMAT,
     )
     kept, skipped = sets.only_sets(canonical)
-    return Parsed(format=FORMAT, rows=kept, skipped=skipped)
+    return Parsed(format=FORMAT, rows=kept, skipped=skipped, decisions=decided)
 
 
 def _structure(records: pl.DataFrame, separator: str) -> pl.DataFrame:

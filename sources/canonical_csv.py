@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from sources.base import CANONICAL_COLUMNS, TRACE_COLUMNS, Parsed
+from sources.base import CANONICAL_COLUMNS, TRACE_COLUMNS, Parsed, ReadHints
 from sources.content import Source
 from sources.csv_text import UnreadableFile, first_line, header_names, stream_table
 
@@ -20,7 +20,9 @@ def detect(head: bytes) -> bool:
     return all(column in names for column in REQUIRED)
 
 
-def read(path: Source) -> Parsed:
+def read(path: Source, hints: ReadHints) -> Parsed:
+    """Our own format: its contract (docs/formats.md) is ISO 8601 times, and a missing unit is
+    the athlete's `unit` setting, applied in validation. No hint is needed."""
     # Gym systems export whole member bases in this format: it is read in batches.
     table = stream_table(path, ",")
     repeated = [name for name in table.repeated if name in CANONICAL_COLUMNS]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import polars as pl
 
-ISO = "%Y-%m-%dT%H:%M:%S"
 METRES_PER = {"m": 1.0, "meters": 1.0, "km": 1000.0, "mi": 1609.344, "miles": 1609.344}
 
 
@@ -27,12 +26,6 @@ def text(column: str | None) -> pl.Expr:
 
 def blank(expr: pl.Expr) -> pl.Expr:
     return expr.is_null() | (expr == "")
-
-
-def timestamp(raw: pl.Expr, formats: list[str]) -> pl.Expr:
-    """ISO 8601 text from the first format that parses; the raw text when none does."""
-    parsed = pl.coalesce([raw.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats])
-    return pl.when(parsed.is_not_null()).then(parsed.dt.strftime(ISO)).otherwise(raw)
 
 
 def scaled(raw: pl.Expr, factor: pl.Expr | float, decimals: int = 6) -> pl.Expr:

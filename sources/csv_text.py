@@ -207,9 +207,10 @@ def _split_broken(table: pl.DataFrame, width: int, separator: str) -> pl.DataFra
     return pl.concat([table.filter(~broken), resplit]).sort("line")
 
 
-def read_table(data: bytes, separator: str) -> CsvTable:
-    """The whole of `data` as one table."""
-    stream = stream_records(iter([decode(data)]), separator)
+def read_table(data: bytes, separator: str, ragged: bool = False) -> CsvTable:
+    """The whole of `data` as one table. `ragged`: a record may stop short of the header (a
+    wide export leaves out its empty last cells), its missing cells then empty."""
+    stream = stream_records(iter([decode(data)]), separator, ragged)
     rows = pl.concat(list(stream.batches))
     return CsvTable(header=stream.header, rows=rows, repeated=stream.repeated)
 
@@ -251,7 +252,9 @@ class Overlong:
 OVERLONG_KEPT = 4096
 
 
-def stream_records(texts: Iterator[str | Overlong], separator: str) -> CsvStream:
+def stream_records(
+    texts: Iterator[str | Overlong], separator: str, ragged: bool = False
+) -> CsvStream:
     """Tables of consecutive pieces of one CSV text, each piece ending where a record ends and
     the first holding the header."""
     pieces = _record_pieces(texts)
@@ -269,9 +272,9 @@ def stream_records(texts: Iterator[str | Overlong], separator: str) -> CsvStream
     repeated = sorted({cell.lower() for cell in header if header.count(cell) > 1})
 
     def batches() -> Iterator[pl.DataFrame]:
-        yield _rows(records.slice(1), names, separator)
+        yield _rows(records.slice(1), names, separator, ragged)
         for piece in pieces:
-            yield _rows(piece, names, separator)
+            yield _rows(piece, names, separator, ragged)
 
     return CsvStream(header=names, batches=batches(), repeated=repeated)
 
@@ -293,7 +296,9 @@ def _record_pieces(texts: Iterator[str | Overlong]) -> Iterator[pl.DataFrame]:
         yield _split_lines(lines)
 
 
-def _rows(records: pl.DataFrame, names: list[str], separator: str) -> pl.DataFrame:
+def _rows(
+    records: pl.DataFrame, names: list[str], separator: str, ragged: bool = False
+) -> pl.DataFrame:
     """Data records as source_line, raw, structure_error and one text column per header cell."""
     if "error" in records.columns:  # a line over the limit, not read (_record_pieces)
         return records.select(
@@ -304,13 +309,14 @@ def _rows(records: pl.DataFrame, names: list[str], separator: str) -> pl.DataFra
         )
     width = len(names)
     count = pl.col("fields").list.len()
+    expected = "at most {} fields" if ragged else "{} fields"
     return (
         _split_broken(split_fields(records, separator), width, separator)
         .with_columns(
             structure_error=pl.when(pl.col("malformed"))
             .then(pl.lit(BROKEN_QUOTES))
-            .when(count != width)
-            .then(pl.format("expected {} fields as in the header, found {}", pl.lit(width), count))
+            .when((count > width) if ragged else (count != width))
+            .then(pl.format(f"expected {expected} as in the header, found {{}}", width, count))
         )
         .select(
             pl.col("line").alias("source_line"),

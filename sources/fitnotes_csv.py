@@ -3,7 +3,8 @@
 Both headers exist: `Weight,Weight Unit` and the older `Weight (kgs)` / `Weight (lbs)`. A day
 is one session and sets are numbered in row order within the day and exercise. FitNotes does
 not quote an exercise name that holds a comma (`Overhead Press (Each Side, Dumbbells)`), so
-such a row has a field too many; distances come in m, km, mi, ft or yd.
+such a row has a field too many; distances come in m, km, mi, ft or yd. Each exercise's
+`Category` (Chest, Back, Legs) is kept as the muscle group the file gives it.
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ from collections.abc import Callable
 
 import polars as pl
 
-from sources.base import TRACE_COLUMNS, Parsed
+from sources import muscles, timestamps, units
+from sources.base import TRACE_COLUMNS, Parsed, ReadHints
 from sources.columns import blank, clock_seconds, find, scaled, set_numbers, text
 from sources.content import Source
 from sources.csv_text import first_line, header_names, read_table, split_fields
-from sources.sets import lifter_units, only_sets
+from sources.sets import only_sets
 
 FORMAT = "fitnotes_csv"
 # 2: exercise names with an unquoted comma mended, the shared set rule, the lifter's unit,
 # distances in ft and yd.
-VERSION = 2
+# 3: each exercise's Category kept as its muscle group; dates through sources.timestamps.
+VERSION = 3
 SIGNATURE = ("date", "exercise", "category", "reps")
 UNITS = {"kgs": "kg", "kg": "kg", "lbs": "lb", "lb": "lb"}
 # The distance units FitNotes offers, as it writes them.
@@ -54,7 +57,7 @@ def detect(head: bytes) -> bool:
     return has_weight and all(name in names for name in SIGNATURE)
 
 
-def read(path: Source) -> Parsed:
+def read(path: Source, hints: ReadHints) -> Parsed:
     table = read_table(path.read_bytes(), ",")
     header = table.header
     weight = find(header, "weight", "weight (kgs)", "weight (lbs)")
@@ -71,10 +74,13 @@ def read(path: Source) -> Parsed:
     day = text(find(header, "date"))
     exercise = pl.col(find(header, "exercise") or "")
     distance_unit = find(header, "distance unit")
-    frame = _join_exercise_commas(table.rows, header).select(
+    mended = _join_exercise_commas(table.rows, header)
+    days = mended[find(header, "date") or ""]
+    dates = timestamps.decide_order(days, hints, FORMAT)
+    frame = mended.select(
         *TRACE_COLUMNS,
         session_key=day,
-        performed_at=day,
+        performed_at=timestamps.iso(days, dates.order),
         exercise=exercise,
         # Numbered before the rows that are not sets are left out, as before they were: the
         # stored keys of the sets after them do not move.
@@ -87,9 +93,17 @@ def read(path: Source) -> Parsed:
         distance_m=_metres(
             text(find(header, "distance")), text(distance_unit) if distance_unit else pl.lit("km")
         ),
+        category=text(find(header, "category")),
     )
-    rows, skipped = only_sets(lifter_units(frame))
-    return Parsed(format=FORMAT, rows=rows, skipped=skipped)
+    read_in, decided = units.resolve(frame.drop("category"), hints, FORMAT)
+    rows, skipped = only_sets(read_in)
+    return Parsed(
+        format=FORMAT,
+        rows=rows,
+        skipped=skipped,
+        decisions=dates.on(decided),
+        muscles=muscles.given(frame, {"category": muscles.CATEGORY}),
+    )
 
 
 def _metres(distance: pl.Expr, unit: pl.Expr) -> pl.Expr:

@@ -18,7 +18,7 @@ import polars as pl
 from garmin_fit_sdk import Decoder, Profile, Stream
 
 from schemas.set_row import LB_TO_KG
-from sources.base import Parsed, text_frame
+from sources.base import Parsed, ReadHints, text_frame
 from sources.content import Source
 from sources.csv_text import UnreadableFile
 from sources.sets import only_sets
@@ -142,7 +142,8 @@ def _misplaced(message: dict[str, Any], windows: list[tuple[datetime, datetime]]
     return None
 
 
-def read(path: Source) -> Parsed:
+def read(path: Source, hints: ReadHints) -> Parsed:
+    """FIT states its times as instants and its loads in kg: no hint is needed."""
     messages = _decode(path)
     serial = next((m.get("serial_number") for m in messages.get("file_id_mesgs", [])), None)
     windows = _strength_windows(messages)

@@ -13,8 +13,8 @@ import re
 import polars as pl
 
 from schemas.set_row import LB_TO_KG
-from sources import sets
-from sources.base import SESSION_KEY, TRACE_COLUMNS, Parsed, text_frame
+from sources import sets, units
+from sources.base import SESSION_KEY, TRACE_COLUMNS, Parsed, ReadHints, text_frame
 from sources.columns import blank, find, metres, scaled, set_numbers, text
 from sources.content import Source
 from sources.csv_text import (
@@ -63,7 +63,7 @@ def detect(head: bytes) -> bool:
     return match is not None and match.group(1) in SECTIONS
 
 
-def read(path: Source) -> Parsed:
+def read(path: Source, hints: ReadHints) -> Parsed:
     lines = _lines(decode(path.read_bytes()))
     if not (lines["section"] == LOGS).any():
         raise UnreadableFile(f"a JEFIT export without its {LOGS} section: no workouts to read")
@@ -108,7 +108,8 @@ def read(path: Source) -> Parsed:
         "duration_s",
         "distance_m",
     )
-    return Parsed(format=FORMAT, rows=sets.lifter_units(canonical), skipped=skipped)
+    read_in, decided = units.resolve(canonical, hints, FORMAT)
+    return Parsed(format=FORMAT, rows=read_in, skipped=skipped, decisions=decided)
 
 
 def _lines(content: str) -> pl.DataFrame:

@@ -11,7 +11,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from schemas.machine_export import FORMAT_ID, MachineEnvelope
-from sources.base import Parsed, text_frame
+from sources.base import Parsed, ReadHints, text_frame
 from sources.content import Source
 from sources.csv_text import UnreadableFile, decode
 
@@ -87,7 +87,8 @@ def _rows(line: int, document: str, machines: list[dict[str, Any]]) -> list[dict
     return rows
 
 
-def read(path: Source) -> Parsed:
+def read(path: Source, hints: ReadHints) -> Parsed:
+    """Our own format, whose writers state units and ISO 8601 times: no hint is needed."""
     machines: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for line, document in _documents(decode(path.read_bytes())):

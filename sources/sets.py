@@ -1,5 +1,5 @@
-"""The rules every app reader shares, written once: what a set is, what a set-type marker
-means, and which unit the lifter loads the bar in (DESIGN.md, "Sources").
+"""The rules every app reader shares, written once: what a set is and what a set-type marker
+means (DESIGN.md, "Sources"); the units of loads are sources.units'.
 
 Canonical CSV and machine JSON do not use these: their writers are ours, and a row there with
 nothing measured is a reject (`reps_or_measure`), not a skipped row.
@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from schemas.set_row import LB_TO_KG
-from sources.base import LIFTER_UNIT, SESSION_KEY
+from sources.base import SESSION_KEY
 from sources.columns import set_numbers
 
 # Every spelling of a set type an app writes, lower-cased: Strong's `W`/`D`/`F` and
@@ -89,26 +88,3 @@ def only_sets(rows: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 
 def _column(rows: pl.DataFrame, name: str) -> pl.Expr:
     return pl.col(name) if name in rows.columns else pl.lit(None, pl.String)
-
-
-def lifter_units(rows: pl.DataFrame) -> pl.DataFrame:
-    """Mark the exercises whose loads are round pounds written in kg (`LIFTER_UNIT` = `lb`).
-
-    Some apps store kg converted from lb: Strong's legacy export writes 6.80388555 for 15 lb,
-    Fitbod 7.937875915123695 for 17.5 lb. When every non-zero load of an exercise in the file
-    is a multiple of 0.25 lb (within a relative 1e-4) and none is within 0.001 kg of a multiple
-    of 0.25 kg, the lifter loads in lb, and advice comes back in lb. The load itself is kept as
-    written; validation applies the mark only where the load is read as kg."""
-    kg = pl.col("load").cast(pl.Float64, strict=False)
-    read_as_kg = pl.col("unit").is_null() | (pl.col("unit").str.to_lowercase() == "kg")
-    quarters_lb = kg / LB_TO_KG * 4
-    round_lb = (quarters_lb - quarters_lb.round()).abs() <= 1e-4 * quarters_lb
-    quarters_kg = kg * 4
-    near_round_kg = (quarters_kg - quarters_kg.round()).abs() < 0.004
-    loaded = read_as_kg & (kg > 0)
-    exercise = pl.col("exercise").str.to_lowercase().str.strip_chars()
-    pounds = (loaded.any() & (round_lb | ~loaded).all() & ~(near_round_kg & loaded).any()).over(
-        exercise
-    )
-    unit = pl.when(read_as_kg & pounds).then(pl.lit("lb")).otherwise(pl.lit(None, pl.String))
-    return rows.with_columns(unit.alias(LIFTER_UNIT))

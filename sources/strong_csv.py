@@ -16,16 +16,17 @@ import re
 
 import polars as pl
 
-from sources import sets
-from sources.base import TRACE_COLUMNS, Parsed
-from sources.columns import metres, scaled, text, timestamp
+from sources import sets, timestamps, units
+from sources.base import TRACE_COLUMNS, Parsed, ReadHints
+from sources.columns import metres, scaled, text
 from sources.content import Source
 from sources.csv_text import UnreadableFile, first_line, read_table
 
 FORMAT = "strong_csv"
 # 2: layouts by structure (any language, 2016), set-type markers, the shared set rule.
-VERSION = 2
-DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %I:%M:%S %p", "%Y-%m-%d %H:%M"]
+# 3: the unit of a file that names none decided from its loads (sources.units); layouts with
+# their last columns missing; timestamps through sources.timestamps.
+VERSION = 3
 # English pseudo-rows; in other languages a rest timer is known by its shape (`_rest_timer`).
 PSEUDO_ROWS = ("rest timer", "note")
 # The layouts Strong has written, as the role of each column in order.
@@ -58,7 +59,7 @@ NAMES = {
     "workout": ("workout name", "nom de l'entraînement", "workout-name", "trainingsname"),
     "exercise": ("exercise name", "nom de l'exercice", "name der übung", "übungsname"),
     "order": ("set order", "ordre de la série", "satzreihenfolge", "satz-reihenfolge"),
-    "weight": ("weight", "poids", "gewicht", "kg", "lbs"),
+    "weight": ("weight", "poids", "gewicht", "kg", "lbs", "lb"),
     "weight_unit": ("weight unit",),
     "reps": ("reps", "réps", "wdh.", "wiederholungen"),
     "distance": ("distance", "distanz", "entfernung", "km", "mi"),
@@ -68,6 +69,8 @@ NAMES = {
 }
 # An English header of any column order is read by name when it has these.
 REQUIRED = ("date", "exercise", "order", "weight", "reps")
+# Strong writes these on every row (a weight of 0, reps of 0): a column empty throughout is not one.
+FILLED = ("date", "weight", "reps")
 # Shapes of the values in a role's column (stripped; empty always fits).
 _NUMBER = r"-?\d+(?:[.,]\d+)?"
 SHAPES = {
@@ -114,15 +117,25 @@ def _fits(values: pl.Series, role: str) -> bool:
         return True
     filled = values.drop_nulls().str.strip_chars()
     filled = filled.filter(filled != "")
-    return bool(filled.str.contains(f"^(?:{shape})$").all())
+    return (role not in FILLED or filled.len() > 0) and bool(
+        filled.str.contains(f"^(?:{shape})$").all()
+    )
+
+
+def _layouts(width: int) -> list[tuple[str, ...]]:
+    """The layouts of `width` columns: each known layout, or one whose last columns are
+    missing, as long as it keeps every required role."""
+    cut = [layout[:width] for layout in LAYOUTS if len(layout) >= width]
+    kept = [layout for layout in cut if all(role in layout for role in REQUIRED)]
+    return list(dict.fromkeys(kept))
 
 
 def _by_structure(header: list[str], sample: pl.DataFrame) -> dict[str, str] | None:
     """Roles from the first layout of the header's width whose columns hold values of the right
     shapes, preferring the one whose names agree most with the header."""
     best: tuple[int, dict[str, str]] | None = None
-    for layout in LAYOUTS:
-        if len(layout) != len(header) or sample.height == 0:
+    for layout in _layouts(len(header)):
+        if sample.height == 0:
             continue
         if not all(_fits(sample[cell], role) for cell, role in zip(header, layout, strict=True)):
             continue
@@ -167,7 +180,7 @@ def _rest_timer(order: pl.Expr, reps: pl.Expr, weight: pl.Expr, seconds: pl.Expr
     return word & sets.nothing(reps) & sets.nothing(weight) & ~sets.nothing(seconds)
 
 
-def read(path: Source) -> Parsed:
+def read(path: Source, hints: ReadHints) -> Parsed:
     data = path.read_bytes()
     table = read_table(data, _separator(first_line(data[:65536])))
     roles = _roles(table.header, table.rows)
@@ -193,11 +206,13 @@ def read(path: Source) -> Parsed:
     rows = table.rows
     kept = rows.filter(pl.col("structure_error").is_not_null() | ~pseudo)
     session_key = text(column("date"))
+    started = kept[column("date") or ""]
+    dates = timestamps.decide_order(started, hints, FORMAT)
     exercise = pl.col(column("exercise") or "")
     canonical = kept.select(
         *TRACE_COLUMNS,
         session_key=session_key,
-        performed_at=timestamp(session_key, DATE_FORMATS),
+        performed_at=timestamps.iso(started, dates.order),
         exercise=exercise,
         set_type=pl.when(order.str.contains(r"^\d+$"))
         .then(pl.lit("working"))
@@ -210,8 +225,10 @@ def read(path: Source) -> Parsed:
         distance_m=metres(length, distance_in),
     )
     found, unlogged = sets.only_sets(canonical)
+    rows_read, decided = units.resolve(sets.numbered(found), hints, FORMAT)
     return Parsed(
         format=FORMAT,
-        rows=sets.lifter_units(sets.numbered(found)),
+        rows=rows_read,
         skipped=rows.height - kept.height + unlogged,
+        decisions=dates.on(decided),
     )

@@ -17,7 +17,7 @@ from types import ModuleType
 import polars as pl
 
 from sources import junk
-from sources.base import Notes, Parsed
+from sources.base import Decisions, Notes, Parsed, ReadHints
 from sources.content import Scan, Source
 from sources.csv_text import UnreadableFile
 
@@ -73,7 +73,7 @@ def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, us
     return written
 
 
-def read(path: Source) -> Parsed:
+def read(path: Source, hints: ReadHints) -> Parsed:
     # The registry imports this module, so the members' readers are looked up at call time.
     from sources import HEAD_BYTES, describe
     from sources import detect as detect_format
@@ -84,6 +84,8 @@ def read(path: Source) -> Parsed:
         raise UnreadableFile(f"not a readable zip: {exc}") from None
     parts: list[pl.DataFrame] = []
     machines: list[pl.DataFrame] = []
+    muscles: list[pl.DataFrame] = []
+    decided: list[tuple[str, Decisions]] = []
     formats: set[str] = set()
     skipped, used, offset, names_athletes = 0, 0, 0, False
     with archive, tempfile.TemporaryDirectory(prefix="repflow-zip-") as folder:
@@ -100,7 +102,7 @@ def read(path: Source) -> Parsed:
             except UnreadableFile:  # a bundle may carry summaries and readmes
                 unknown.append(f"{member.filename} ({describe(head)})")
                 continue
-            parsed = reader.read(target)
+            parsed = reader.read(target, hints)
             formats.add(parsed.format)
             rows = parsed.whole().with_columns(
                 pl.col("source_line").cast(pl.Int64) + offset,
@@ -113,6 +115,9 @@ def read(path: Source) -> Parsed:
             names_athletes |= parsed.names_athletes
             if parsed.machines is not None:
                 machines.append(parsed.machines)
+            if parsed.muscles is not None:
+                muscles.append(parsed.muscles)
+            decided.append((member.filename, parsed.decisions))
     if not parts:
         raise UnreadableFile("a zip with no member in a known format")
     return Parsed(
@@ -122,4 +127,26 @@ def read(path: Source) -> Parsed:
         names_athletes=names_athletes,
         machines=pl.concat(machines) if machines else None,
         notes=Notes(ignored=tuple(ignored), unknown=tuple(unknown)),
+        decisions=_decided(decided),
+        muscles=pl.concat(muscles).unique(maintain_order=True) if muscles else None,
+    )
+
+
+def _decided(members: list[tuple[str, Decisions]]) -> Decisions:
+    """What was decided for the members: one member's as it is; for several, what they agree
+    on, and each member's evidence with its name."""
+    if len(members) == 1:
+        return members[0][1]
+
+    def agreed(name: str) -> str | None:
+        values = {getattr(decisions, name) for _, decisions in members}
+        return values.pop() if len(values) == 1 else None
+
+    evidence = "; ".join(f"{name}: {d.unit_evidence}" for name, d in members if d.unit_evidence)
+    return Decisions(
+        unit=agreed("unit"),
+        unit_source=agreed("unit_source"),
+        unit_evidence=evidence or None,
+        date_order=agreed("date_order"),
+        date_order_source=agreed("date_order_source"),
     )

@@ -72,22 +72,22 @@ class Workspace:
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         return self.query(sql, params)[0][0]
 
-    def ingest(self, relative: str, text: str | None = None) -> FileOutcome:
+    def ingest(self, relative: str, text: str | None = None, **settings: Any) -> FileOutcome:
         """Load the one file inbox/`relative` (written first when `text` is given) as
-        `repflow ingest` does, and give its outcome."""
+        `repflow ingest` does, with these `settings`, and give its outcome."""
         if text is not None:
             self.write(relative, text)
-        config = self.config()
+        config = self.config(**settings)
         found, _ = discovery.named_files([self.inbox / relative], None, config)
         ((_, outcome),) = pipeline.execute(config, found, "ingest", None).files
         return outcome
 
-    def ingest_real(self, relative: str, athlete: str = "u1") -> FileOutcome:
+    def ingest_real(self, relative: str, athlete: str = "u1", **settings: Any) -> FileOutcome:
         """Copy the real export `relative` (under REAL_DATA) to `athlete`'s folder; load it."""
         target = self.inbox / athlete / Path(relative).name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REAL_DATA / relative, target)
-        return self.ingest(str(target.relative_to(self.inbox)))
+        return self.ingest(str(target.relative_to(self.inbox)), **settings)
 
 
 @pytest.fixture

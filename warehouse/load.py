@@ -14,7 +14,7 @@ from typing import Literal, NamedTuple, Protocol
 import duckdb
 import polars as pl
 
-from schemas.validate import SET_GROUP, duplicate_rejects
+from schemas.validate import SET_GROUP, duplicate_rejects, exercise_key
 from warehouse.db import bounded_memory, transaction
 from warehouse.spool import Spool
 
@@ -90,10 +90,48 @@ class FileOutcome:
     skipped: int = 0
     corrected: int = 0  # stored sets a fixed reader changed or removed (set_corrections)
     reader_version: int | None = None
+    # What was decided for the file (sources.base.Decisions): stored, and listed.
+    unit: str | None = None  # the unit its loads were read in
+    unit_source: str | None = None  # file_unit, file, loads, earlier_files or setting
+    unit_evidence: str | None = None  # what was decided, and from what
+    date_order: str | None = None  # dmy or mdy, for dates written in numbers
+    date_order_source: str | None = None  # file, earlier_files, setting or undecided
     # How the file was read (sources.base.Notes): listed in the run's summary, not stored.
     ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk
     unknown: tuple[str, ...] = ()  # members of a bundle in no known format, with why
     decoded_as: str | None = None  # an encoding other than UTF-8
+
+
+# Per format, the unit and the day/month order of this athlete's latest loaded files whose own
+# were decided, not stated or set (the sources are the readers' to name: `sticky_*`).
+EARLIER_READS = """
+    SELECT format,
+           arg_max(unit, ingested_at) FILTER (WHERE list_contains($units, unit_source)),
+           arg_max(date_order, ingested_at) FILTER (WHERE list_contains($orders, date_order_source))
+    FROM ingested_files
+    WHERE athlete_id = $athlete AND status = 'loaded' AND file_id IS DISTINCT FROM $excluding
+    GROUP BY format
+"""
+
+
+def earlier_reads(
+    con: duckdb.DuckDBPyConnection,
+    athlete_id: str,
+    sticky_units: tuple[str, ...],
+    sticky_orders: tuple[str, ...],
+    excluding: str | None = None,
+) -> dict[str, tuple[str | None, str | None]]:
+    """Per format: the unit and the day/month order this athlete's earlier files of that format
+    were read in, the latest whose unit came from one of `sticky_units` (and whose order from
+    one of `sticky_orders`); the file `excluding` (one being read again) left out."""
+    params = {
+        "athlete": athlete_id,
+        "units": list(sticky_units),
+        "orders": list(sticky_orders),
+        "excluding": excluding,
+    }
+    rows = con.execute(EARLIER_READS, params).fetchall()
+    return {fmt: (unit, order) for fmt, unit, order in rows if unit or order}
 
 
 def loaded_file_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -379,8 +417,9 @@ def _record(
     con.execute(
         "INSERT INTO ingested_files (file_id, path, sha256, bytes, format, athlete_id, status, "
         "error, rows_loaded, rows_revised, rows_unchanged, rows_rejected, rows_skipped, run_id, "
-        "ingested_at, reader_version) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+        "ingested_at, reader_version, unit, unit_source, unit_evidence, date_order, "
+        "date_order_source) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?)",
         [
             info.file_id,
             info.path,
@@ -397,8 +436,28 @@ def _record(
             outcome.skipped,
             run_id,
             outcome.reader_version,
+            outcome.unit,
+            outcome.unit_source,
+            outcome.unit_evidence,
+            outcome.date_order,
+            outcome.date_order_source,
         ],
     )
+
+
+class Decided(Protocol):
+    """What was decided for a file that did not say (sources.base.Decisions)."""
+
+    @property
+    def unit(self) -> str | None: ...
+    @property
+    def unit_source(self) -> str | None: ...
+    @property
+    def unit_evidence(self) -> str | None: ...
+    @property
+    def date_order(self) -> str | None: ...
+    @property
+    def date_order_source(self) -> str | None: ...
 
 
 class Loadable(Protocol):
@@ -418,6 +477,10 @@ class Loadable(Protocol):
     def known(self) -> int: ...
     @property
     def reader_version(self) -> int: ...
+    @property
+    def decisions(self) -> Decided: ...
+    @property
+    def muscles(self) -> pl.DataFrame | None: ...
 
 
 def _store_machines(con: duckdb.DuckDBPyConnection, machines: pl.DataFrame, file_id: str) -> None:
@@ -430,6 +493,36 @@ def _store_machines(con: duckdb.DuckDBPyConnection, machines: pl.DataFrame, file
         [file_id],
     )
     con.unregister("machines_frame")
+
+
+def _store_muscles(
+    con: duckdb.DuckDBPyConnection, muscles: pl.DataFrame, info: FileInfo, fmt: str, run_id: str
+) -> None:
+    """The latest file to name an exercise's muscle groups replaces them."""
+    named = muscles.with_columns(exercise_key=exercise_key(pl.col("exercise")))
+    con.register("muscles_frame", named.to_arrow())
+    params: dict[str, object] = {
+        "athlete": info.athlete_id,
+        "fmt": fmt,
+        "file_id": info.file_id,
+        "run_id": run_id,
+    }
+    try:
+        _count(
+            con,
+            "DELETE FROM exercise_muscle_groups WHERE athlete_id = $athlete "
+            "AND source_format = $fmt AND exercise_key IN (SELECT exercise_key FROM muscles_frame)",
+            params,
+        )
+        _count(
+            con,
+            "INSERT INTO exercise_muscle_groups SELECT $athlete, $fmt, exercise_key, "
+            "min(exercise), role, muscle_group, $file_id, $run_id FROM muscles_frame "
+            "GROUP BY exercise_key, role, muscle_group",
+            params,
+        )
+    finally:
+        con.unregister("muscles_frame")
 
 
 def load_file(
@@ -455,6 +548,8 @@ def _load(
     with transaction(con):
         if parsed.machines is not None and parsed.machines.height:
             _store_machines(con, parsed.machines, info.file_id)
+        if parsed.muscles is not None and parsed.muscles.height and info.athlete_id is not None:
+            _store_muscles(con, parsed.muscles, info, fmt, run_id)
         if reread:  # its rejects are those of the newer reading
             con.execute("DELETE FROM rejects WHERE file_id = ?", [info.file_id])
         with _incoming(con, parsed, info.file_id, run_id) as (height, rejects, rejected):
@@ -481,6 +576,11 @@ def _load(
             skipped=parsed.skipped,
             corrected=merged.corrected + merged.removed,
             reader_version=version,
+            unit=parsed.decisions.unit,
+            unit_source=parsed.decisions.unit_source,
+            unit_evidence=parsed.decisions.unit_evidence,
+            date_order=parsed.decisions.date_order,
+            date_order_source=parsed.decisions.date_order_source,
         )
         _record(con, info, outcome, run_id)
     return outcome

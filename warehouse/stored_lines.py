@@ -19,7 +19,7 @@ import polars as pl
 
 from schemas.row_hash import HASH_COLUMNS
 from warehouse.db import Warehouse, WarehouseLocked, bounded_memory, writer
-from warehouse.load import SESSION_ID
+from warehouse.load import SESSION_ID, earlier_reads
 
 # Two differently salted hashes of the group: both colliding is not met in practice (and a
 # key collision can only make a file fall back to the full read).
@@ -148,6 +148,20 @@ class StoredLines:
                 params,
             ).pl()
         return sets.to_series().cast(pl.UInt64), rejects.to_series().cast(pl.UInt64)
+
+    def earlier_reads(
+        self,
+        athlete: str | None,
+        sticky_units: tuple[str, ...],
+        sticky_orders: tuple[str, ...],
+        excluding: str | None = None,
+    ) -> dict[str, tuple[str | None, str | None]]:
+        """warehouse.load.earlier_reads for `athlete`; nothing for a file of no folder athlete,
+        or before anything is stored."""
+        con = self._connection() if athlete is not None else None
+        if con is None or athlete is None:
+            return {}
+        return earlier_reads(con, athlete, sticky_units, sticky_orders, excluding)
 
     def matching_rejects(self, hashes: pl.DataFrame) -> pl.DataFrame:
         """Per hash pair (`line_hash`, `line_check`) stored as a reject: its reasons."""

@@ -72,7 +72,9 @@ def test_arrow_results_hold_the_same_frames_as_a_local_parse(
     athlete = path.parent.name if path.parent.name != "inbox" else None
     local = parse_file(path, athlete, config)
     sha256 = parsing.fingerprint(path, path.name, athlete).sha256
-    shipped = parsing.parse_to_arrow(str(path), athlete, config.settings.row_context(), sha256)
+    hints = parsing.hints_for(config, athlete)
+    context = config.settings.row_context()
+    shipped = parsing.parse_to_arrow(str(path), athlete, context, hints, sha256)
     assert not isinstance(local, str) and not isinstance(shipped, str)
     back = shipped.frames()
     assert back.format == local.format and back.skipped == local.skipped

@@ -89,10 +89,14 @@ def _store(db: Path, path: Path, config: Config, look_up: bool) -> int:
     if look_up:
         parsed = parse_file(path, "a1", config)
     else:
-        parsed = parsing.parse_with(path, "a1", config.settings.row_context())
-    assert not isinstance(parsed, str), parsed
-    loading.store(db, FileInfo(info.file_id, info.path, info.sha256, info.bytes, "a1"), parsed,
-                   None, "r")  # fmt: skip
+        hints = parsing.hints_for(config, "a1")
+        parsed = parsing.parse_with(path, "a1", config.settings.row_context(), hints)
+    file = FileInfo(info.file_id, info.path, info.sha256, info.bytes, "a1")
+    if isinstance(parsed, str):  # its rows all fail one rule: the file fails, read either way
+        assert parsed.startswith("every row fails the same rule"), parsed
+        loading.store(db, file, None, parsed, "r")
+        return 0
+    loading.store(db, file, parsed, None, "r")
     return parsed.known
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sources import alpha_progression_csv, detect
+from sources import ReadHints, alpha_progression_csv, detect
 from sources.csv_text import UnreadableFile
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
 from warehouse.load import FileOutcome
@@ -366,4 +366,4 @@ def test_a_file_without_a_set_table_is_unreadable(tmp_path: Path) -> None:
     path = tmp_path / "plans.csv"
     path.write_text('"Second Plan",2023-02-02\n"4 weeks"\n', encoding="utf-8")
     with pytest.raises(UnreadableFile, match="#,KG,REPS"):
-        alpha_progression_csv.read(path)
+        alpha_progression_csv.read(path, ReadHints())

@@ -64,13 +64,13 @@ def test_strong_unit_column_layout_with_commas_and_blank_unit(workspace: Workspa
 def test_strong_bad_values_are_rejected_with_the_value_written(workspace: Workspace) -> None:
     text = (
         STRONG_UNIT_HEADER
-        + "\n31/01/2025;A;Squat;1;100;kg;5;;;;;;;"
+        + "\nlast Friday;A;Squat;1;100;kg;5;;;;;;;"
         + "\n2025-01-31 07:00:00;A;Squat;2;heavy;kg;5;;;;;;;\n"
     )
     sets, _, rejects = sets_of(workspace, "strong-bad.csv", text)
     assert sets.height == 0
     errors = " ".join(rejects["errors"].to_list())
-    assert '"value": "31/01/2025"' in errors and '"value": "heavy"' in errors
+    assert '"value": "last Friday"' in errors and '"value": "heavy"' in errors
 
 
 def test_fitnotes_older_header_with_the_unit_in_it(workspace: Workspace) -> None:

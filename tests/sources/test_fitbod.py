@@ -15,6 +15,7 @@ from sources import HEAD_BYTES, UnreadableFile, detect, fitbod_csv, read
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
 
 REAL = "fitbod/fitbod_WorkoutExport.csv"
+REAL_2019 = "fitbod/fitbod_2019_layout.csv"
 HEADER = (
     "Date,Exercise,Reps,Weight(kg),Duration(s),Distance(m),Incline,Resistance,isWarmup,Note,"
     "multiplier"
@@ -85,11 +86,13 @@ def test_real_export_matches_an_independent_reading(workspace: Workspace) -> Non
 
 
 @needs_real_data
-def test_detection_claims_only_the_fitbod_export() -> None:
+def test_detection_claims_only_the_fitbod_exports() -> None:
+    ours = {Path(REAL).name, Path(REAL_2019).name}
     for path in sorted(p for p in REAL_DATA.rglob("*") if p.is_file() and p.name != "README.md"):
         head = path.read_bytes()[:HEAD_BYTES]
-        assert fitbod_csv.detect(head) == (path.name == Path(REAL).name), path
-    assert detect((REAL_DATA / REAL).read_bytes()[:HEAD_BYTES]) is fitbod_csv
+        assert fitbod_csv.detect(head) == (path.name in ours), path
+    for name in (REAL, REAL_2019):
+        assert detect((REAL_DATA / name).read_bytes()[:HEAD_BYTES]) is fitbod_csv
 
 
 WORKOUT = "2023-04-01 09:15:00 +0200"
@@ -171,7 +174,7 @@ def test_bad_values_are_rejected_with_what_was_written(workspace: Workspace) -> 
     }
     assert found[2] == {("reps", "five", "int_text")}
     assert found[3] == {("set_type", "maybe", "choice_text")}
-    assert found[4] == {("performed_at", "02/04/2023 10:00", "timestamp_text")}
+    assert found[4] == {("performed_at", "02/04/2023 10:00", "ambiguous_date")}
     assert found[5] == {("load", "heavy", "decimal_text")}
     ((field, _, rule),) = found[6]
     assert (field, rule) == ("", "structure")
@@ -198,3 +201,73 @@ def test_the_weight_unit_comes_from_the_header(workspace: Workspace, tmp_path: P
     stone.write_text(lbs.replace("Weight(lbs)", "Weight(st)"))
     with pytest.raises(UnreadableFile, match=r"'Weight\(st\)' names no kg or lb"):
         read(stone)
+
+
+HEADER_2019 = "Date,Exercise,Sets,Reps,Weight,isWarmup,Note"
+
+
+def test_the_2019_layout(workspace: Workspace) -> None:
+    text = "\n".join(
+        [
+            HEADER_2019,
+            "2019-02-13,Chin Up,1,5,0,,",
+            "2019-02-13,Deadlift,1,5,61.23504277,TRUE,",  # 135 lb, a warm-up
+            "2019-02-13,Deadlift,1,5,102.0582583,,felt heavy",  # 225 lb
+            "2019-02-13,Deadlift,1,0,102.0582583,,",  # nothing done: no set
+            "2019-02-13,Deadlift,3,5,102.0582583,,",  # not one set a row: rejected with why
+            "2019-02-15,Chin Up,1,6,0,,",
+        ]
+    )
+    assert detect(text.encode()) is fitbod_csv
+    result = workspace.ingest("u1/workouts.csv", text + "\n")
+    assert (result.format, result.loaded, result.rejected, result.skipped) == (
+        "fitbod_csv",
+        4,
+        1,
+        1,
+    )
+    stored = workspace.query(
+        "SELECT performed_at::DATE, exercise_raw, set_index, set_type, reps, round(load_kg, 4), "
+        "load_unit FROM sets ORDER BY ALL"
+    )
+    assert stored == [
+        (date(2019, 2, 13), "Chin Up", 1, "working", 5, 0.0, "kg"),
+        (date(2019, 2, 13), "Deadlift", 1, "warmup", 5, round(135 * 0.45359237, 4), "lb"),
+        (date(2019, 2, 13), "Deadlift", 2, "working", 5, round(225 * 0.45359237, 4), "lb"),
+        (date(2019, 2, 15), "Chin Up", 1, "working", 6, 0.0, "kg"),
+    ]
+    ((errors,),) = workspace.query("SELECT errors FROM rejects")
+    assert "Sets is '3'" in errors
+    # A day is a session: one per date.
+    assert workspace.scalar("SELECT count(DISTINCT session_id) FROM sets") == 2
+
+
+@needs_real_data
+def test_the_real_2019_export_matches_an_independent_reading(workspace: Workspace) -> None:
+    with (REAL_DATA / REAL_2019).open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["Sets"] for r in rows} == {"1"}
+    done = [r for r in rows if int(r["Reps"]) > 0]
+    # An assisted lift is written as a negative weight: no load below 0 is stored.
+    negative = [r for r in done if float(r["Weight"]) < 0]
+    result = workspace.ingest_real(REAL_2019)
+    assert (result.format, result.status, result.unit) == ("fitbod_csv", "loaded", "kg")
+    assert (result.loaded, result.rejected, result.skipped) == (
+        len(done) - len(negative), len(negative), len(rows) - len(done),
+    )  # fmt: skip
+    kept = [r for r in done if float(r["Weight"]) >= 0]
+    warmups = sum(r["isWarmup"] == "TRUE" for r in kept)
+    assert dict(workspace.query("SELECT set_type, count(*) FROM sets GROUP BY 1")) == {
+        "warmup": warmups, "working": len(kept) - warmups,
+    }  # fmt: skip
+    volume = sum(int(r["Reps"]) * float(r["Weight"]) for r in kept)
+    assert workspace.scalar("SELECT sum(reps * load_kg) FROM sets") == pytest.approx(volume)
+    days = sorted(date.fromisoformat(r["Date"]) for r in kept)
+    assert workspace.query("SELECT min(performed_at)::DATE, max(performed_at)::DATE FROM sets")[
+        0
+    ] == (days[0], days[-1])
+    assert workspace.scalar("SELECT count(DISTINCT session_id) FROM sets") == len(set(days))
+    # Kg converted from a lifter's pounds: advice in lb wherever every load of a lift is one.
+    assert workspace.scalar("SELECT count(*) FROM sets WHERE load_unit = 'lb'") > len(kept) / 2
+    rules = {json.loads(e)[0]["rule"] for (e,) in workspace.query("SELECT errors FROM rejects")}
+    assert rules <= {"greater_than_equal"}

@@ -247,3 +247,22 @@ def test_fitnotes_claims_no_other_real_export() -> None:
     others = [p for p in REAL_DATA.rglob("*.*") if p.parent.name != "fitnotes"]
     assert len(others) >= 10
     assert [p.name for p in others if fitnotes_csv.detect(p.read_bytes()[:65536])] == []
+
+
+def test_each_exercises_category_is_kept(workspace: Workspace) -> None:
+    text = "\n".join(
+        [
+            HEADER,
+            "2024-03-01,Flat Barbell Bench Press,Chest,60.0,kgs,5,,,",
+            "2024-03-01,Flat Barbell Bench Press,Chest,60.0,kgs,5,,,",
+            "2024-03-01,Treadmill,Cardio,,,,1.5,km,0:10:00",
+        ]
+    )
+    workspace.ingest("u1/FitNotes_Export.csv", text + "\n")
+    assert workspace.query(
+        "SELECT source_format, exercise_key, role, muscle_group FROM exercise_muscle_groups "
+        "ORDER BY ALL"
+    ) == [
+        ("fitnotes_csv", "flat barbell bench press", "category", "Chest"),
+        ("fitnotes_csv", "treadmill", "category", "Cardio"),
+    ]

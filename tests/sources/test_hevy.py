@@ -6,7 +6,9 @@ test_real_exports.py, checked against an independent reading with Python's csv m
 
 from __future__ import annotations
 
+import csv
 import json
+from datetime import datetime
 
 import pytest
 
@@ -115,3 +117,56 @@ def test_hevy_claims_no_other_real_export() -> None:
     others = [p for p in REAL_DATA.rglob("*.*") if p.parent.name != "hevy"]
     assert len(others) >= 10
     assert [p.name for p in others if hevy_csv.detect(p.read_bytes()[:65536])] == []
+
+
+def test_us_dates_month_first_and_12_hour(workspace: Workspace) -> None:
+    us = '"Push","Jun 11, 2026, 1:01 PM","Jun 11, 2026, 2:04 PM","",'
+    text = "\n".join(
+        [
+            f'{us}"Squat (Barbell)",,"",0,"normal",100,5,,,',
+            f'{us}"Squat (Barbell)",,"",1,"normal",100,5,,,',
+            '"Pull","Jun 12, 2026, 12:15 AM","Jun 12, 2026, 1:00 AM","",'
+            '"Row",,"",0,"normal",60,8,,,',
+        ]
+    )
+    outcome = ingest(workspace, text)
+    assert (outcome.loaded, outcome.rejected) == (3, 0)
+    assert [f"{t:%Y-%m-%d %H:%M}" for (t,) in workspace.query(
+        "SELECT DISTINCT performed_at FROM sets ORDER BY 1"
+    )] == ["2026-06-11 13:01", "2026-06-12 00:15"]  # fmt: skip
+
+
+def test_a_file_whose_rows_all_fail_one_rule_fails_whole(workspace: Workspace) -> None:
+    odd = '"Push","the 11th of June","","",'
+    text = "\n".join(f'{odd}"Squat (Barbell)",,"",{n},"normal",100,5,,,' for n in range(3))
+    outcome = ingest(workspace, text)
+    assert outcome.status == "failed"
+    assert outcome.error is not None
+    assert outcome.error.startswith("dates like 'the 11th of June' are not understood")
+    assert workspace.scalar("SELECT count(*) FROM rejects") == 0
+    assert workspace.query("SELECT status, error FROM ingested_files") == [
+        ("failed", outcome.error)
+    ]
+    # Rows that fail in different ways are rejected row by row, and the file loads.
+    mixed = text + f'\n{WORKOUT}"Squat (Barbell)",,"",0,"normal",heavy,5,,,'
+    again = workspace.ingest("u1/mixed.csv", HEADER + "\n" + mixed + "\n")
+    assert (again.status, again.loaded, again.rejected) == ("loaded", 0, 4)
+
+
+@needs_real_data
+def test_the_real_us_export_loads_every_row(workspace: Workspace) -> None:
+    with (REAL_DATA / "hevy/hevy_us_12h_dates.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    measures = ("reps", "duration_seconds", "distance_km")
+    measured = [r for r in rows if any(float(r[c] or 0) > 0 for c in measures)]
+    outcome = workspace.ingest_real("hevy/hevy_us_12h_dates.csv")
+    assert (outcome.status, outcome.loaded, outcome.rejected) == ("loaded", len(measured), 0)
+    assert outcome.skipped == len(rows) - len(measured)
+    starts = sorted(datetime.strptime(r["start_time"], "%b %d, %Y, %I:%M %p") for r in measured)
+    stored = workspace.query("SELECT min(performed_at), max(performed_at) FROM sets")[0]
+    assert [s.replace(tzinfo=None) for s in stored] == [starts[0], starts[-1]]
+    volume = sum(float(r["reps"] or 0) * float(r["weight_kg"] or 0) for r in measured)
+    assert workspace.scalar("SELECT sum(reps * load_kg) FROM sets") == pytest.approx(volume)
+    assert workspace.scalar("SELECT count(DISTINCT session_id) FROM sets") == len(
+        {r["start_time"] for r in measured}
+    )

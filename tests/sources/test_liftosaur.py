@@ -176,3 +176,42 @@ def test_no_real_export_is_taken_for_liftosaur() -> None:
     assert paths
     for path in paths:
         assert not liftosaur_csv.detect(path.read_bytes()[:HEAD_BYTES]), path
+
+
+def test_every_form_of_the_workout_time_and_the_muscles(workspace: Workspace) -> None:
+    # README: Liftosaur writes its times with and without milliseconds, and also with a space.
+    starts = ["2026-03-03T09:01:00.000Z", "2026-03-05T09:01:00Z", "2026-03-07 09:01:00 +00:00"]
+    text = fixture(
+        *[
+            row(
+                start,
+                BENCH,
+                weight="100",
+                unit="kg",
+                target="chest",
+                synergist='"triceps,shoulders"',
+            )
+            for start in starts
+        ],
+        row(starts[0], SQUAT, weight="140", unit="kg", target='"quadriceps,glutes"'),
+    )
+    outcome = workspace.ingest("u1/liftosaur.csv", text)
+    assert (outcome.loaded, outcome.rejected) == (4, 0)
+    stored = workspace.query("SELECT DISTINCT performed_at FROM sets ORDER BY 1")
+    assert [t.timestamp() for (t,) in stored] == [epoch(s.replace(" +", "+")) for s in starts]
+    groups = workspace.query(
+        "SELECT exercise_raw, role, muscle_group FROM exercise_muscle_groups ORDER BY ALL"
+    )
+    assert groups == [
+        ("Bench Press, Barbell", "primary", "chest"),
+        ("Bench Press, Barbell", "secondary", "shoulders"),
+        ("Bench Press, Barbell", "secondary", "triceps"),
+        ("Squat, Barbell", "primary", "glutes"),
+        ("Squat, Barbell", "primary", "quadriceps"),
+    ]
+    # A later export that names an exercise's muscles otherwise replaces them; others stay.
+    later = fixture(row(WEDNESDAY, BENCH, weight="100", unit="kg", target="chest"))
+    workspace.ingest("u1/later.csv", later)
+    assert workspace.query(
+        "SELECT exercise_raw, role, muscle_group FROM exercise_muscle_groups ORDER BY ALL"
+    ) == [groups[0], *groups[3:]]

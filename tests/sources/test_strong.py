@@ -7,7 +7,9 @@ against an independent reading with Python's csv module.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import zipfile
 from datetime import date
 
 import pytest
@@ -213,3 +215,101 @@ def test_advice_comes_back_in_the_pounds_the_lifter_loads(workspace: Workspace) 
     assert result.rules_ran and (action, unit) == ("raise_load", "lb")
     assert load_kg == pytest.approx(20 * 0.45359237)
     assert "20 lb" in reason and "kg" not in reason
+
+
+def test_2016_layout_without_notes(workspace: Workspace) -> None:
+    # README: the 2016 layout also exists without its Notes column, named `lb` and `mi`.
+    text = (
+        "Date,Workout Name,Exercise Name,Set Order,lb,Reps,mi,Seconds\n"
+        "2016-10-03 19:30:55,W1D1,Squat,0,135.0,5,0.0,0\n"
+        "2016-10-03 19:30:55,W1D1,Squat,1,135.0,5,0.0,0\n"
+        "2016-10-03 19:30:55,W1D1,Running,0,0.0,0,1.5,600\n"
+    )
+    assert detect(text.encode()) is strong_csv
+    outcome = workspace.ingest("u1/2016.csv", text)
+    assert (outcome.loaded, outcome.rejected, outcome.unit, outcome.unit_source) == (
+        3, 0, "lb", "file",
+    )  # fmt: skip
+    stored = workspace.query("SELECT load_unit, round(load_kg, 4), distance_m FROM sets ORDER BY 1")
+    assert stored[:2] == [("lb", round(135 * 0.45359237, 4), None)] * 2
+
+
+@pytest.mark.parametrize("missing", [1, 2, 3])
+def test_a_known_layout_with_its_last_columns_missing_in_any_language(
+    workspace: Workspace, missing: int
+) -> None:
+    # The classic layout in a language none of our hints know, its last columns left out.
+    header = CLASSIC["ja"].split(",")[:-missing]
+    rows = [",".join(line.split(",")[: len(header)]) for line in classic("ja").splitlines()[1:]]
+    text = "\n".join([",".join(header), *rows]) + "\n"
+    assert detect(text.encode()) is strong_csv
+    outcome = workspace.ingest(f"u1/ja-{missing}.csv", text)
+    assert (outcome.format, outcome.loaded, outcome.rejected, outcome.skipped) == (
+        "strong_csv", 4, 0, 2,
+    )  # fmt: skip
+
+
+def test_a_pound_lifters_file_that_names_no_unit(workspace: Workspace) -> None:
+    loads = [135, 185, 225, 225, 225, 315, 95, 135, 405, 275]
+    rows = [
+        f"2025-03-0{1 + n // 5} 09:00:00,Legs,1h,Squat (Barbell),{n % 5 + 1},{w}.0,5.0,0,0.0,,,"
+        for n, w in enumerate(loads)
+    ]
+    outcome = workspace.ingest("u1/pounds.csv", "\n".join([CLASSIC["en"], *rows]) + "\n")
+    assert (outcome.unit, outcome.unit_source) == ("lb", "loads")
+    share = sum(w in (135, 225, 315, 405) for w in loads) / len(loads)
+    assert f"{share:.0%} of loaded sets at 135/225/315/405" in (outcome.unit_evidence or "")
+    stored = workspace.query("SELECT DISTINCT load_unit, max(load_kg) FROM sets GROUP BY 1")
+    assert stored == [("lb", pytest.approx(405 * 0.45359237))]
+    # The next export of this athlete's without evidence of its own is read in pounds too.
+    later = f"{CLASSIC['en']}\n2025-03-09 09:00:00,Arms,1h,Curl,1,40.0,10.0,0,0.0,,,\n"
+    again = workspace.ingest("u1/later.csv", later)
+    assert (again.unit, again.unit_source) == ("lb", "earlier_files")
+    assert "as this athlete's earlier files" in (again.unit_evidence or "")
+    # Another athlete's file is read in their own unit setting.
+    other = workspace.ingest("u2/later.csv", later, athletes={"u2": {"unit": "kg"}})
+    assert (other.unit, other.unit_source) == ("kg", "setting")
+    # The operator's fix wins over the earlier files.
+    fixed = workspace.ingest(
+        "u1/fixed.csv", later.replace("40.0", "20.0"), athletes={"u1": {"file_unit": "kg"}}
+    )
+    assert (fixed.unit, fixed.unit_source) == ("kg", "file_unit")
+
+
+@needs_real_data
+def test_real_spanish_export_is_pounds(workspace: Workspace) -> None:
+    rows = dict_rows("strong/strong_spanish.csv")
+    # A rest timer (`Temporizador de descanso`) is no set; a row with nothing measured neither.
+    done = [
+        r for r in rows
+        if r["Orden de la serie"].isdigit()
+        and (float(r["Rep."] or 0) > 0 or float(r["Segundos"] or 0) > 0
+             or float(r["Distancia"] or 0) > 0)
+    ]  # fmt: skip
+    outcome = workspace.ingest_real("strong/strong_spanish.csv")
+    assert (outcome.status, outcome.unit, outcome.unit_source) == ("loaded", "lb", "loads")
+    assert (outcome.loaded, outcome.rejected) == (len(done), 0)
+    assert outcome.loaded + outcome.skipped == len(rows)
+    assert workspace.query("SELECT DISTINCT load_unit FROM sets") == [("lb",)]
+    pounds = sum(float(r["Rep."] or 0) * float(r["Peso"] or 0) for r in done)
+    assert workspace.scalar("SELECT sum(reps * load_kg) FROM sets") == pytest.approx(
+        pounds * 0.45359237
+    )
+    assert workspace.scalar("SELECT max(load_kg) FROM sets") == pytest.approx(
+        max(float(r["Peso"]) for r in done) * 0.45359237
+    )
+
+
+def test_a_zipped_export_says_what_was_decided_for_it(workspace: Workspace) -> None:
+    loads = [135, 225, 315, 405, 185, 135]
+    rows = [
+        f"2025-03-01 09:00:00,Legs,1h,Squat,{n + 1},{w}.0,5.0,0,0.0,,," for n, w in enumerate(loads)
+    ]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr("strong.csv", "\n".join([CLASSIC["en"], *rows]) + "\n")
+    (workspace.inbox / "u1").mkdir()
+    (workspace.inbox / "u1" / "export.zip").write_bytes(buffer.getvalue())
+    outcome = workspace.ingest("u1/export.zip")
+    assert (outcome.format, outcome.unit, outcome.unit_source) == ("strong_csv", "lb", "loads")
+    assert workspace.query("SELECT DISTINCT load_unit FROM sets") == [("lb",)]
