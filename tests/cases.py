@@ -33,6 +33,7 @@ RULE_SETS_SCHEMA = {
     "stack_increment_kg": pl.Float64,
     "file_id": pl.String,
     "source_line": pl.Int64,
+    "assisted": pl.Boolean,
 }
 
 
@@ -63,6 +64,7 @@ def history(
     every_days: int = 3,
     unit: str = "kg",
     stack_increment_kg: float | None = None,
+    assisted: bool = False,
 ) -> pl.DataFrame:
     """A frame of SET_COLUMNS: one session every `every_days` days at 07:00 UTC."""
     rows = []
@@ -84,6 +86,7 @@ def history(
                     "stack_increment_kg": stack_increment_kg,
                     "file_id": "f1",
                     "source_line": order,
+                    "assisted": assisted,
                 }
             )
     return pl.DataFrame(

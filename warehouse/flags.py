@@ -7,19 +7,24 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from schemas.config_files import ASSISTED_WORDS
 from warehouse.db import transaction
 
-# The sets the rules read, with each machine's stack increment (rules.SET_COLUMNS).
-RULE_SETS = """
+# The sets the rules read, with each machine's stack increment and whether the exercise is
+# assisted (rules.SET_COLUMNS): the catalog says so, and a name it does not know says so itself
+# ("Lat Pulldown (Assisted)").
+RULE_SETS = f"""
 CREATE OR REPLACE TEMP VIEW rule_sets AS
 SELECT
     s.athlete_id, s.exercise_id, s.session_id, s.performed_at, s.set_type, s.reps, s.load_kg,
-    s.load_unit, s.rpe, m.stack_increment_kg, s.file_id, s.source_line
+    s.load_unit, s.rpe, m.stack_increment_kg, s.file_id, s.source_line,
+    coalesce(e.assisted, regexp_matches(s.exercise_key, '{ASSISTED_WORDS}')) AS assisted
 FROM sets s
 LEFT JOIN (
     SELECT device_id, arg_max(stack_increment_kg, file_id) AS stack_increment_kg
     FROM machines GROUP BY device_id
 ) m USING (device_id)
+LEFT JOIN (SELECT exercise_id, assisted FROM exercises) e USING (exercise_id)
 """
 
 
