@@ -110,8 +110,8 @@ def missed_targets(stall: int) -> pl.Expr:
 
 def _sessions_done(count: pl.Expr, depth: int) -> pl.Expr:
     """What each of the last `count` sessions (all at the last top load) achieved, oldest
-    first: `Nov 16: 5×6, Nov 19: 5×5 @ 100 kg`; or, when they all achieved the same, `5×5 @ 100
-    kg in each of the last 2 sessions (Nov 16, Nov 19)`."""
+    first: `Nov 16: 5×6, Nov 19: 5×5 @ 100 kg`; or, when they all achieved the same, `5×5 in
+    each of the last 2 sessions (Nov 16, Nov 19)`."""
     same = pl.all_horizontal(
         [pl.lit(True)]
         + [
@@ -138,11 +138,12 @@ def _sessions_done(count: pl.Expr, depth: int) -> pl.Expr:
         + [pl.col("session_date")]
     ).list.drop_nulls()
     shown = days.list.eval(pl.element().dt.strftime("%b %-d")).list.join(", ")
+    scheme = pl.format("{}×{}", "sets", "reps")
     return (
         pl.when(count == 1)
-        .then(pl.format("{} in the last session ({})", _current(), shown))
+        .then(pl.format("{} in the last session ({})", scheme, shown))
         .when(same)
-        .then(pl.format("{} in each of the last {} sessions ({})", _current(), count, shown))
+        .then(pl.format("{} in each of the last {} sessions ({})", scheme, count, shown))
         .otherwise(listed)
     )
 

@@ -42,6 +42,18 @@ def shipped_programs() -> ProgramsFile:
         return ProgramsFile.model_validate(tomllib.load(handle))
 
 
+def assigned(programs: ProgramsFile, program_id: str, *exercises: str) -> ProgramsFile:
+    """`programs` with `exercises` assigned to `program_id`."""
+    data = programs.model_dump()
+    data["assign"] |= dict.fromkeys(exercises, program_id)
+    return ProgramsFile.model_validate(data)
+
+
+# The old default program (3-4 x 8-12), which the tests of the fixed table assign to the bench
+# press and the squat; every other exercise follows the lifter's own scheme.
+FIXED_LIFTS = ("bench_press", "squat")
+
+
 @dataclass(frozen=True)
 class S:
     """One set: reps at a load (kg), with optional RPE and type."""
