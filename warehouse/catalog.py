@@ -35,7 +35,8 @@ def sync_exercises(
         },
     )
     stored = con.execute(
-        "SELECT exercise_id, name, program_id, aliases, assisted FROM exercises ORDER BY exercise_id"
+        "SELECT exercise_id, name, program_id, aliases, assisted FROM exercises "
+        "ORDER BY exercise_id"
     ).pl()
     if stored.height == catalog.height and stored.equals(catalog):
         return 0

@@ -113,7 +113,7 @@ def program_changes(draw: st.DrawFn, scheme: str) -> dict[str, object]:
 def programs_files(draw: st.DrawFn, athletes: list[str]) -> ProgramsFile:
     """The shipped programs, some changed, and overrides for some athletes."""
     data = SHIPPED.model_dump()
-    for pid, program in data["programs"].items():
+    for program in data["programs"].values():
         program |= draw(program_changes(program["scheme"]))
     overrides: dict[str, dict[str, dict[str, object]]] = {}
     for athlete in athletes:
