@@ -129,7 +129,7 @@ def _advice(pairs: pl.DataFrame, as_of: date) -> pl.DataFrame:
         pl.col("first_in_session") & pl.col("came_after_exercise").is_not_null()
     ).with_columns(
         action=pl.lit("do_first"),
-        reason=reasons.do_first(),
+        reason=reasons.do_first(as_of),
         evidence=pl.concat_list(pl.col("session_date")),
     )
     e1rm = pl.col("load") * (1 + pl.col("reps") / 30)

@@ -47,10 +47,6 @@ def done(sets: pl.Expr, reps: pl.Expr, kg: pl.Expr) -> pl.Expr:
     return prescription(sets, reps, kg, pl.col("assisted"))
 
 
-def dates(column: str) -> pl.Expr:
-    return pl.col(column).list.eval(pl.element().dt.strftime("%b %-d")).list.join(", ")
-
-
 NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven")
 
 
@@ -80,7 +76,7 @@ def _in_words(count: pl.Expr) -> pl.Expr:
     return count.replace_strict(dict(enumerate(NUMBERS, start=1)), default=None)
 
 
-def missed_targets(stall: int) -> pl.Expr:
+def missed_targets(stall: int, as_of: date) -> pl.Expr:
     """`Nov 10: 3×11, Nov 13: 3×10, Nov 17: 3×10 @ 60 kg`: each of the last `stall_sessions`
     sessions, oldest first, with the target it missed; a load shared by all is named once."""
     count = pl.col("stall_sessions")
@@ -101,14 +97,14 @@ def missed_targets(stall: int) -> pl.Expr:
             .otherwise(done(sets, reps, pl.col(f"next_load_kg_{k + 1}")))
         )
         session = pl.col(f"session_date_{k}" if k else "session_date")
-        text = pl.concat_str([session.dt.strftime("%b %-d"), pl.lit(": "), target])
+        text = pl.concat_str([day(session, as_of), pl.lit(": "), target])
         items.append(pl.when(pl.lit(k) < count).then(text))
     if not items:  # no program looks for stalls
         return pl.lit(None, pl.String)
     return pl.concat_list(items).list.drop_nulls().list.join(", ")
 
 
-def _sessions_done(count: pl.Expr, depth: int) -> pl.Expr:
+def _sessions_done(count: pl.Expr, depth: int, as_of: date) -> pl.Expr:
     """What each of the last `count` sessions (all at the last top load) achieved, oldest
     first: `Nov 16: 5×6, Nov 19: 5×5 @ 100 kg`; or, when they all achieved the same, `5×5 in
     each of the last 2 sessions (Nov 16, Nov 19)`."""
@@ -124,20 +120,20 @@ def _sessions_done(count: pl.Expr, depth: int) -> pl.Expr:
         pl.when(pl.lit(k) < count).then(
             pl.format(
                 "{}: {}×{}",
-                pl.col(f"session_date_{k}").dt.strftime("%b %-d"),
+                day(pl.col(f"session_date_{k}"), as_of),
                 pl.col(f"sets_{k}"),
                 pl.col(f"reps_{k}"),
             )
         )
         for k in range(depth, 0, -1)
     ]
-    last = pl.format("{}: {}", pl.col("session_date").dt.strftime("%b %-d"), _current())
+    last = pl.format("{}: {}", day(pl.col("session_date"), as_of), _current())
     listed = pl.concat_list([*items, last]).list.drop_nulls().list.join(", ")
     days = pl.concat_list(
         [pl.when(pl.lit(k) < count).then(pl.col(f"session_date_{k}")) for k in range(depth, 0, -1)]
         + [pl.col("session_date")]
     ).list.drop_nulls()
-    shown = days.list.eval(pl.element().dt.strftime("%b %-d")).list.join(", ")
+    shown = days.list.eval(day(pl.element(), as_of)).list.join(", ")
     scheme = pl.format("{}×{}", "sets", "reps")
     return (
         pl.when(count == 1)
@@ -170,7 +166,7 @@ def _step_back(following: pl.Expr) -> pl.Expr:
     )
 
 
-def _deload(stall: int, following: pl.Expr) -> pl.Expr:
+def _deload(stall: int, following: pl.Expr, as_of: date) -> pl.Expr:
     count = pl.col("stall_sessions")
     running = (
         pl.when(count == 1)
@@ -178,7 +174,10 @@ def _deload(stall: int, following: pl.Expr) -> pl.Expr:
         .otherwise(pl.format("{} sessions running", _in_words(count)))
     )
     return pl.format(
-        "Missed the target {} ({}): {}.", running, missed_targets(stall), _step_back(following)
+        "Missed the target {} ({}): {}.",
+        running,
+        missed_targets(stall, as_of),
+        _step_back(following),
     )
 
 
@@ -204,6 +203,14 @@ def record(as_of: date) -> pl.Expr:
                 day(pl.col("best_before_date"), as_of),
             )
         )
+    )
+
+
+def _adding_load() -> pl.Expr:
+    return (
+        pl.when(pl.col("load") < 0)
+        .then(pl.lit("taking away assistance"))
+        .otherwise(pl.lit("adding load"))
     )
 
 
@@ -252,7 +259,7 @@ def fixed(as_of: date, stall: int, depth: int) -> pl.Expr:
         .otherwise(pl.format("add {} and start again at {}", step, following))
     )
     texts = _shared(as_of) | {
-        "1a": _deload(stall, following),
+        "1a": _deload(stall, following, as_of),
         "1": pl.format(
             "Session {} of {} introductory sessions: stay at {} while the movement settles in.",
             "count",
@@ -272,11 +279,12 @@ def fixed(as_of: date, stall: int, depth: int) -> pl.Expr:
             current,
             following,
         ),
-        "7": pl.format("{}: {}.", _sessions_done(pl.col("confirm"), depth), add_load),
+        "7": pl.format("{}: {}.", _sessions_done(pl.col("confirm"), depth, as_of), add_load),
         "8": pl.format(
-            "{} is the top of the range: one more clean session at {} before adding load.",
+            "{} is the top of the range: one more clean session at {} before {}.",
             current,
             following,
+            _adding_load(),
         ),
     }
     return _by_rule(texts)
@@ -301,7 +309,7 @@ def own(as_of: date, depth: int) -> pl.Expr:
         ),
         "stall": pl.format(
             "{}: no progress in {} sessions; {}.",
-            _sessions_done(pl.col("stall_sessions") + 1, depth),
+            _sessions_done(pl.col("stall_sessions") + 1, depth, as_of),
             _in_words(pl.col("stall_sessions") + 1),
             _step_back(following),
         ),
@@ -310,7 +318,7 @@ def own(as_of: date, depth: int) -> pl.Expr:
         ),
         "bodyweight": added_rep,
         "reps": added_rep,
-        "load": pl.format("{}: {}.", _sessions_done(pl.col("confirm"), depth), add_load),
+        "load": pl.format("{}: {}.", _sessions_done(pl.col("confirm"), depth, as_of), add_load),
         "big_step": pl.format(
             "{} is the top of your reps, but the next step, {}, is more than 10% of the load: "
             "add a rep, {}.",
@@ -319,9 +327,10 @@ def own(as_of: date, depth: int) -> pl.Expr:
             following,
         ),
         "hold": pl.format(
-            "{} is the top of your reps: one more clean session at {} before adding load.",
+            "{} is the top of your reps: one more clean session at {} before {}.",
             current,
             following,
+            _adding_load(),
         ),
     }
     keep = (
@@ -345,9 +354,9 @@ def train_more_often(as_of: date, days: int) -> pl.Expr:
     )
 
 
-def do_first() -> pl.Expr:
+def do_first(as_of: date) -> pl.Expr:
     return pl.format(
         "On {} {} came before it: do it at the start of the workout, while you are fresh.",
-        pl.col("session_date").dt.strftime("%b %-d"),
+        day(pl.col("session_date"), as_of),
         "came_after_exercise",
     )

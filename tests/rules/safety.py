@@ -74,6 +74,19 @@ def sessions(rows: list[ref.Row], as_of: date, assisted: bool) -> list[Session]:
     ]
 
 
+def fixed_targets(
+    rows: list[ref.Row], program: Program, as_of: date, assisted: bool
+) -> dict[date, tuple[int, int, float]]:
+    """What a fixed program prescribed for each of the last `stall_sessions` sessions: a
+    deload's reason names them."""
+    history = ref.history([replace(r, load_kg=-r.load_kg) if assisted else r for r in rows], as_of)
+    targets = {}
+    for k in range(max(1, len(history) - program.stall_sessions), len(history)):
+        given = ref.forward(history[:k], program)
+        targets[history[k].day] = (given.sets, given.reps, given.load)
+    return targets
+
+
 def e1rm(load: float, reps: int) -> float:
     return load * (1 + reps / 30)
 
@@ -191,26 +204,16 @@ def _record_numbers(
         return [f"a record without an earlier loaded session: {record[0]!r}"]
     first = next(s for s in earlier if e1rm(s.load, s.reps) == best)
     said = (float(record["new"]), float(record["old"]), _day(record["day"], as_of))
-    true = (
-        round(shown(e1rm(last.load, last.reps), unit), 1),
-        round(shown(best, unit), 1),
-        first.day,
-    )
-    close = abs(said[0] - true[0]) < 0.051 and abs(said[1] - true[1]) < 0.051
+    true = (shown(e1rm(last.load, last.reps), unit), shown(best, unit), first.day)
+    close = abs(said[0] - true[0]) <= 0.0501 and abs(said[1] - true[1]) <= 0.0501
     return [] if close and said[2] == true[2] else [f"a record says {said}, the sets {true}"]
 
 
 def violations(
-    flag: dict[str, Any],
-    rows: list[ref.Row],
-    program: Program,
-    assisted: bool,
-    as_of: date,
-    targets: dict[date, tuple[int, int, float]] | None = None,
+    flag: dict[str, Any], rows: list[ref.Row], program: Program, assisted: bool, as_of: date
 ) -> list[str]:
     """What is wrong with one flag of these sets (one athlete and exercise). The first four
-    properties apply to the lifter's own scheme; true numbers to every flag. `targets`: what
-    a fixed program prescribed each session, for a deload's reason that names them."""
+    properties apply to the lifter's own scheme; true numbers to every flag."""
     history = sessions(rows, as_of, assisted)
     if not history:
         return [f"a flag without a session: {flag}"]
@@ -218,7 +221,9 @@ def violations(
         flag = flag | {
             key: -flag[key] for key in ("current_load_kg", "next_load_kg") if flag[key] is not None
         }
-    found = _true_numbers(flag, history, as_of, targets or {})
+    fixed = program.scheme == "fixed" and flag["action"] == "deload"
+    targets = fixed_targets(rows, program, as_of, assisted) if fixed else {}
+    found = _true_numbers(flag, history, as_of, targets)
     if flag["kind"] == "progression" and program.scheme == "own":
         found += _small_steps(flag, history, program)
     return found
