@@ -308,8 +308,11 @@ def own(as_of: date, depth: int) -> pl.Expr:
             "Not enough sessions yet to learn your sets and reps: repeat {}.", current
         ),
         "stall": pl.format(
-            "{}: no progress in {} sessions; {}.",
+            "{}: no progress at {} in {} sessions; {}.",
             _sessions_done(pl.col("stall_sessions") + 1, depth, as_of),
+            pl.when(pl.col("load") < 0)
+            .then(pl.concat_str([load_text(pl.col("load")), pl.lit(" assistance")]))
+            .otherwise(load_text(pl.col("load"))),
             _in_words(pl.col("stall_sessions") + 1),
             _step_back(following),
         ),
