@@ -329,9 +329,9 @@ def _rounded(value: tuple[int, int, float] | None) -> tuple[int, int, float] | N
     return None if value is None else (value[0], value[1], round(value[2], 6))
 
 
-def engine_flags(rows: list[ref.Row], programs: ProgramsFile) -> dict[tuple[str, str], list]:
+def engine_flags(flags: pl.DataFrame) -> dict[tuple[str, str], list]:
     found: dict[tuple[str, str], list] = {}
-    for flag in evaluate(frame(rows), programs, AS_OF).to_dicts():
+    for flag in flags.to_dicts():
         current = flag["current_sets"], flag["current_reps"], flag["current_load_kg"]
         nxt = flag["next_sets"], flag["next_reps"], flag["next_load_kg"]
         found.setdefault((flag["athlete_id"], flag["exercise_id"]), []).append(
@@ -352,11 +352,13 @@ def _key(flag: tuple) -> tuple[str, str]:
     return ("0" if flag[0] == "progression" else "1", flag[1])
 
 
-def compare(rows: list[ref.Row], programs: ProgramsFile) -> Counter[str]:
-    """Assert the engine gives the reference's flags, and says what it must in each reason;
-    count what was seen."""
+def compare(
+    rows: list[ref.Row], programs: ProgramsFile, flags: pl.DataFrame | None = None
+) -> Counter[str]:
+    """Assert the engine gives the reference's flags (those it gave, `flags`, or as of AS_OF),
+    and says what it must in each reason; count what was seen."""
     want = ref.flags(rows, programs, AS_OF)
-    got = engine_flags(rows, programs)
+    got = engine_flags(evaluate(frame(rows), programs, AS_OF) if flags is None else flags)
     seen: Counter[str] = Counter()
     for pair, expected in want.items():
         flags = sorted(got.get(pair, []), key=_key)
