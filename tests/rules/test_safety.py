@@ -60,10 +60,11 @@ MOVES = (
     "rpe_cap",
     "big_jump",
     "fade",
+    "short_day",
 )
 STYLES = {
-    "progressing": (30, 18, 14, 5, 10, 8, 5, 5, 5, 2),
-    "stuck": (60, 2, 8, 1, 5, 2, 2, 4, 2, 14),
+    "progressing": (30, 18, 14, 5, 10, 8, 5, 5, 5, 2, 5),
+    "stuck": (60, 2, 8, 1, 5, 2, 2, 4, 2, 14, 5),
 }
 Set = tuple[str, int | None, float, float | None]  # type, reps, load in kg, RPE
 
@@ -141,6 +142,8 @@ def _session(
     sets, reps, load = state
     if move == "light_day":
         load = round(load * 0.7 / step) * step
+    if move == "short_day":  # out of time: two sets fewer
+        sets = max(1, sets - 2)
     working = _structured(lifter.structure, sets, reps, load)
     if move == "bad_day":
         last_reps, last_load = working[-1]
