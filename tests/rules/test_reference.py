@@ -353,12 +353,15 @@ def _key(flag: tuple) -> tuple[str, str]:
 
 
 def compare(
-    rows: list[ref.Row], programs: ProgramsFile, flags: pl.DataFrame | None = None
+    rows: list[ref.Row],
+    programs: ProgramsFile,
+    flags: pl.DataFrame | None = None,
+    as_of: date = AS_OF,
 ) -> Counter[str]:
-    """Assert the engine gives the reference's flags (those it gave, `flags`, or as of AS_OF),
+    """Assert the engine gives the reference's flags (those it gave, `flags`, or as of `as_of`),
     and says what it must in each reason; count what was seen."""
-    want = ref.flags(rows, programs, AS_OF)
-    got = engine_flags(evaluate(frame(rows), programs, AS_OF) if flags is None else flags)
+    want = ref.flags(rows, programs, as_of)
+    got = engine_flags(evaluate(frame(rows), programs, as_of) if flags is None else flags)
     seen: Counter[str] = Counter()
     for pair, expected in want.items():
         flags = sorted(got.get(pair, []), key=_key)
