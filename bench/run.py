@@ -27,7 +27,7 @@ import polars as pl
 
 import sources
 from bench.inbox import build
-from flows import pipeline
+from flows import discovery, loading, parsing, runs
 from flows.config import Config, load
 from flows.reexport import row_seed
 from rules import evaluate_relation
@@ -108,7 +108,7 @@ def ingest(csv: Path, folder: Path) -> None:
     """The ingest path: read, validate, reject with reasons, deduplicate, load."""
     db = folder / f"ingest-{time.monotonic_ns()}.duckdb"
     config = load({"db": db})
-    pipeline.prepare(db, config, 0)
+    runs.prepare(db, config, 0)
     _store(db, csv, config)
     db.unlink()
 
@@ -150,7 +150,7 @@ def reexport(folder: Path, rows: int, repeat: int) -> tuple[float, float, float,
     def timed_ingest(target: Path, before: Path | None) -> float:
         db = folder / f"reexport-{time.monotonic_ns()}.duckdb"
         config = load({"db": db})
-        pipeline.prepare(db, config, 0)
+        runs.prepare(db, config, 0)
         if before is not None:
             _store(db, before, config)
         started = time.perf_counter()
@@ -175,10 +175,10 @@ def hash_rows(csv: Path) -> None:
 
 def _store(db: Path, csv: Path, config: Config) -> int:
     """Parse and store one file as the local runner does; give how many rows were known."""
-    info = pipeline.fingerprint(csv, csv.name, "bench")
-    parsed = pipeline.parse(csv, "bench", config)
+    info = parsing.fingerprint(csv, csv.name, "bench")
+    parsed = parsing.parse(csv, "bench", config)
     assert not isinstance(parsed, str), parsed
-    pipeline.store(
+    loading.store(
         db,
         FileInfo(info.file_id, info.path, info.sha256, info.bytes, "bench"),
         parsed,
@@ -312,18 +312,18 @@ def stage_rates(inbox: Path, folder: Path) -> list[tuple[str, float, int, int]]:
     over the generated inbox, without Prefect: (stage, seconds, files, rows)."""
     db = folder / "stages.duckdb"
     config = load({"inbox": inbox, "db": db})
-    files, _ = pipeline.inbox_files(config)
-    pipeline.prepare(db, config, 0)
-    infos = [pipeline.fingerprint(f.path, f.relative, f.athlete_id) for f in files]
+    files, _ = discovery.inbox_files(config)
+    runs.prepare(db, config, 0)
+    infos = [parsing.fingerprint(f.path, f.relative, f.athlete_id) for f in files]
     started = time.perf_counter()
-    results = [pipeline.parse(f.path, f.athlete_id, config) for f in files]
+    results = [parsing.parse(f.path, f.athlete_id, config) for f in files]
     parsed = time.perf_counter() - started
     started = time.perf_counter()
     for info, result in zip(infos, results, strict=True):
         if isinstance(result, str):
-            pipeline.store(db, info, None, result, "bench")
+            loading.store(db, info, None, result, "bench")
         else:
-            pipeline.store(db, info, result, None, "bench")
+            loading.store(db, info, result, None, "bench")
     stored = time.perf_counter() - started
     rows = sum(r.sets.height + r.rejects.height for r in results if not isinstance(r, str))
     return [

@@ -29,7 +29,7 @@ from prefect.settings import (
 from prefect.states import State
 from prefect.task_runners import TaskRunner
 
-from flows import pipeline, progress, summary
+from flows import discovery, loading, parsing, pipeline, progress, runs, summary
 from flows.config import Config, load
 from schemas.config_files import ConfigError
 from schemas.set_row import RowContext
@@ -77,14 +77,14 @@ def _redacting(step: Callable[P, R]) -> Callable[P, R]:
 # The steps that open the warehouse (a DuckLake's connection string may hold a password) report
 # their errors redacted; fingerprint and the Dask parse read files only.
 fingerprint_task = task(name="fingerprint", cache_policy=NO_CACHE, **IO_RETRIES)(
-    pipeline.fingerprint
+    parsing.fingerprint
 )
-parse_task = task(name="parse", cache_policy=NO_CACHE, **IO_RETRIES)(_redacting(pipeline.parse))
+parse_task = task(name="parse", cache_policy=NO_CACHE, **IO_RETRIES)(_redacting(parsing.parse))
 parse_to_arrow_task = task(name="parse", cache_policy=NO_CACHE, **IO_RETRIES)(
-    pipeline.parse_to_arrow
+    parsing.parse_to_arrow
 )
-store_task = task(name="store", cache_policy=NO_CACHE)(_redacting(pipeline.store))
-flag_task = task(name="flag", cache_policy=NO_CACHE)(_redacting(pipeline.flag))
+store_task = task(name="store", cache_policy=NO_CACHE)(_redacting(loading.store))
+flag_task = task(name="flag", cache_policy=NO_CACHE)(_redacting(runs.flag))
 publish_task = task(name="publish", cache_policy=NO_CACHE, **IO_RETRIES)(
     _redacting(pipeline.publish)
 )
@@ -93,7 +93,7 @@ publish_task = task(name="publish", cache_policy=NO_CACHE, **IO_RETRIES)(
 @flow(name="nightly", log_prints=False, validate_parameters=False)
 def nightly(
     settings: dict[str, Any] | None = None, as_of: date | str | None = None
-) -> pipeline.RunSummary:
+) -> runs.RunSummary:
     """Load every new file in the inbox, evaluate the rules, publish the analyst snapshot.
 
     Leave the warehouse out of `settings`: a DuckLake's connection string may carry a password,
@@ -109,11 +109,11 @@ def nightly(
         raise
 
 
-def _nightly(settings: dict[str, Any] | None, as_of: date | str | None) -> pipeline.RunSummary:
+def _nightly(settings: dict[str, Any] | None, as_of: date | str | None) -> runs.RunSummary:
     if isinstance(as_of, str):
         as_of = date.fromisoformat(as_of)
     config = load(settings)
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     steps = pipeline.Steps(
         fingerprint=fingerprint_task,
         parse=parse_task,
@@ -126,7 +126,7 @@ def _nightly(settings: dict[str, Any] | None, as_of: date | str | None) -> pipel
         config,
         files,
         "run",
-        as_of or pipeline.today(config.settings.timezone),
+        as_of or runs.today(config.settings.timezone),
         steps,
         progress=progress.ACTIVE.get(),
         skipped=skipped,
@@ -157,14 +157,14 @@ def _on_dask() -> bool:
 PARSES_PER_SLOT = 2
 
 
-def _parse_on_cluster(config: Config) -> pipeline.ParseAhead:
+def _parse_on_cluster(config: Config) -> loading.ParseAhead:
     """Parses submitted to the flow's task runner (Dask), running ahead of the single writer."""
     runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
     window = PARSES_PER_SLOT * _slots(runner, config.settings)
     context = config.settings.row_context()
 
-    def parse_ahead(files: list[pipeline.Discovered], _: Config) -> Iterator[pipeline.Pending]:
-        return pipeline.submit_ahead(files, lambda found: _submit(found, context), window)
+    def parse_ahead(files: list[discovery.Discovered], _: Config) -> Iterator[loading.Pending]:
+        return loading.submit_ahead(files, lambda found: _submit(found, context), window)
 
     return parse_ahead
 
@@ -178,11 +178,11 @@ def _slots(runner: TaskRunner[Any], settings: Settings) -> int:
     return settings.dask_workers or os.cpu_count() or 1
 
 
-def _submit(found: pipeline.Discovered, context: RowContext) -> pipeline.Pending:
+def _submit(found: discovery.Discovered, context: RowContext) -> loading.Pending:
     # An absolute path: a worker's current folder (or host) is not this process's.
     future = parse_to_arrow_task.submit(str(found.path.absolute()), found.athlete_id, context)
 
-    def arrived() -> pipeline.ParsedFile | str:
+    def arrived() -> parsing.ParsedFile | str:
         result = future.result()
         return result if isinstance(result, str) else result.frames()
 
@@ -216,7 +216,7 @@ def task_runner(settings: Settings) -> TaskRunner[Any] | None:
 
 def run_nightly(
     settings: dict[str, Any] | None = None, as_of: date | None = None
-) -> pipeline.RunSummary:
+) -> runs.RunSummary:
     """The nightly flow on the task runner the settings choose. A warehouse in `settings` reaches
     the flow through the environment, not its parameters (see `secrets_in_environment`)."""
     chosen = load(settings).settings

@@ -22,7 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from flows.pipeline import Progress as Observer
+from flows.loading import Progress as Observer
 from flows.summary import file_line
 from warehouse.load import FileInfo, FileOutcome
 

@@ -1,8 +1,8 @@
 """The `nightly` deployment, served on the cron from config (`repflow serve`).
 
-Imported only after PREFECT_API_URL and PREFECT_HOME are set (flows/cli.py), so Prefect reads
-them when it starts. The deployment here and prefect.yaml describe the same thing: flow
-`nightly`, deployment `nightly`, the `[schedule]` cron and timezone.
+Imported only after PREFECT_API_URL and PREFECT_HOME are set (flows/cli/serving.py), so
+Prefect reads them when it starts. The deployment here and prefect.yaml describe the same
+thing: flow `nightly`, deployment `nightly`, the `[schedule]` cron and timezone.
 """
 
 from __future__ import annotations

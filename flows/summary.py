@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from flows.pipeline import Ignored, RunSummary
+from flows.discovery import Ignored
+from flows.runs import RunSummary
 from warehouse.load import FileInfo, FileOutcome
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline
 from flows.config import Config, load
 from tests import debian
 from warehouse.load import FileOutcome
@@ -70,7 +70,7 @@ class Workspace:
         if text is not None:
             self.write(relative, text)
         config = self.config()
-        found, _ = pipeline.named_files([self.inbox / relative], None, config)
+        found, _ = discovery.named_files([self.inbox / relative], None, config)
         ((_, outcome),) = pipeline.execute(config, found, "ingest", None).files
         return outcome
 

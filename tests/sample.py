@@ -12,7 +12,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from flows import pipeline
+from flows import discovery, pipeline, runs
 from flows.config import load
 from warehouse.db import writer
 
@@ -24,10 +24,10 @@ def build(root: Path) -> Path:
     """Load a copy of the sample inbox under `root`; return the analyst snapshot's path."""
     shutil.copytree(INBOX, root / "inbox")
     config = load({"inbox": root / "inbox", "db": root / "warehouse.duckdb"})
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     pipeline.execute(config, files, "run", None, skipped=skipped)
     for day in _session_days(config.settings.db):
-        pipeline.flag(config.settings.db, config, day, f"nightly-{day}")
+        runs.flag(config.settings.db, config, day, f"nightly-{day}")
     pipeline.execute(config, [], "run", AS_OF)
     return config.settings.analytics_path
 

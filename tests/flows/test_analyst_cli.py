@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from flows import cli
+from flows.cli import common, loading, reading
 from tests.conftest import repflow
 
 
@@ -85,7 +86,7 @@ def sql(db: Path, query: str) -> Result:
 
 def test_sql_prints_every_row_of_a_large_result_as_plain_columns(sample_snapshot: Path) -> None:
     db = sample_snapshot.with_name("warehouse.duckdb")
-    rows = cli.RICH_ROWS + 50
+    rows = common.RICH_ROWS + 50
     many = sql(db, f"SELECT range AS n, [range] AS l FROM range({rows})")
     assert many.exit_code == 0, many.output
     header, rule, *lines = many.stdout.splitlines()
@@ -131,17 +132,17 @@ def flag_frame(count: int) -> pl.DataFrame:
 def test_a_run_lists_its_first_flags_and_points_to_the_rest(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    flags = flag_frame(cli.RUN_FLAGS_SHOWN + 5)
-    cli._print_flags(flags, cli.Format.table, shown=cli.RUN_FLAGS_SHOWN)
+    flags = flag_frame(loading.RUN_FLAGS_SHOWN + 5)
+    reading.print_flags(flags, common.Format.table, shown=loading.RUN_FLAGS_SHOWN)
     printed = capsys.readouterr().out
     listed = [a for a in flags["athlete_id"] if a in printed]
-    assert listed == flags["athlete_id"].head(cli.RUN_FLAGS_SHOWN).to_list()
+    assert listed == flags["athlete_id"].head(loading.RUN_FLAGS_SHOWN).to_list()
     assert "… and 5 more: `repflow flags` lists them all" in printed
 
 
 def test_many_flags_print_as_plain_columns_every_one(capsys: pytest.CaptureFixture[str]) -> None:
-    flags = flag_frame(cli.RICH_ROWS + 1)
-    cli._print_flags(flags, cli.Format.table)
+    flags = flag_frame(common.RICH_ROWS + 1)
+    reading.print_flags(flags, common.Format.table)
     header, rule, *rows = capsys.readouterr().out.splitlines()
     assert header.split() == ["athlete", "exercise", "action", "now", "next", "reason"]
     assert [row.split()[0] for row in rows] == flags["athlete_id"].to_list()

@@ -180,7 +180,7 @@ def test_flags_csv_neutralises_formulas(workspace: Workspace) -> None:
     assert repflow("ingest", str(path), cwd=workspace.root).returncode == 0
     import polars as pl
 
-    from flows.cli import csv_safe
+    from flows.cli.reading import csv_safe
 
     frame = pl.DataFrame({"name": ["=cmd|' /C calc'!A0", "ok", "+1"]})
     assert csv_safe(frame)["name"].to_list() == ["'=cmd|' /C calc'!A0", "ok", "'+1"]
@@ -231,7 +231,7 @@ def test_wheel_ships_config_and_migrations(tmp_path: Path) -> None:
         "config/repflow.toml",
         "warehouse/migrations/0001_init.sql",
         "report/templates/report.html.j2",
-        "flows/cli.py",
+        "flows/cli/__init__.py",
         "schemas/set_row.py",
     ):
         assert required in names
@@ -303,12 +303,12 @@ def test_a_stop_that_lands_in_code_wrapping_it_is_still_a_clean_stop(
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from typer.testing import CliRunner
 
-    from flows import cli
     from flows import serve as serving
+    from flows.cli import serving as serve_command
 
     def interrupted(*args: object, **kwargs: object) -> None:
         try:
-            cli._stop_on_signal(signal.SIGTERM, None)
+            serve_command._stop_on_signal(signal.SIGTERM, None)
         except KeyboardInterrupt as exc:
             raise RuntimeError("Error building validator: KeyboardInterrupt") from exc
 
@@ -323,8 +323,8 @@ def test_a_stop_that_lands_in_code_wrapping_it_is_still_a_clean_stop(
 
     serving_url = "http://127.0.0.1:9/api" if where == "serving" else None
     monkeypatch.setattr(serving, "serve", interrupted)
-    monkeypatch.setattr(cli, "LocalServer", Starting)
-    monkeypatch.setattr(cli, "healthy", lambda url: True)
+    monkeypatch.setattr(serve_command, "LocalServer", Starting)
+    monkeypatch.setattr(serve_command, "healthy", lambda url: True)
     monkeypatch.setenv("PREFECT_HOME", str(workspace.root / ".prefect"))
     for name in (  # the defaults serve puts in os.environ go when the test ends
         "PREFECT_LOGGING_LEVEL",
@@ -338,7 +338,7 @@ def test_a_stop_that_lands_in_code_wrapping_it_is_still_a_clean_stop(
     previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     try:  # a server that answers (`healthy`), so that none is started
         with temporary_settings(updates={PREFECT_API_URL: serving_url}):
-            result = CliRunner().invoke(cli.app, ["serve", "--db", str(workspace.db)])
+            result = CliRunner().invoke(serve_command.app, ["serve", "--db", str(workspace.db)])
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

@@ -12,7 +12,7 @@ import pytest
 
 import sources.csv_text
 from bench.inbox import build
-from flows import pipeline
+from flows import discovery, loading, parsing, pipeline
 from tests.cases import live_processes
 from tests.conftest import ROOT, Workspace, csv_text
 from tests.reliability.test_crash import state
@@ -22,15 +22,15 @@ AS_OF = date(2026, 11, 30)
 
 
 def test_submit_ahead_keeps_a_bounded_window_and_the_file_order() -> None:
-    files = [pipeline.Discovered(Path(f"f{n}"), f"f{n}", "a1") for n in range(10)]
+    files = [discovery.Discovered(Path(f"f{n}"), f"f{n}", "a1") for n in range(10)]
     submitted: list[str] = []
 
-    def submit(found: pipeline.Discovered) -> pipeline.Pending:
+    def submit(found: discovery.Discovered) -> loading.Pending:
         submitted.append(found.relative)
         return lambda: found.relative
 
     seen: list[str] = []
-    for pending in pipeline.submit_ahead(files, submit, window=3):
+    for pending in loading.submit_ahead(files, submit, window=3):
         # The one handed out and `window` more are under way, until the files run out.
         assert len(submitted) - len(seen) == min(3 + 1, len(files) - len(seen))
         seen.append(str(pending()))
@@ -50,8 +50,8 @@ def test_arrow_results_hold_the_same_frames_as_a_local_parse(
         monkeypatch.setattr(sources.csv_text, "BATCH_BYTES", batch_bytes)
     config = workspace.config()
     athlete = path.parent.name if path.parent.name != "inbox" else None
-    local = pipeline.parse(path, athlete, config)
-    shipped = pipeline.parse_to_arrow(str(path), athlete, config.settings.row_context())
+    local = parsing.parse(path, athlete, config)
+    shipped = parsing.parse_to_arrow(str(path), athlete, config.settings.row_context())
     assert not isinstance(local, str) and not isinstance(shipped, str)
     back = shipped.frames()
     assert back.format == local.format and back.skipped == local.skipped
@@ -79,7 +79,7 @@ def test_dask_runner_with_two_workers_builds_the_same_warehouse(
         settings = {"inbox": str(workspace.inbox), "db": str(workspace.db), "runner": runner}
         if runner == "local":  # the reference: the run's steps in turn, without Prefect's
             config = workspace.config()
-            found, skipped = pipeline.inbox_files(config)
+            found, skipped = discovery.inbox_files(config)
             summary = pipeline.execute(config, found, "run", AS_OF, skipped=skipped)
         else:
             summary = run_nightly({**settings, "dask_workers": 2}, as_of=AS_OF)
@@ -118,7 +118,7 @@ def test_dask_address_runs_on_an_existing_cluster(
     reference = Workspace(tmp_path_factory.mktemp("reference"))
     shutil.copytree(ROOT / "data" / "inbox", reference.inbox)
     config = reference.config()
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     pipeline.execute(config, files, "run", AS_OF, skipped=skipped)
     workspace = Workspace(tmp_path_factory.mktemp("existing-cluster"))
     shutil.copytree(ROOT / "data" / "inbox", workspace.inbox)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import date
 
-from flows import pipeline
+from flows import discovery, pipeline
 from sources import READERS
 from tests.conftest import ROOT, Workspace
 
@@ -14,7 +14,7 @@ def test_demo_inbox_loads_every_format_and_shows_rejects(workspace: Workspace) -
     shutil.rmtree(workspace.inbox)
     shutil.copytree(ROOT / "data" / "inbox", workspace.inbox)
     config = workspace.config()
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     summary = pipeline.execute(config, files, "run", date(2026, 11, 26), skipped=skipped)
     assert summary.exit_code == 0 and not skipped
     assert summary.count("failed") == 0

@@ -10,8 +10,8 @@ from datetime import date
 
 import duckdb
 
-from flows import pipeline
-from flows.cli import FLAG_QUERY
+from flows import discovery, pipeline
+from flows.cli.reading import FLAG_QUERY
 from tests.conftest import Workspace, csv_text, repflow
 
 ATHLETES, EXERCISES = 50, 10  # 500 progression flags, one per athlete and exercise
@@ -35,7 +35,7 @@ def _five_hundred_flags(workspace: Workspace) -> list[str]:
         ]
         workspace.write(f"a{a:02d}/export.csv", csv_text(*rows))
     config = workspace.config()
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     pipeline.execute(config, files, "run", AS_OF, skipped=skipped)
     con = duckdb.connect(str(workspace.snapshot))
     try:

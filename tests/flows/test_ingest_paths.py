@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline, runs
 from tests.conftest import Workspace, csv_text, repflow
 
 ONE = csv_text("2026-11-03T07:00:00,Squat,5,100,kg,,")
 TWO = csv_text("2026-11-04T07:00:00,Bench Press,5,60,kg,,")
 
 
-def ingest(workspace: Workspace, *paths: Path, athlete: str | None = None) -> pipeline.RunSummary:
+def ingest(workspace: Workspace, *paths: Path, athlete: str | None = None) -> runs.RunSummary:
     config = workspace.config()
-    found, skipped = pipeline.named_files(list(paths), athlete, config)
+    found, skipped = discovery.named_files(list(paths), athlete, config)
     return pipeline.execute(config, found, "ingest", None, skipped=skipped)
 
 
@@ -27,8 +27,8 @@ def stored(workspace: Workspace) -> list[tuple[str, str]]:
 
 def test_a_missing_path_is_bad_usage_and_nothing_loads(workspace: Workspace) -> None:
     good = workspace.write("a1/one.csv", ONE)
-    with pytest.raises(pipeline.UsageError, match=r"no such file or folder: .*missing\.csv"):
-        pipeline.named_files([good, workspace.root / "missing.csv"], None, workspace.config())
+    with pytest.raises(discovery.UsageError, match=r"no such file or folder: .*missing\.csv"):
+        discovery.named_files([good, workspace.root / "missing.csv"], None, workspace.config())
     done = repflow(
         "ingest", str(good), "missing.csv", "--db", str(workspace.db), cwd=workspace.root
     )

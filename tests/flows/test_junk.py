@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from flows import pipeline, summary
+from flows import discovery, pipeline, summary
 from schemas.set_row import is_athlete_id
 from sources import junk
 from tests.conftest import Workspace, csv_text
@@ -65,7 +65,7 @@ def test_junk_is_ignored_listed_and_the_run_succeeds(workspace: Workspace) -> No
     (workspace.inbox / "...").mkdir()
     workspace.write(".../strong.csv", OTHER)
     config = workspace.config()
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     result = pipeline.execute(config, files, "run", None, skipped=skipped)
     assert result.exit_code == 0 and result.status == "succeeded"
     assert [info.path for info, _ in result.files] == ["a1/strong.csv"]
@@ -98,7 +98,7 @@ def test_junk_members_of_a_zip_are_ignored(workspace: Workspace) -> None:
     (workspace.inbox / "a1").mkdir()
     (workspace.inbox / "a1" / "bundle.zip").write_bytes(buffer.getvalue())
     config = workspace.config()
-    result = pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None)
+    result = pipeline.execute(config, discovery.inbox_files(config)[0], "ingest", None)
     ((_, outcome),) = result.files
     assert (outcome.status, outcome.loaded, outcome.skipped) == ("loaded", 1, 0)
     members = ["__MACOSX/export/._strong.csv", "export/.DS_Store", "export/Thumbs.db"]
@@ -121,7 +121,7 @@ def test_a_file_read_as_windows_1252_says_so(workspace: Workspace) -> None:
     (workspace.inbox / "a1" / "latin.csv").write_bytes(text.encode("cp1252"))
     workspace.write("a1/utf8.csv", OTHER)
     config = workspace.config()
-    result = pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None)
+    result = pipeline.execute(config, discovery.inbox_files(config)[0], "ingest", None)
     outcomes = {info.path: outcome for info, outcome in result.files}
     assert outcomes["a1/latin.csv"].decoded_as == "Windows-1252"
     assert outcomes["a1/utf8.csv"].decoded_as is None

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline
 from tests import debian
 from tests.conftest import Workspace, csv_text, repflow
 from tests.reliability.test_crash import STATE_QUERIES
@@ -193,7 +193,7 @@ def test_nightly_into_a_postgres_lake_with_an_analyst_reading(
     queries, *seen = map(int, out.split())
     assert queries >= 2 and len(before) in seen
 
-    files, skipped = pipeline.inbox_files(workspace.config())
+    files, skipped = discovery.inbox_files(workspace.config())
     pipeline.execute(workspace.config(), files, "run", AS_OF, skipped=skipped)
     lake_state, file_state = state(where), state(workspace.db)
     assert len(lake_state["sets"]) > len(before)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline, runs
 from flows.config import Config
 from tests.conftest import Workspace, csv_text
 from warehouse.db import WarehouseLocked
@@ -28,8 +28,8 @@ WEEK_2 = [
 ]
 
 
-def run(config: Config, as_of: date | None = AS_OF) -> pipeline.RunSummary:
-    files, skipped = pipeline.inbox_files(config)
+def run(config: Config, as_of: date | None = AS_OF) -> runs.RunSummary:
+    files, skipped = discovery.inbox_files(config)
     return pipeline.execute(config, files, "run", as_of, skipped=skipped)
 
 
@@ -195,7 +195,7 @@ def test_discovery_skips_links_special_files_and_bad_folder_names(
     (bad / "x.csv").write_text(csv_text(*WEEK_2))
     newline = workspace.inbox / "evil\nname"
     newline.mkdir()
-    files, skipped = pipeline.discover(workspace.inbox)
+    files, skipped = discovery.discover(workspace.inbox)
     assert [f.relative for f in files] == ["a1/good.csv"]
     assert len(skipped) == 6
     assert any("symbolic link" in s and "link.csv" in s for s in skipped)
@@ -206,7 +206,7 @@ def test_discovery_skips_links_special_files_and_bad_folder_names(
 def test_files_load_in_a_fixed_order(workspace: Workspace) -> None:
     for relative in ["b2/z.csv", "a1/sub/b.csv", "a1/a.csv", "root.csv"]:
         workspace.write(relative, csv_text(*WEEK_1))
-    files, _ = pipeline.discover(workspace.inbox)
+    files, _ = discovery.discover(workspace.inbox)
     assert [f.relative for f in files] == ["root.csv", "a1/a.csv", "a1/sub/b.csv", "b2/z.csv"]
 
 

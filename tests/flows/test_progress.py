@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 import sources.csv_text
-from flows import pipeline
+from flows import discovery, pipeline
 from flows.progress import ACTIVE, Bar, LogLines, charts, renderer
 from tests.conftest import Workspace, csv_text, repflow
 from warehouse.load import FileInfo, FileOutcome
@@ -40,11 +40,11 @@ class Recorder:
 def test_pipeline_reports_new_files_and_counts_those_seen_before(workspace: Workspace) -> None:
     workspace.write("a1/first.csv", csv_text(*ROWS[:1]))
     config = workspace.config()
-    pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None)
+    pipeline.execute(config, discovery.inbox_files(config)[0], "ingest", None)
     workspace.write("a1/second.csv", csv_text(*ROWS[1:]))
     workspace.write("a1/broken.csv", "performed_at,exercise\n")
     recorder = Recorder()
-    pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None, progress=recorder)
+    pipeline.execute(config, discovery.inbox_files(config)[0], "ingest", None, progress=recorder)
     assert recorder.begun == [(2, 1)]
     assert [(path, status) for path, status, _ in recorder.done] == [
         ("a1/broken.csv", "failed"),
@@ -67,7 +67,7 @@ def test_pipeline_reports_how_far_a_large_file_is_read(
     workspace.write("a1/small.csv", csv_text(*ROWS))
     recorder = Recorder()
     config = workspace.config()
-    pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None, progress=recorder)
+    pipeline.execute(config, discovery.inbox_files(config)[0], "ingest", None, progress=recorder)
 
     header = len(text.split("\n", 1)[0]) + 1
     assert {path for path, _ in recorder.read} == {"a1/big.csv"}  # a one-batch file: no report

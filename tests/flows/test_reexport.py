@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import pipeline, reexport
+from flows import loading, parsing, reexport
 from flows.config import Config, load
 from schemas.row_hash import code_fingerprint
 from warehouse import stored_lines
@@ -84,13 +84,13 @@ def load_files(
 
 
 def _store(db: Path, path: Path, config: Config, look_up: bool) -> int:
-    info = pipeline.fingerprint(path, path.name, "a1")
+    info = parsing.fingerprint(path, path.name, "a1")
     if look_up:
-        parsed = pipeline.parse(path, "a1", config)
+        parsed = parsing.parse(path, "a1", config)
     else:
-        parsed = pipeline.parse_with(path, "a1", config.settings.row_context())
+        parsed = parsing.parse_with(path, "a1", config.settings.row_context())
     assert not isinstance(parsed, str), parsed
-    pipeline.store(db, FileInfo(info.file_id, info.path, info.sha256, info.bytes, "a1"), parsed,
+    loading.store(db, FileInfo(info.file_id, info.path, info.sha256, info.bytes, "a1"), parsed,
                    None, "r")  # fmt: skip
     return parsed.known
 

@@ -11,8 +11,9 @@ from datetime import date
 
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline, runs
 from tests.conftest import Workspace, csv_text, repflow
+from warehouse.db import writer
 
 AS_OF = date(2026, 11, 20)
 
@@ -21,9 +22,9 @@ def squat(day: int, reps: int = 10, load: int = 60) -> str:
     return ",".join([f"2026-11-{day:02d}T07:00:00", "Squat", str(reps), str(load), "kg", "", ""])
 
 
-def run(workspace: Workspace, steps: pipeline.Steps | None = None) -> pipeline.RunSummary:
+def run(workspace: Workspace, steps: pipeline.Steps | None = None) -> runs.RunSummary:
     config = workspace.config()
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     return pipeline.execute(config, files, "run", AS_OF, steps or pipeline.Steps(), skipped=skipped)
 
 
@@ -58,7 +59,7 @@ def test_a_run_killed_before_its_rules_is_caught_up(workspace: Workspace) -> Non
     run(workspace)
     # A run killed after it stored a file, before the rules: the file is stored, no run row.
     workspace.ingest("a1/two.csv", csv_text(*(squat(10, 11) for _ in range(3))))
-    with pipeline.writer(workspace.db) as con:
+    with writer(workspace.db) as con:
         con.execute("DELETE FROM runs WHERE command = 'ingest'")
     assert run(workspace).rules_ran
     assert squat_flag(workspace) == ("raise_reps", 3, 11)
@@ -74,20 +75,20 @@ def test_an_edit_a_removal_or_an_upgrade_of_the_rules_reruns_them(
     assert run(workspace).rules_ran
     assert not run(workspace).rules_ran
     # A set removed (as `repflow reload` removes what a fixed reader no longer finds).
-    with pipeline.writer(workspace.db) as con:
+    with writer(workspace.db) as con:
         con.execute("DELETE FROM sets WHERE set_index = 3")
     assert run(workspace).rules_ran
     # An upgrade that changes the rules' code.
-    monkeypatch.setattr(pipeline, "rules_fingerprint", lambda: "the next release")
+    monkeypatch.setattr(runs, "rules_fingerprint", lambda: "the next release")
     assert run(workspace).rules_ran
     assert not run(workspace).rules_ran
 
 
 def test_the_rules_fingerprint_reads_the_rules_code() -> None:
-    assert len(pipeline.rules_fingerprint()) == 64
-    stored = pipeline.rules_fingerprint()
-    pipeline.rules_fingerprint.cache_clear()
-    assert pipeline.rules_fingerprint() == stored  # the same code, the same fingerprint
+    assert len(runs.rules_fingerprint()) == 64
+    stored = runs.rules_fingerprint()
+    runs.rules_fingerprint.cache_clear()
+    assert runs.rules_fingerprint() == stored  # the same code, the same fingerprint
 
 
 def failing_flag(*_: object) -> object:

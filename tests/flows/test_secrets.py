@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline
 from tests import debian
 from tests.conftest import Workspace, repflow
 from tests.flows.test_lake_postgres import Postgres, create_database, postgres  # noqa: F401
@@ -225,7 +225,7 @@ def test_the_shell_gets_the_lake_from_a_private_init_pipe_not_its_command_line(
     config = lake_config(workspace)
     small_inbox(workspace)
     try:
-        files, skipped = pipeline.inbox_files(config)
+        files, skipped = discovery.inbox_files(config)
         pipeline.execute(config, files, "run", AS_OF, skipped=skipped)
     finally:
         close_writers()

@@ -8,7 +8,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline
 from report import SnapshotOutdated, write_report
 from tests.conftest import Workspace, csv_text
 from warehouse.db import migrations
@@ -21,7 +21,7 @@ def test_an_outdated_snapshot_is_named_then_replaced_by_the_next_run(
 ) -> None:
     workspace.write("a1/log.csv", csv_text("2026-11-16T07:00:00,Squat,5,60,kg,,"))
     config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
+    files, _ = discovery.inbox_files(config)
     assert pipeline.execute(config, files, "run", AS_OF).published
     latest = migrations()[-1][0]
     con = duckdb.connect(str(workspace.snapshot))  # as an older repflow would have left it

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from flows import pipeline
+from flows import discovery, pipeline, runs
 from flows.config import load
 
 
@@ -41,18 +41,18 @@ def killing(step: Callable[..., Any], at: int, after: bool) -> Callable[..., Any
 
 def main(argv: list[str]) -> int:
     inbox, db, as_of, step, at, when, run_id_file = argv
-    new_run_id = pipeline.new_run_id
+    new_run_id = runs.new_run_id
 
     def recorded(now: datetime) -> str:
         run_id = new_run_id(now)
         Path(run_id_file).write_text(run_id)
         return run_id
 
-    pipeline.new_run_id = recorded  # execute takes no run id: record the one it makes
+    runs.new_run_id = recorded  # execute takes no run id: record the one it makes
     steps = pipeline.Steps()
     steps = replace(steps, **{step: killing(getattr(steps, step), int(at), when == "after")})
     config = load({"inbox": Path(inbox), "db": Path(db)})
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     pipeline.execute(config, files, "run", date.fromisoformat(as_of), steps, skipped=skipped)
     return 3
 

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline
 from tests.cases import live_processes, stored_sets_if_whole
 from tests.conftest import Workspace, csv_text, repflow
 
@@ -82,11 +82,11 @@ def loader(workspace: Workspace) -> list[str]:
     script = textwrap.dedent(
         f"""
         from datetime import date
-        from flows import pipeline
+        from flows import discovery, pipeline
         from flows.config import load
         print("ready", flush=True)
         config = load({{"inbox": {str(workspace.inbox)!r}, "db": {str(workspace.db)!r}}})
-        files, skipped = pipeline.inbox_files(config)
+        files, skipped = discovery.inbox_files(config)
         pipeline.execute(config, files, "run", date(2026, 11, 30), skipped=skipped)
         """
     )
@@ -95,7 +95,7 @@ def loader(workspace: Workspace) -> list[str]:
 
 def finish(workspace: Workspace) -> None:
     config = workspace.config()
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     pipeline.execute(config, files, "run", AS_OF, skipped=skipped)
 
 

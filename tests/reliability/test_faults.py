@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import pipeline
+from flows import discovery, parsing, pipeline
 from tests.cases import stored_sets_if_whole
 from tests.conftest import Workspace, csv_text, repflow
 
@@ -106,12 +106,12 @@ def test_a_file_that_vanishes_mid_run_fails_alone(workspace: Workspace) -> None:
     keep = workspace.write("a1/keep.csv", csv_text(*ROWS[:3]))
     gone = workspace.write("a1/gone.csv", csv_text(*ROWS[3:6]))
     config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
+    files, _ = discovery.inbox_files(config)
 
     def vanishing_parse(path: Path, athlete: str | None, cfg: pipeline.Config):
         if path == gone:
             path.unlink()
-        return pipeline.parse(path, athlete, cfg)
+        return parsing.parse(path, athlete, cfg)
 
     summary = pipeline.execute(config, files, "ingest", None, pipeline.Steps(parse=vanishing_parse))
     outcomes = {info.path: outcome for info, outcome in summary.files}

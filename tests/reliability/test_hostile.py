@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import pipeline
+from flows import discovery, parsing, pipeline, runs
 from flows.config import load
 from tests.cases import zipped
 from tests.conftest import CANONICAL_HEADER, Workspace, csv_text
@@ -20,9 +20,9 @@ VALID = "2026-11-{day:02d}T07:{minute:02d}:00,Hostile Lift,5,60,kg,,working"
 CONFIG = load({})
 
 
-def run(workspace: Workspace) -> pipeline.RunSummary:
+def run(workspace: Workspace) -> runs.RunSummary:
     config = workspace.config()
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     return pipeline.execute(config, files, "run", date(2026, 11, 30), skipped=skipped)
 
 
@@ -190,7 +190,7 @@ def test_garbage_never_loses_a_valid_row(
         rows.append(VALID.format(day=1, minute=index) if line == "VALID" else line)
     path = folder / "a1.csv"
     path.write_text(CANONICAL_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    parsed = pipeline.parse(path, "a1", CONFIG)
+    parsed = parsing.parse(path, "a1", CONFIG)
     assert not isinstance(parsed, str), parsed
     kept = parsed.sets.filter(parsed.sets["exercise_raw"] == "Hostile Lift").height
     assert kept == body.count("VALID")
@@ -220,6 +220,6 @@ def test_any_bytes_end_in_an_outcome(
     }
     path = folder / "f.bin"
     path.write_bytes(heads[prefix] + noise)
-    result = pipeline.parse(path, "a1", CONFIG)
+    result = parsing.parse(path, "a1", CONFIG)
     if isinstance(result, str):
         assert result and "internal error" not in result, result

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline
 from tests.conftest import ROOT, Workspace, repflow
 from tests.reliability.gym import Gym, Night
 
@@ -75,7 +75,7 @@ def plain_night(workspace: Workspace, night: Night, whole: bool) -> str:
     """Run the night through the pipeline's functions, as the flow's tasks call them. A
     night that was not killed first loads exactly what the gym dropped."""
     config = workspace.config()
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     summary = pipeline.execute(config, files, "run", night.day, skipped=skipped)
     assert summary.error is None and summary.status == night.status, (night, summary.files)
     # Junk is listed as ignored, never read; nothing else is skipped.
@@ -96,7 +96,7 @@ def clean_run(root: Path, gym: Gym, as_of: date) -> Workspace:
             (clean.inbox / athlete.athlete_id).mkdir(parents=True)
             (clean.inbox / athlete.athlete_id / "last.csv").write_bytes(athlete.last_export)
     config = clean.config()
-    files, skipped = pipeline.inbox_files(config)
+    files, skipped = discovery.inbox_files(config)
     assert pipeline.execute(config, files, "run", as_of, skipped=skipped).status == "succeeded"
     return clean
 

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from markupsafe import escape
 
-from flows import pipeline
+from flows import discovery, pipeline
 from report import UnknownAthlete, write_report
 from report import page as report_page
 from report.data import read
@@ -163,7 +163,7 @@ def test_user_strings_are_escaped(workspace: Workspace) -> None:
         ),
     )
     config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
+    files, _ = discovery.inbox_files(config)
     pipeline.execute(config, files, "run", date(2026, 11, 4))
 
     html = write_report(workspace.snapshot, workspace.root / "out").path.read_text()
@@ -201,7 +201,7 @@ def test_one_athlete_s_unmapped_names_are_counted_over_their_own_sets(
         ),
     )
     config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
+    files, _ = discovery.inbox_files(config)
     pipeline.execute(config, files, "run", date(2026, 11, 4))
 
     own = read(workspace.snapshot, athlete="a1").unmapped

@@ -98,7 +98,7 @@ def test_fitnotes_older_header_in_lbs(workspace: Workspace) -> None:
 def test_same_workout_in_two_apps_stays_two_sets_of_rows(workspace: Workspace) -> None:
     from datetime import date
 
-    from flows import pipeline
+    from flows import discovery, pipeline
 
     workspace.write(
         "u1/strong.csv",
@@ -109,7 +109,7 @@ def test_same_workout_in_two_apps_stays_two_sets_of_rows(workspace: Workspace) -
         "u1/canonical.csv", "performed_at,exercise,reps,load\n2026-11-16T07:00:00,Squat,5,100\n"
     )
     config = workspace.config()
-    pipeline.execute(config, pipeline.inbox_files(config)[0], "run", date(2026, 11, 17))
+    pipeline.execute(config, discovery.inbox_files(config)[0], "run", date(2026, 11, 17))
     assert workspace.query("SELECT source_format FROM sets ORDER BY 1") == [
         ("canonical_csv",),
         ("strong_csv",),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fit_tool.profile.profile_type import ExerciseCategory, Sport
 
-from flows import pipeline
+from flows import discovery, pipeline, runs
 from flows.summary import lines
 from schemas.set_row import RowContext
 from schemas.validate import validate
@@ -24,9 +24,9 @@ REAL_FIT = REAL_DATA / "garmin" / "garmin_multisport_strength.fit"
 SWISS_BALL_HYPEREXTENSION = 33
 
 
-def run(workspace: Workspace, as_of: date | None = None) -> pipeline.RunSummary:
+def run(workspace: Workspace, as_of: date | None = None) -> runs.RunSummary:
     config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
+    files, _ = discovery.inbox_files(config)
     return pipeline.execute(config, files, "run" if as_of else "ingest", as_of)
 
 

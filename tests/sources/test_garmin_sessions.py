@@ -28,7 +28,7 @@ from fit_tool.profile.profile_type import (
     SubSport,
 )
 
-from flows import pipeline
+from flows import discovery, pipeline
 from sources import detect, garmin_fit, read
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
 
@@ -183,7 +183,7 @@ def test_active_sets_outside_strength_sessions_are_rejects_rests_are_skipped(
     )
     assert detect(path.read_bytes()[:64]).FORMAT == "garmin_fit"
     summary = pipeline.execute(
-        workspace.config(), pipeline.inbox_files(workspace.config())[0], "ingest", None
+        workspace.config(), discovery.inbox_files(workspace.config())[0], "ingest", None
     )
     ((_, outcome),) = summary.files
     assert (outcome.loaded, outcome.rejected, outcome.skipped) == (2, 2, 4)

@@ -97,7 +97,7 @@ def test_json_without_the_format_marker_is_not_a_machine_export(tmp_path: Path) 
 def test_machine_stack_increment_is_the_load_step_end_to_end(workspace: Workspace) -> None:
     from datetime import date
 
-    from flows import pipeline
+    from flows import discovery, pipeline
 
     sessions = [
         {
@@ -114,7 +114,7 @@ def test_machine_stack_increment_is_the_load_step_end_to_end(workspace: Workspac
     }
     workspace.write("machine.json", json.dumps(export))  # at the root: it names its athletes
     config = workspace.config()
-    summary = pipeline.execute(config, pipeline.inbox_files(config)[0], "run", date(2026, 11, 20))
+    summary = pipeline.execute(config, discovery.inbox_files(config)[0], "run", date(2026, 11, 20))
     assert summary.exit_code == 0
     assert workspace.query(
         "SELECT athlete_id, action, next_sets, next_reps, next_load_kg FROM v_current_flags",

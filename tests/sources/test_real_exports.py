@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline, runs
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
 
 pytestmark = needs_real_data
 
 
-def load(workspace: Workspace, relative: str, athlete: str = "u1") -> pipeline.RunSummary:
+def load(workspace: Workspace, relative: str, athlete: str = "u1") -> runs.RunSummary:
     target = workspace.inbox / athlete / Path(relative).name
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(REAL_DATA / relative, target)
     config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
+    files, _ = discovery.inbox_files(config)
     return pipeline.execute(config, files, "ingest", None)
 
 
@@ -33,7 +33,7 @@ def dict_rows(relative: str, delimiter: str = ",") -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter=delimiter))
 
 
-def outcome(summary: pipeline.RunSummary):
+def outcome(summary: runs.RunSummary):
     ((_, result),) = summary.files
     return result
 
@@ -198,7 +198,7 @@ def test_every_real_export_loads_and_reloads_as_duplicate(workspace: Workspace) 
     for relative in sorted(p.relative_to(REAL_DATA) for p in REAL_DATA.rglob("*.csv")):
         load(workspace, str(relative), athlete=relative.parts[0])
     config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
+    files, _ = discovery.inbox_files(config)
     again = pipeline.execute(config, files, "run", date(2026, 1, 1))
     assert again.total("loaded") == 0 and again.exit_code == 0
     assert again.seen_before == len(files)
@@ -210,11 +210,11 @@ def test_overlapping_strong_exports_load_each_set_once(workspace: Workspace) -> 
     earlier = [line for line in source if not line.startswith(last_workout)]
     first = workspace.write("u1/export-1.csv", "\n".join(earlier) + "\n")
     config = workspace.config()
-    pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None)
+    pipeline.execute(config, discovery.inbox_files(config)[0], "ingest", None)
     before = workspace.scalar("SELECT count(*) FROM sets")
     first.unlink()
     workspace.write("u1/export-2.csv", "\n".join(source) + "\n")
-    summary = pipeline.execute(config, pipeline.inbox_files(config)[0], "ingest", None)
+    summary = pipeline.execute(config, discovery.inbox_files(config)[0], "ingest", None)
     result = outcome(summary)
     assert result.unchanged == before
     new_sets = sum(

@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline
 from sources import detect, strong_csv
 from tests.conftest import REAL_DATA, Workspace, needs_real_data
 
@@ -203,7 +203,7 @@ def test_advice_comes_back_in_the_pounds_the_lifter_loads(workspace: Workspace) 
     ]
     workspace.write("u1/legacy.csv", "\n".join([header, *rows]) + "\n")
     config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
+    files, _ = discovery.inbox_files(config)
     result = pipeline.execute(config, files, "run", date(2019, 2, 15))
     assert workspace.query("SELECT DISTINCT load_unit FROM sets") == [("lb",)]
     ((action, unit, load_kg, reason),) = workspace.query(

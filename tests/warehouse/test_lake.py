@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from flows import pipeline, reexport
+from flows import discovery, parsing, pipeline, reexport, runs
 from flows.config import Config
 from tests.conftest import Workspace, csv_text
 from tests.reliability.test_crash import STATE_QUERIES
@@ -58,8 +58,8 @@ def lake_config(workspace: Workspace, **overrides: Any) -> Config:
     )
 
 
-def run(config: Config, as_of: date | None = AS_OF) -> pipeline.RunSummary:
-    files, skipped = pipeline.inbox_files(config)
+def run(config: Config, as_of: date | None = AS_OF) -> runs.RunSummary:
+    files, skipped = discovery.inbox_files(config)
     return pipeline.execute(config, files, "run", as_of, skipped=skipped)
 
 
@@ -190,8 +190,8 @@ def test_the_lake_has_the_file_schema(workspace: Workspace) -> None:
         "WHERE database_name = current_database() AND NOT internal ORDER BY ALL"
     )
     config = lake_config(workspace)
-    pipeline.prepare(target(config.settings), config, 0)
-    pipeline.prepare(workspace.db, config, 0)
+    runs.prepare(target(config.settings), config, 0)
+    runs.prepare(workspace.db, config, 0)
     with reader(target(config.settings)) as lake_con, reader(workspace.db) as file_con:
         assert lake_con.execute(columns).fetchall() == file_con.execute(columns).fetchall()
         assert lake_con.execute(comments).fetchall() == file_con.execute(comments).fetchall()
@@ -225,7 +225,7 @@ def test_a_reexport_is_looked_up_in_the_lake_and_stores_what_a_full_read_stores(
         found.append(0 if result is None else result.known)
         return result
 
-    monkeypatch.setattr(pipeline, "read_known", read_known)
+    monkeypatch.setattr(parsing, "read_known", read_known)
     config = lake_config(workspace)
     run(config)
     where = target(config.settings)

@@ -13,16 +13,16 @@ import polars as pl
 import pytest
 
 import warehouse.load as load
-from flows import pipeline
+from flows import discovery, parsing, pipeline, runs
 from tests.conftest import Workspace, csv_text
 from warehouse.db import writer
 
 ROWS = [f"2026-11-{day:02d}T07:00:00,Squat,5,{60 + day},kg,," for day in range(1, 29)]
 
 
-def _run(workspace: Workspace) -> pipeline.RunSummary:
+def _run(workspace: Workspace) -> runs.RunSummary:
     config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
+    files, _ = discovery.inbox_files(config)
     return pipeline.execute(config, files, "run", date(2026, 11, 30))
 
 
@@ -34,7 +34,7 @@ def test_process_killed_mid_file_leaves_nothing_and_the_next_run_loads_it_whole(
         f"""
         import os, signal
         import warehouse.load as load
-        from flows import pipeline
+        from flows import discovery, parsing, pipeline, runs
         from flows.config import load as load_config
 
         def then_die(step):
@@ -46,7 +46,7 @@ def test_process_killed_mid_file_leaves_nothing_and_the_next_run_loads_it_whole(
         load._merge = then_die(load._merge)
         load._insert_fresh = then_die(load._insert_fresh)
         config = load_config({{"inbox": {str(workspace.inbox)!r}, "db": {str(workspace.db)!r}}})
-        files, _ = pipeline.inbox_files(config)
+        files, _ = discovery.inbox_files(config)
         pipeline.execute(config, files, "ingest", None)
         """
     )
@@ -131,7 +131,7 @@ def test_fresh_means_no_stored_set_of_the_same_format_and_athlete_in_the_time_ra
     config = workspace.config()
 
     def frame(athlete: str, day: int, fmt: str | None = None) -> pl.DataFrame:
-        sets = pipeline.parse(workspace.write("x.csv", csv_text(ROWS[day - 1])), athlete, config)
+        sets = parsing.parse(workspace.write("x.csv", csv_text(ROWS[day - 1])), athlete, config)
         assert not isinstance(sets, str) and isinstance(sets.sets, pl.DataFrame)
         return sets.sets.with_columns(source_format=pl.lit(fmt, pl.String))
 

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 import sources.csv_text
-from flows import pipeline
+from flows import discovery, parsing, pipeline
 from schemas.validate import duplicate_rejects
 from tests.conftest import Workspace, csv_text
 from warehouse.spool import PREFIX, Spool
@@ -45,11 +45,11 @@ def _load(
     (root / "inbox").mkdir(parents=True)
     workspace.write("gym/first.csv", export(range(1, 15), numbered=numbered))
     config = workspace.config()
-    files, _ = pipeline.inbox_files(config)
+    files, _ = discovery.inbox_files(config)
     pipeline.execute(config, files, "ingest", date(2026, 11, 1))
     # An overlapping later export, one set edited: the merge path, across batches too.
     workspace.write("gym/second.csv", export(range(10, 25), changed_day=12, numbered=numbered))
-    files, _ = pipeline.inbox_files(config)
+    files, _ = discovery.inbox_files(config)
     pipeline.execute(config, files, "ingest", date(2026, 11, 1))
     monkeypatch.undo()
     return workspace
@@ -82,7 +82,7 @@ def test_a_large_file_is_parsed_into_a_spool_of_batches(
 ) -> None:
     monkeypatch.setattr(sources.csv_text, "BATCH_BYTES", 300)
     path = workspace.write("gym/first.csv", export(range(1, 15)))
-    parsed = pipeline.parse(path, "gym", workspace.config())
+    parsed = parsing.parse(path, "gym", workspace.config())
     assert not isinstance(parsed, str) and isinstance(parsed.sets, Spool)
     assert parsed.sets.parts > 5
     folder = parsed.sets.folder
@@ -133,5 +133,5 @@ def test_a_spool_write_that_fails_fails_the_parse_of_its_file(
 
     monkeypatch.setattr(pl.DataFrame, "write_parquet", full_disk)
     with pytest.raises(OSError, match=r"could not write the spool in .*No space left on device"):
-        pipeline.parse(path, None, workspace.config())
+        parsing.parse(path, None, workspace.config())
     assert len(written) == 4

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows import pipeline
+from flows import runs
 from tests.conftest import Workspace
 from warehouse.db import writer
 
@@ -14,7 +14,7 @@ ROW = (
 
 def test_a_garmin_name_mapped_by_its_category_is_not_unmapped(workspace: Workspace) -> None:
     config = workspace.config()
-    pipeline.prepare(workspace.db, config, 0)
+    runs.prepare(workspace.db, config, 0)
     rows = [
         ("Hyperextension: Swiss Ball", "hyperextension: swiss ball", "garmin_fit"),  # category
         ("Carry: Farmers Walk", "carry: farmers walk", "garmin_fit"),  # category unknown
@@ -30,7 +30,7 @@ def test_a_garmin_name_mapped_by_its_category_is_not_unmapped(workspace: Workspa
 
 def test_unmapped_names_per_athlete_add_up_to_the_catalog_candidates(workspace: Workspace) -> None:
     config = workspace.config()
-    pipeline.prepare(workspace.db, config, 0)
+    runs.prepare(workspace.db, config, 0)
     rows = [
         ("a1", "Carry: Farmers Walk", "carry: farmers walk", "garmin_fit"),
         ("a1", "Hyperextension: Swiss Ball", "hyperextension: swiss ball", "garmin_fit"),  # mapped
