@@ -25,6 +25,7 @@ from flows.runs import (
     RunSummary,
     finish,
     flag,
+    judge,
     new_run_id,
     now,
     prepare,
@@ -81,8 +82,7 @@ def execute(
                 progress=progress,
             )
             if as_of is not None and rules_due(where, summary, config):
-                summary.flags = steps.flag(where, config, as_of, summary.run_id)
-                summary.rules_ran = True
+                judge(where, config, summary, steps.flag)
             finish(where, summary, config)
             if publish_due(where, summary, settings.analytics_path):
                 summary.lake_snapshot = steps.publish(
@@ -151,8 +151,7 @@ def _reread(
         if progress is not None:
             progress.file_done(info, outcome, time.monotonic() - started)
     if summary.as_of is not None and rules_due(where, summary, config):
-        summary.flags = flag(where, config, summary.as_of, summary.run_id)
-        summary.rules_ran = True
+        judge(where, config, summary)
     finish(where, summary, config)
     if publish_due(where, summary, settings.analytics_path):
         summary.lake_snapshot = publish(where, settings.analytics_path, settings.lock_timeout_s)

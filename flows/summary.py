@@ -57,6 +57,8 @@ def lines(summary: RunSummary) -> list[str]:
     if summary.rules_ran:
         counts = ", ".join(f"{n} {action}" for action, n in flag_counts(summary).items())
         out.append(f"  flags as of {summary.as_of}: {counts or 'none'}")
+        if summary.silence:
+            out.append(f"  why none: {summary.silence}")
     elif summary.as_of is not None:
         out.append("  flags: unchanged (the sets, config and rules are as they last saw them)")
     if summary.lake_snapshot is not None:
@@ -95,7 +97,8 @@ def markdown(summary: RunSummary) -> str:
         f"| {summary.total('rejected')} |\n\n"
         f"## Flags by action (as of {summary.as_of})\n\n| action | flags |\n|---|---|\n"
         f"{flags or '| (rules not re-run) | |'}\n\n"
-        f"## Files\n\n| file |\n|---|\n{rows}\n"
+        + (f"**Why no flag:** {summary.silence}\n\n" if summary.silence else "")
+        + f"## Files\n\n| file |\n|---|\n{rows}\n"
         + "".join(f"\n**Not read** (no known format): {member}\n" for member in summary.unknown)
         + (
             f"\n**Ignored** (OS or sync junk): {', '.join(summary.ignored)}\n"

@@ -55,16 +55,21 @@ Drawn = Callable[[int, int], None]
 
 
 def write_report(
-    snapshot: Warehouse, out_dir: Path, athlete: str | None = None, drawn: Drawn | None = None
+    snapshot: Warehouse,
+    out_dir: Path,
+    athlete: str | None = None,
+    drawn: Drawn | None = None,
+    why_no_flags: str | None = None,
 ) -> Written:
     """Render the report of `snapshot` (or a lake; one athlete's, or everyone's) to
-    out_dir/index.html."""
+    out_dir/index.html; `why_no_flags` is shown in place of the flags when there are none."""
     data = read(snapshot, athlete)
     athletes = _athletes(data, drawn)
     html = TEMPLATES.get_template("report.html.j2").render(
         athletes=athletes,
         only=athlete,
         flags=_flag_rows(data.flags),
+        why_no_flags=why_no_flags,
         quality=data.quality.to_dicts(),
         failed=data.failed.to_dicts(),
         unmapped=data.unmapped.to_dicts(),

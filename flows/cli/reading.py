@@ -22,10 +22,12 @@ from flows.cli.common import (
     clean_errors,
     err,
     fail,
+    load_config,
     out,
     print_frame,
     read_frame,
 )
+from flows.runs import NOT_RUN, why_no_current_flags
 from rules.reasons import prescription
 
 FLAG_QUERY = """
@@ -92,9 +94,13 @@ def flags(
     warehouse: WarehouseOpt = None,
 ) -> None:
     """Print the current flags (from the analyst snapshot, or the DuckLake)."""
-    frame = read_frame(analyst_target(db, config, warehouse), FLAG_QUERY, [athlete, athlete])
+    where = analyst_target(db, config, warehouse)
+    frame = read_frame(where, FLAG_QUERY, [athlete, athlete])
     if frame.height == 0 and format is Format.table:
-        out.print("no flags yet: run `repflow run` after loading some sets")
+        loaded = load_config(db=db, config=config, warehouse=warehouse)
+        with clean_errors():
+            why = why_no_current_flags(where, loaded, athlete)
+        out.print(why or NOT_RUN, markup=False)
         return
     print_flags(frame, format)
 
@@ -139,9 +145,11 @@ def report(
     from report import SnapshotOutdated, UnknownAthlete, write_report  # loads matplotlib
 
     snapshot = analyst_target(db, config, warehouse)
+    loaded = load_config(db=db, config=config, warehouse=warehouse)
     with clean_errors(), progress.charts(err) as drawn:
         try:
-            written = write_report(snapshot, out_dir, athlete, drawn)
+            why = why_no_current_flags(snapshot, loaded, athlete)
+            written = write_report(snapshot, out_dir, athlete, drawn, why)
         except UnknownAthlete as exc:
             raise fail(str(exc), 2) from None
         except SnapshotOutdated as exc:
