@@ -191,7 +191,7 @@ def why_no_flags(
     )
 
 
-NOT_RUN = "No flags yet: `repflow run` evaluates the rules once some sets are loaded."
+NOT_RUN = "no flags yet: run `repflow run` after loading some sets"
 CURRENT_FLAGS = (
     "SELECT count(*) FROM v_current_flags WHERE $athlete IS NULL OR athlete_id = $athlete"
 )

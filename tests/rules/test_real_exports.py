@@ -16,7 +16,7 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from flows import pipeline
+from flows import discovery, pipeline
 from rules import evaluate
 from schemas.config_files import ProgramsFile
 from tests.cases import shipped_programs
@@ -47,7 +47,7 @@ def load_every_export(workspace: Workspace) -> pl.DataFrame:
             target.parent.mkdir(parents=True)
             shutil.copy(path, target)
     config = workspace.config()
-    found, _ = pipeline.inbox_files(config)
+    found, _ = discovery.inbox_files(config)
     pipeline.execute(config, found, "ingest", None)
     with writer(workspace.db) as con:
         return con.execute(f"SELECT * FROM {rule_sets(con)}").pl()
