@@ -240,6 +240,7 @@ def rules_ratio(folder: Path, rows: int, repeat: int) -> tuple[float, float]:
         CREATE TABLE sets AS
         SELECT {athlete}::VARCHAR AS athlete_id,
                'ex' || (i // {per_pair} % 4)::VARCHAR AS exercise_id,
+               'lift ' || (i // {per_pair} % 4)::VARCHAR AS exercise_key,
                's' || substr(md5({athlete}::VARCHAR || '/' || {session}::VARCHAR), 1, 15)
                    AS session_id,
                TIMESTAMPTZ '2026-01-01 07:00:00+00' + to_days({session} * 3)
@@ -253,6 +254,9 @@ def rules_ratio(folder: Path, rows: int, repeat: int) -> tuple[float, float]:
     con.execute(
         "CREATE TABLE machines (device_id VARCHAR, stack_increment_kg DOUBLE, file_id VARCHAR)"
     )
+    # No catalog: every name is unmapped, so rule_sets asks each set's name whether it says
+    # "assisted", the dearest way it can tell.
+    con.execute("CREATE TABLE exercises (exercise_id VARCHAR, assisted BOOLEAN)")
     programs = load({}).programs
     # The day after the last session: a later as-of date leaves the exercises dormant (no flags).
     as_of = date(2026, 1, 1) + timedelta(days=3 * (per_pair // 4 - 1) + 1)

@@ -58,16 +58,17 @@ def _stored(kg: pl.Expr) -> pl.Expr:
 
 def _evidence(depth: int) -> pl.Expr:
     """Dates of the last `rests_on` sessions, the ones a flag rests on, oldest first."""
-    dates = [
-        pl.when(pl.lit(k) < pl.col("rests_on")).then(col("session_date", k))
-        for k in range(depth, -1, -1)
-    ]
-    return pl.concat_list(dates).list.drop_nulls()
+    dates = pl.concat_list(col("session_date", k) for k in range(depth, -1, -1))
+    return dates.list.drop_nulls().list.tail(pl.col("rests_on"))
 
 
 def _progression(pairs: pl.DataFrame, look: LookBack, as_of: date) -> pl.DataFrame:
     """One progression flag per pair, each by its program's scheme."""
-    by_scheme = pairs.partition_by("scheme", as_dict=True)
+    schemes = pairs["scheme"].unique().to_list()
+    # most warehouses follow one scheme: splitting a wide frame costs as much as a decision
+    by_scheme = (
+        {(schemes[0],): pairs} if len(schemes) == 1 else pairs.partition_by("scheme", as_dict=True)
+    )
     decided = []
     if (fixed_pairs := by_scheme.get(("fixed",))) is not None:
         decided.append(
