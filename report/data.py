@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 
 from warehouse.db import Warehouse, migrations, reader
+from warehouse.flags import FLAG_ASSISTED
 
 # A record flag names its session as its newest evidence date, as a progression flag does; on
 # a day with two sessions of an exercise it is the later one's.
@@ -29,10 +30,10 @@ LEFT JOIN records r USING (athlete_id, exercise_id, session_date)
 WHERE ($athlete IS NULL OR p.athlete_id = $athlete) AND p.working_sets > 0
 ORDER BY p.athlete_id, p.exercise_id, p.session_number
 """
-FLAGS = """
+FLAGS = f"""
 SELECT athlete_id, exercise_id, kind, action, current_sets, current_reps, current_load_kg,
-       next_sets, next_reps, next_load_kg, load_unit, reason, as_of
-FROM v_current_flags
+       next_sets, next_reps, next_load_kg, load_unit, reason, as_of, {FLAG_ASSISTED} AS assisted
+FROM v_current_flags f LEFT JOIN exercises e USING (exercise_id)
 WHERE $athlete IS NULL OR athlete_id = $athlete
 ORDER BY athlete_id, exercise_id, kind DESC, action
 """

@@ -88,9 +88,12 @@ def write_report(
 
 
 def _flag_rows(flags: pl.DataFrame) -> list[dict[str, object]]:
+    helped = pl.col("assisted")
     return flags.with_columns(
-        now=prescription(pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg")),
-        next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg")),
+        now=prescription(
+            pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg"), helped
+        ),
+        next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg"), helped),
     ).to_dicts()
 
 

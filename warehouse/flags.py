@@ -27,6 +27,10 @@ LEFT JOIN (
 LEFT JOIN (SELECT exercise_id, assisted FROM exercises) e USING (exercise_id)
 """
 
+# Whether a flag's exercise is assisted (its loads are help), as the rules read it, for showing
+# its prescriptions: in a query over flags `f` LEFT JOIN exercises `e` USING (exercise_id).
+FLAG_ASSISTED = f"coalesce(e.assisted, regexp_matches(f.exercise_id, '{ASSISTED_WORDS}'))"
+
 
 def rule_sets(con: duckdb.DuckDBPyConnection) -> str:
     """Create the view the rules read; return its name."""

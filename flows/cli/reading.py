@@ -29,11 +29,13 @@ from flows.cli.common import (
 )
 from flows.runs import NOT_RUN, why_no_current_flags
 from rules.reasons import prescription
+from warehouse.flags import FLAG_ASSISTED
 
-FLAG_QUERY = """
+FLAG_QUERY = f"""
 SELECT athlete_id, exercise_id, kind, action, current_sets, current_reps, current_load_kg,
-       next_sets, next_reps, next_load_kg, load_unit, reason, evidence, program_id, as_of
-FROM v_current_flags
+       next_sets, next_reps, next_load_kg, load_unit, reason, evidence, f.program_id, as_of,
+       {FLAG_ASSISTED} AS assisted
+FROM v_current_flags f LEFT JOIN exercises e USING (exercise_id)
 WHERE (? IS NULL OR athlete_id = ?)
 ORDER BY athlete_id, exercise_id, kind DESC, action
 """
@@ -54,12 +56,16 @@ def print_flags(
         sys.stdout.write(csv_safe(flags).write_csv())
         return
     rows = flags.head(shown) if shown is not None else flags
+    # a run's own flags come from the rules, which do not say; the snapshot's do
+    helped = pl.col("assisted") if "assisted" in rows.columns else None
     table = rows.select(
         athlete="athlete_id",
         exercise="exercise_id",
         action="action",
-        now=prescription(pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg")),
-        next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg")),
+        now=prescription(
+            pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg"), helped
+        ),
+        next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg"), helped),
         reason="reason",
     )
     print_frame("", table)

@@ -9,7 +9,11 @@ from typing import Any
 import polars as pl
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from flows import cli, discovery, pipeline
+from report import write_report
+from report.data import read
 from rules import evaluate, evaluate_relation
 from schemas.config_files import ExercisesFile, exercise_key
 from tests.cases import LB, S, assigned, history, last_day, sets_of, shipped_programs
@@ -164,3 +168,18 @@ def test_the_warehouse_tells_the_rules_which_exercises_are_assisted(workspace: W
         ("lat_pulldown_assisted", 1, 20.0),
         ("pull_up", 1, 10.0),
     ]
+
+
+def test_flags_and_the_report_show_help_as_help(workspace: Workspace) -> None:
+    workspace.write("a1/log.csv", csv_text(*ROWS))
+    config = workspace.config()
+    found, _ = discovery.inbox_files(config)
+    pipeline.execute(config, found, "run", date(2026, 11, 17))
+    printed = CliRunner().invoke(cli.app, ["flags", "--db", str(workspace.db)])
+    assert printed.exit_code == 0, printed.output
+    lines = [line for line in printed.output.splitlines() if "assisted_pull" in line]
+    assert lines and "1×8 with 25 kg" in lines[0], printed.output
+    rows = read(workspace.snapshot).flags.filter(pl.col("exercise_id") == "pull_up")
+    assert rows["assisted"].to_list() == [False]
+    html = write_report(workspace.snapshot, workspace.root / "out").path.read_text()
+    assert "1×8 with 25 kg assistance" in html and "1×5 @ 10 kg" in html
