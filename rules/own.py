@@ -52,10 +52,10 @@ def _teaching(window: int) -> list[pl.Expr]:
     ]
 
 
-def _most_common(field: str, window: int) -> tuple[list[pl.Expr], pl.Expr]:
-    """For each teaching session, how many teaching sessions share its value of `field`; and
-    the highest such count."""
-    counts = [
+def _counts(window: int) -> list[pl.Expr]:
+    """For each teaching session, how many teaching sessions share its number of top sets
+    (`sets_count`, `sets_count_1`, ...) and its reps (`reps_count`, ...)."""
+    return [
         pl.when(col("teach", k))
         .then(
             pl.sum_horizontal(
@@ -64,37 +64,49 @@ def _most_common(field: str, window: int) -> tuple[list[pl.Expr], pl.Expr]:
             )
         )
         .otherwise(None)
+        .alias(name(f"{field}_count", k))
+        for field in ("sets", "reps")
         for k in range(window)
     ]
-    return counts, pl.max_horizontal(counts)
+
+
+def _tallies(window: int) -> list[pl.Expr]:
+    """The teaching sessions (`teaching`), the highest count of a number of sets and of reps
+    (`most_sets`, `most_reps`), how many sessions hold the highest count of reps (`holders`),
+    and the fewest and the most reps they did (`low`, `high`)."""
+    rep_counts = [col("reps_count", k) for k in range(window)]
+    taught = [pl.when(col("teach", k)).then(col("reps", k)) for k in range(window)]
+    most_reps = pl.max_horizontal(rep_counts)
+    return [
+        pl.sum_horizontal(col("teach", k).cast(pl.Int64) for k in range(window)).alias("teaching"),
+        pl.max_horizontal(col("sets_count", k) for k in range(window)).alias("most_sets"),
+        most_reps.alias("most_reps"),
+        pl.sum_horizontal((c == most_reps).cast(pl.Int64) for c in rep_counts).alias("holders"),
+        pl.min_horizontal(taught).alias("low"),
+        pl.max_horizontal(taught).alias("high"),
+    ]
 
 
 def _scheme(window: int) -> list[pl.Expr]:
     """The lifter's sets T (`own_sets`), the bottom and top of their reps (`reps_low`,
     `reps_high`) and whether the reps are fixed (`fixed_reps`), from the teaching sessions."""
-    teaching = pl.sum_horizontal(col("teach", k).cast(pl.Int64) for k in range(window))
-    set_counts, most_sets = _most_common("sets", window)
     # the most common number of top sets; on a tie, the most recent session's
     own_sets = first_match(
-        [(set_counts[k] == most_sets, col("sets", k)) for k in range(window)],
+        [(col("sets_count", k) == pl.col("most_sets"), col("sets", k)) for k in range(window)],
         pl.lit(None, pl.Int64),
     )
-    rep_counts, most_reps = _most_common("reps", window)
-    holders = pl.sum_horizontal((rep_counts[k] == most_reps).cast(pl.Int64) for k in range(window))
     common = first_match(
-        [(rep_counts[k] == most_reps, col("reps", k)) for k in range(window)],
+        [(col("reps_count", k) == pl.col("most_reps"), col("reps", k)) for k in range(window)],
         pl.lit(None, pl.Int64),
     )
-    taught = [pl.when(col("teach", k)).then(col("reps", k)) for k in range(window)]
-    low, high = pl.min_horizontal(taught), pl.max_horizontal(taught)
+    most, high = pl.col("most_reps"), pl.col("high")
     # one value of R is the most common (only its sessions hold the top count), for at least
     # half of the sessions, and no session did more than one rep over it
-    fixed = (holders == most_reps) & (2 * most_reps >= teaching) & (high <= common + 1)
+    fixed = (pl.col("holders") == most) & (2 * most >= pl.col("teaching")) & (high <= common + 1)
     return [
-        teaching.alias("teaching"),
         own_sets.alias("own_sets"),
         fixed.fill_null(False).alias("fixed_reps"),
-        pl.when(fixed).then(common).otherwise(low).alias("reps_low"),
+        pl.when(fixed).then(common).otherwise(pl.col("low")).alias("reps_low"),
         pl.when(fixed).then(common).otherwise(high).alias("reps_high"),
     ]
 
@@ -210,6 +222,8 @@ def decide(pairs: pl.DataFrame, depth: int, stall: int, window: int) -> pl.DataF
     sets, reps, load = _next()
     return (
         pairs.with_columns(_teaching(window))
+        .with_columns(_counts(window))
+        .with_columns(_tallies(window))
         .with_columns(_scheme(window))
         .with_columns(step=step_kg(0))
         .with_columns(rule=_rule(depth, stall))
