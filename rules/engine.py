@@ -62,6 +62,17 @@ def _evidence(depth: int) -> pl.Expr:
     return dates.list.drop_nulls().list.tail(pl.col("rests_on"))
 
 
+def _decided(scheme: str, pairs: pl.DataFrame, look: LookBack, as_of: date) -> pl.DataFrame:
+    """The progression flags of pairs whose programs follow `scheme`, with their reasons."""
+    if scheme == "fixed":
+        decided = fixed.decide(pairs, look.depth, look.stall)
+        reason = reasons.fixed(as_of, look.stall, look.depth)
+    else:
+        decided = own.decide(pairs, look.depth, look.stall, look.window)
+        reason = reasons.own(as_of, look.depth)
+    return decided.with_columns(evidence=_evidence(look.depth)).with_columns(reason=reason)
+
+
 def _progression(pairs: pl.DataFrame, look: LookBack, as_of: date) -> pl.DataFrame:
     """One progression flag per pair, each by its program's scheme."""
     schemes = pairs["scheme"].unique().to_list()
@@ -69,19 +80,7 @@ def _progression(pairs: pl.DataFrame, look: LookBack, as_of: date) -> pl.DataFra
     by_scheme = (
         {(schemes[0],): pairs} if len(schemes) == 1 else pairs.partition_by("scheme", as_dict=True)
     )
-    decided = []
-    if (fixed_pairs := by_scheme.get(("fixed",))) is not None:
-        decided.append(
-            fixed.decide(fixed_pairs, look.depth, look.stall)
-            .with_columns(evidence=_evidence(look.depth))
-            .with_columns(reason=reasons.fixed(as_of, look.stall, look.depth))
-        )
-    if (own_pairs := by_scheme.get(("own",))) is not None:
-        decided.append(
-            own.decide(own_pairs, look.depth, look.stall, look.window)
-            .with_columns(evidence=_evidence(look.depth))
-            .with_columns(reason=reasons.own(as_of, look.depth))
-        )
+    decided = [_decided(str(key[0]), frame, look, as_of) for key, frame in by_scheme.items()]
     return pl.concat(
         [
             frame.select(
@@ -198,7 +197,7 @@ def _look_back(programs: ProgramsFile) -> LookBack:
         p.stall_sessions + max(1, p.confirm_load - 1) for p in used if p.scheme == "fixed"
     ]
     own_depth = [
-        max(p.scheme_sessions, p.stall_sessions + 1, p.confirm_load - 1)
+        max(p.scheme_sessions, p.stall_sessions, p.confirm_load - 1)
         for p in used
         if p.scheme == "own"
     ]

@@ -22,7 +22,8 @@ from rules.history import (
 from schemas.vectorized import first_match
 
 LIGHT_DAY = 0.15
-# Rows that step back, as in the fixed table, and own's decisions with their actions.
+# Own's decisions and their actions; "0", "2" and "3" are the fixed table's rows of the same
+# meaning (a break, a session not clean, a bad day), and share their reasons.
 ACTIONS = {
     "0": "resume",
     "learn": "hold",
@@ -195,7 +196,7 @@ def _next() -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     }
 
     def pick(slot: int) -> pl.Expr:
-        cases = [(rule == name, value[slot]) for name, value in rows.items()]
+        cases = [(rule == decision, value[slot]) for decision, value in rows.items()]
         return first_match(cases, (s, r, load)[slot])
 
     return pick(0), pick(1), pick(2)
