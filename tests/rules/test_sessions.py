@@ -247,4 +247,11 @@ def test_the_generated_history_has_the_edge_cases() -> None:
     starts = [(key[:2], min(s.performed_at for s in sets)) for key, sets in sessions.items()]
     assert len(starts) > len(set(starts))  # sessions of one exercise that start together
     assert any(s.set_type == "warmup" for s in rows) and any(s.reps is None for s in rows)
+    lighter = [_lighter(sets) for sets in sessions.values()]
+    assert {(n > 0, ramped) for n, ramped in lighter} == {
+        (False, False),
+        (True, False),
+        (True, True),
+    }
+    assert any(s.assisted for s in rows) and not all(s.assisted for s in rows)
     assert len({s.performed_at.date() for s in rows if s.performed_at.date() > AS_OF}) > 1
