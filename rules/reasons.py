@@ -304,8 +304,14 @@ def own(as_of: date, depth: int) -> pl.Expr:
     )
     added_rep = pl.format("{} done cleanly: add a rep, {}.", current, following)
     texts = _shared(as_of) | {
-        "learn": pl.format(
-            "Not enough sessions yet to learn your sets and reps: repeat {}.", current
+        "learn": pl.when(pl.col("count") < 2)
+        .then(pl.format("Not enough sessions yet to learn your sets and reps: repeat {}.", current))
+        .otherwise(
+            pl.format(
+                "Too few of your last sessions to learn your sets and reps from (bad days and "
+                "light days do not count): repeat {}.",
+                current,
+            )
         ),
         "stall": pl.format(
             "{}: no progress at {} in {} sessions; {}.",

@@ -128,6 +128,14 @@ def test_light_days_do_not_teach() -> None:
     assert rx(found) == ("raise_load", 5, 5, 102.5)
 
 
+def test_a_jump_in_load_makes_the_sessions_before_it_light_days() -> None:
+    # A real wrist-curl history: 2×12 @ 20 kg five times, then 3×10 @ 40 kg. Only the last
+    # session teaches, so the lifter repeats it before anything is learned.
+    found = flag([*[sets_of(2, 12, 20)] * 5, sets_of(3, 10, 40)], exercise="wrist_curl")
+    assert rx(found) == ("hold", 3, 10, 40.0)
+    assert found["reason"].startswith("Too few of your last sessions to learn your sets and reps")
+
+
 def test_a_load_just_inside_15_percent_still_teaches() -> None:
     # 85 kg is 15% under 100 kg, not more: its 8 reps teach, so the reps run 5-8.
     found = flag([sets_of(3, 8, 85), sets_of(3, 5, 100), sets_of(3, 5, 100)])
