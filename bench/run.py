@@ -244,6 +244,7 @@ def rules_ratio(folder: Path, rows: int, repeat: int) -> tuple[float, float]:
         CREATE TABLE sets AS
         SELECT {athlete}::VARCHAR AS athlete_id,
                'ex' || (i // {per_pair} % 4)::VARCHAR AS exercise_id,
+               'lift ' || (i // {per_pair} % 4)::VARCHAR AS exercise_key,
                's' || substr(md5({athlete}::VARCHAR || '/' || {session}::VARCHAR), 1, 15)
                    AS session_id,
                TIMESTAMPTZ '2026-01-01 07:00:00+00' + to_days({session} * 3)
@@ -256,6 +257,12 @@ def rules_ratio(folder: Path, rows: int, repeat: int) -> tuple[float, float]:
     )
     con.execute(
         "CREATE TABLE machines (device_id VARCHAR, stack_increment_kg DOUBLE, file_id VARCHAR)"
+    )
+    # The four exercises are in the catalog, which says whether each is assisted (a name the
+    # catalog does not know is matched against "assisted" in every language instead: dearer).
+    con.execute(
+        "CREATE TABLE exercises AS SELECT 'ex' || i::VARCHAR AS exercise_id, false AS assisted "
+        "FROM range(4) r(i)"
     )
     programs = load({}).programs
     # The day after the last session: a later as-of date leaves the exercises dormant (no flags).

@@ -29,6 +29,7 @@ from flows.runs import (
     finish,
     flag,
     journaled,
+    judge,
     new_run_id,
     now,
     prepare,
@@ -96,8 +97,7 @@ def execute(
                 journal=journal,
             )
             if as_of is not None and rules_due(where, summary, config):
-                summary.flags = steps.flag(where, config, as_of, summary.run_id)
-                summary.rules_ran = True
+                judge(where, config, summary, steps.flag)
             finish(where, summary, config)
             if publish_due(where, summary, settings.analytics_path):
                 summary.lake_snapshot = steps.publish(
@@ -216,8 +216,7 @@ def _reread(
         if progress is not None:
             progress.file_done(info, outcome, time.monotonic() - started)
     if summary.as_of is not None and rules_due(where, summary, config):
-        summary.flags = flag(where, config, summary.as_of, summary.run_id)
-        summary.rules_ran = True
+        judge(where, config, summary)
     finish(where, summary, config)
     if publish_due(where, summary, settings.analytics_path):
         summary.lake_snapshot = publish(where, settings.analytics_path, settings.lock_timeout_s)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -21,6 +21,7 @@ import polars as pl
 from flows.config import Config
 from flows.discovery import Ignored, Refused, Unwalkable
 from rules import evaluate_relation
+from rules.silence import explain
 from warehouse import catalog
 from warehouse.db import Warehouse, reader, writer
 from warehouse.flags import rule_sets, store_flags
@@ -40,6 +41,7 @@ class RunSummary:
     skipped_paths: list[str] = field(default_factory=list)  # `Ignored` ones are junk
     flags: pl.DataFrame | None = None
     rules_ran: bool = False
+    silence: str | None = None  # why the rules, having run, gave no flag
     published: bool = False
     sets_watermark: str | None = None  # the stored sets, when the rules were due (rules_due)
     error: str | None = None  # why the run failed: its status is then `failed`
@@ -185,6 +187,62 @@ def flag(db: Warehouse, config: Config, as_of: date, run_id: str) -> pl.DataFram
         )
         store_flags(con, flags, run_id, as_of)
     return flags
+
+
+def judge(
+    db: Warehouse,
+    config: Config,
+    summary: RunSummary,
+    step: Callable[[Warehouse, Config, date, str], pl.DataFrame] = flag,
+) -> None:
+    """Run the rules (`step`) as of the run's as-of date; when they give no flag, say why."""
+    assert summary.as_of is not None
+    summary.flags = step(db, config, summary.as_of, summary.run_id)
+    summary.rules_ran = True
+    if summary.flags.height == 0:
+        with writer(db) as con:
+            summary.silence = why_no_flags(con, config, summary.as_of)
+
+
+def why_no_flags(
+    con: duckdb.DuckDBPyConnection, config: Config, as_of: date, athlete: str | None = None
+) -> str | None:
+    """Why the stored sets (one athlete's, or everyone's) give no flag as of `as_of`."""
+    settings = config.settings
+    return explain(
+        con,
+        rule_sets(con),
+        config.programs,
+        as_of,
+        settings.row_context().athlete_timezones,
+        settings.timezone,
+        athlete,
+    )
+
+
+NOT_RUN = "no flags yet: run `repflow run` after loading some sets"
+CURRENT_FLAGS = (
+    "SELECT count(*) FROM v_current_flags WHERE $athlete IS NULL OR athlete_id = $athlete"
+)
+LAST_JUDGED = (
+    "SELECT as_of FROM runs WHERE flags_emitted IS NOT NULL ORDER BY finished_at DESC LIMIT 1"
+)
+
+
+def why_no_current_flags(
+    where: Warehouse, config: Config, athlete: str | None = None
+) -> str | None:
+    """Why a warehouse (or the analyst snapshot) holds no current flag for `athlete` (or for
+    anyone): the rules never ran, or why they gave none as of the last run's date. None when
+    it holds some."""
+    with reader(where) as con:
+        current = con.execute(CURRENT_FLAGS, {"athlete": athlete}).fetchone()
+        if current and current[0]:
+            return None
+        judged = con.execute(LAST_JUDGED).fetchone()
+        if judged is None:
+            return NOT_RUN
+        return why_no_flags(con, config, judged[0], athlete) or NOT_RUN
 
 
 def finish(db: Warehouse, summary: RunSummary, config: Config) -> None:

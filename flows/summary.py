@@ -68,11 +68,12 @@ def rules_said(summary: RunSummary) -> str | None:
     (`ingest`)."""
     if summary.rules_ran:
         counts = ", ".join(f"{n} {action}" for action, n in flag_counts(summary).items())
-        return f"flags as of {summary.as_of}: " + (
-            counts
-            or "none (the rules ran: no exercise has working sets within its program's "
-            "dormant_days of that date)"
+        if counts:
+            return f"flags as of {summary.as_of}: {counts}"
+        why = summary.silence or (
+            "no exercise has working sets within its program's dormant_days of that date"
         )
+        return f"flags as of {summary.as_of}: none (the rules ran: {why})"
     if summary.as_of is not None:
         return "flags: unchanged (the sets, config and rules are as they last saw them)"
     return None

@@ -17,6 +17,7 @@ import polars as pl
 from rules.programs import attach
 from schemas.config_files import ProgramsFile
 from warehouse.db import Warehouse, migrations, reader
+from warehouse.flags import FLAG_ASSISTED
 
 # The flags' own date: every current flag comes from one run, evaluated as of one day.
 FLAGS_AS_OF = "SELECT max(as_of) FROM v_current_flags"
@@ -72,10 +73,10 @@ SELECT s.athlete_id, s.exercise_id, coalesce(e.name, s.own_name) AS name,
        {muscle} AS muscle, coalesce({assisted}, false) AS assisted
 FROM spelled s LEFT JOIN exercises e USING (exercise_id)
 """
-FLAGS = """
+FLAGS = f"""
 SELECT athlete_id, exercise_id, kind, action, current_sets, current_reps, current_load_kg,
-       next_sets, next_reps, next_load_kg, load_unit, reason, as_of
-FROM v_current_flags
+       next_sets, next_reps, next_load_kg, load_unit, reason, as_of, {FLAG_ASSISTED} AS assisted
+FROM v_current_flags f LEFT JOIN exercises e USING (exercise_id)
 WHERE $athlete IS NULL OR athlete_id = $athlete
 ORDER BY athlete_id, exercise_id, kind DESC, action
 """

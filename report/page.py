@@ -124,16 +124,18 @@ def write_report(
     today: date,
     athlete: str | None = None,
     drawn: Drawn | None = None,
+    why_no_flags: str | None = None,
 ) -> Written:
     """Render the report of `snapshot` (or a lake; one athlete's, or everyone's) to
     out_dir/index.html. `programs` say each exercise's dormant_days; `today` stands in for the
-    flags' date when there are no flags yet."""
+    flags' date when there are no flags yet; `why_no_flags` says why there are none."""
     data = read(snapshot, programs, today, athlete)
     athletes = _athletes(data, drawn)
     html = TEMPLATES.get_template("report.html.j2").render(
         athletes=athletes,
         only=athlete,
         flags_as_of=data.flags_as_of,
+        why_no_flags=why_no_flags,
         window_end=data.window_end,
         dormant_days=programs.programs["default"].dormant_days,
         left_out=data.left_out,
@@ -158,15 +160,19 @@ def write_report(
 
 
 def _flag_rows(data: ReportData) -> pl.DataFrame:
-    """The current flags with their exercise's name and both prescriptions as text."""
+    """The current flags with their exercise's name and both prescriptions as text (an
+    assisted exercise's load is its help)."""
+    helped = pl.col("assisted")
     return data.flags.join(
         data.exercises.select("athlete_id", "exercise_id", "name"),
         on=["athlete_id", "exercise_id"],
         how="left",
     ).with_columns(
         pl.col("name").fill_null(pl.col("exercise_id")),
-        now=prescription(pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg")),
-        next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg")),
+        now=prescription(
+            pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg"), helped
+        ),
+        next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg"), helped),
     )
 
 

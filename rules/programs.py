@@ -8,6 +8,8 @@ from schemas.config_files import Program, ProgramsFile
 from schemas.set_row import LB_TO_KG
 
 PARAMS = (
+    "scheme",
+    "scheme_sessions",
     "sets_min",
     "sets_max",
     "reps_min",
@@ -31,11 +33,15 @@ PARAMS = (
 
 
 def _row(program: Program) -> dict[str, object]:
+    # the lifter's own scheme has no sets or reps of its own
+    sets, reps = program.sets, program.reps
     return {
-        "sets_min": program.sets.min,
-        "sets_max": program.sets.max,
-        "reps_min": program.reps.min,
-        "reps_max": program.reps.max,
+        "scheme": program.scheme,
+        "scheme_sessions": program.scheme_sessions,
+        "sets_min": sets.min if sets else None,
+        "sets_max": sets.max if sets else None,
+        "reps_min": reps.min if reps else None,
+        "reps_max": reps.max if reps else None,
         "ladder": program.sets_on_ladder,
         "rep_step": program.rep_step,
         "step_kg": float(program.load_step_kg),
@@ -55,6 +61,8 @@ def _row(program: Program) -> dict[str, object]:
 
 
 SCHEMA = {
+    "scheme": pl.String,
+    "scheme_sessions": pl.Int64,
     "sets_min": pl.Int64,
     "sets_max": pl.Int64,
     "reps_min": pl.Int64,
@@ -101,7 +109,7 @@ def attach(pairs: pl.DataFrame, programs: ProgramsFile) -> pl.DataFrame:
     joined = with_program.join(base, on="program_id", how="left").join(
         override, on=["athlete_id", "program_id"], how="left"
     )
-    has_override = pl.col("override_sets_min").is_not_null()
+    has_override = pl.col("override_scheme").is_not_null()
     return joined.with_columns(
         pl.when(has_override).then(pl.col(f"override_{name}")).otherwise(pl.col(name)).alias(name)
         for name in PARAMS

@@ -1,9 +1,11 @@
 """From sets to sessions, in SQL: what each session achieved, per athlete and exercise.
 
 A session's top load L is its heaviest working load; its top sets are the working sets at L
-(within 0.01 kg); it achieves S x R @ L, S top sets with at least R reps each. DuckDB does the
-heavy aggregation; only one row per athlete and exercise, with its last few sessions as columns
-and its best estimated 1RM before the last session, comes back to polars for the decision.
+(within 0.01 kg); it achieves S x R @ L, S top sets with at least R reps each. On an assisted
+exercise the load is help, and the least help is the top: loads are read mirrored (-help), so
+that every rule reads "heavier" the same way. DuckDB does the heavy aggregation; only one row
+per athlete and exercise, with its last few sessions as columns and its best before the last
+session, comes back to polars for the decision.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ SET_COLUMNS = (
     "stack_increment_kg",
     "file_id",
     "source_line",
+    "assisted",
 )
 # What each of the last sessions achieved, as columns `load`, `load_1`, ... (newest first).
 HISTORY_FIELDS = (
@@ -61,7 +64,14 @@ class FirstInSession:
 # filtered with lambdas took most of the time (docs/performance.md), and reading every set a
 # second time, for every session's top sets, doubled this query's.
 _SESSIONS = """
-WITH session AS (
+WITH working AS (
+    SELECT athlete_id, exercise_id, session_id, performed_at, reps, rpe, load_unit,
+           stack_increment_kg, source_line, assisted,
+           CASE WHEN assisted THEN -load_kg ELSE load_kg END AS load_kg
+    FROM {relation}
+    WHERE set_type IN ('working', 'failure') AND reps IS NOT NULL
+),
+session AS (
     SELECT athlete_id, exercise_id, session_id,
            min(performed_at) AS started_at,
            max(load_kg) AS load,
@@ -70,9 +80,9 @@ WITH session AS (
            min(reps) AS reps,
            max(rpe) AS max_rpe,
            count(*) FILTER (WHERE load_unit = 'lb') AS lb_sets,
-           max(stack_increment_kg) AS stack_increment_kg
-    FROM {relation}
-    WHERE set_type IN ('working', 'failure') AND reps IS NOT NULL
+           max(stack_increment_kg) AS stack_increment_kg,
+           bool_or(assisted) AS assisted
+    FROM working
     GROUP BY ALL
 ),
 dated AS (
@@ -90,22 +100,26 @@ dated AS (
 counted AS (
     SELECT * FROM dated WHERE session_date <= $as_of
 ),
--- what each session achieved: S x R @ L, S top sets with at least R reps each
+-- what each session achieved: S x R @ L, S top sets with at least R reps each; and its
+-- lighter working sets (back-off or pyramid sets), and whether one came before the top sets
 achieved AS (
     SELECT athlete_id, exercise_id, session_id, started_at, session_date, load, sets, reps,
-           max_rpe, lb_sets, stack_increment_kg
+           max_rpe, lb_sets, stack_increment_kg, assisted, 0 AS lighter, false AS ramped
     FROM counted
     WHERE lightest >= load - {tolerance}
     UNION ALL
     SELECT athlete_id, exercise_id, session_id,
            any_value(s.started_at), any_value(s.session_date), any_value(s.load),
-           count(*), min(c.reps), max(c.rpe),
-           count(*) FILTER (WHERE c.load_unit = 'lb'), max(c.stack_increment_kg)
-    FROM {relation} c
+           count(*) FILTER (WHERE {top}), min(c.reps) FILTER (WHERE {top}),
+           max(c.rpe) FILTER (WHERE {top}),
+           count(*) FILTER (WHERE {top} AND c.load_unit = 'lb'),
+           max(c.stack_increment_kg) FILTER (WHERE {top}), any_value(s.assisted),
+           count(*) FILTER (WHERE NOT {top}),
+           min(struct_pack(c.performed_at, c.source_line)) FILTER (WHERE NOT {top})
+               < min(struct_pack(c.performed_at, c.source_line)) FILTER (WHERE {top})
+    FROM working c
     JOIN (SELECT * FROM counted WHERE lightest < load - {tolerance}) s
         USING (athlete_id, exercise_id, session_id)
-    WHERE c.set_type IN ('working', 'failure') AND c.reps IS NOT NULL
-      AND c.load_kg >= s.load - {tolerance}
     GROUP BY ALL
 ),
 pairs AS MATERIALIZED (
@@ -115,13 +129,18 @@ pairs AS MATERIALIZED (
            coalesce(list(session_date ORDER BY session_date)
                         FILTER (WHERE session_date >= $window_start), []) AS recent_dates,
            -- the last depth + 1 sessions, newest first (ties on start broken by session id)
-           max_by(struct_pack(session_id, {fields}, lb := 2 * lb_sets > sets),
+           max_by(struct_pack(session_id, {fields}, lb := 2 * lb_sets > sets, lighter, ramped),
                   struct_pack(started_at, session_id), $depth + 1) AS last,
-           -- the two best estimated 1RMs (Epley, from the achievement, with load), each the
-           -- first session to reach it: the best before the last session is one of them
-           max(struct_pack(e1rm := load * (1 + reps::DOUBLE / 30), first := -epoch_us(started_at),
-                           session_date, session_id), 2)
-               FILTER (WHERE load > 0) AS best
+           bool_or(assisted) AS assisted,
+           bool_or(load > {tolerance}) AS loaded_before,
+           -- the two best sessions, each the first to reach its best: the best before the last
+           -- session is one of them. The best estimated 1RM (Epley, from the achievement, with
+           -- load); on an assisted exercise, the least help, and the most reps with it.
+           max(struct_pack(score := CASE WHEN assisted THEN load
+                                         ELSE load * (1 + reps::DOUBLE / 30) END,
+                           reps := CASE WHEN assisted THEN reps ELSE 0 END,
+                           first := -epoch_us(started_at), session_date, session_id), 2)
+               FILTER (WHERE assisted OR load > 0) AS best
     FROM achieved
     GROUP BY ALL
 ),
@@ -169,8 +188,12 @@ best_before AS (
 SELECT p.athlete_id, p.exercise_id, p.count, p.first_date, p.recent_dates,
        p.last[1].session_id AS session_id,
        CASE WHEN c.other.pos < c.first_any THEN c.other.exercise_id END AS came_after_exercise,
-       b.b.e1rm AS best_before_e1rm_kg,
+       p.assisted, p.loaded_before,
+       b.b.score AS best_before_kg,
+       b.b.reps AS best_before_reps,
        b.b.session_date AS best_before_date,
+       p.last[1].lighter AS lighter,
+       p.last[1].ramped AS ramped,
        {history}
 FROM pairs p
 JOIN best_before b USING (athlete_id, exercise_id)
@@ -206,8 +229,10 @@ def summarise(
 ) -> pl.DataFrame:
     """One row per athlete and exercise with a working set with reps on or before `as_of`:
     its last session's achievement and the `depth` sessions before it as columns _1.._depth,
-    and the best estimated 1RM of the sessions before the last (`best_before_e1rm_kg`, with
-    the date of the first session that reached it).
+    the last session's lighter working sets (`lighter`, and `ramped` when one came before its
+    top sets), and the best of the sessions before the last (`best_before_kg`: the estimated
+    1RM, or the mirrored help of an assisted exercise with `best_before_reps`; with the date of
+    the first session that reached it).
 
     A session counts from the local date it started on.
     """
@@ -220,6 +245,7 @@ def summarise(
         sql = _SESSIONS.format(
             relation=relation,
             tolerance=LOAD_TOLERANCE_KG,
+            top=f"c.load_kg >= s.load - {LOAD_TOLERANCE_KG}",
             fields=", ".join(name for name in HISTORY_FIELDS if name != "load_unit"),
             history=_history_columns(depth),
         )

@@ -6,13 +6,19 @@ and the reason in one line.
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+import re
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from schemas.set_row import is_athlete_id
 
 SLUG_RE = r"^[a-z0-9][a-z0-9_]*$"
+# "Assisted" in the languages the readers meet (English, French, Italian, Portuguese and Dutch
+# share the stem; Spanish, German, Russian, Japanese), and the counterweight machine's brand
+# name. A name with one of them is an assisted exercise, never its unassisted namesake. Written
+# for both Python's re and DuckDB's RE2, on names already lower-cased (exercise_key).
+ASSISTED_WORDS = "assist|asist|unterstütz|ondersteun|gravitron|гравитрон|ассист|アシスト|補助"
 Slug = Annotated[str, Field(pattern=SLUG_RE, max_length=64)]
 
 
@@ -71,12 +77,28 @@ class Range(Strict):
         return self
 
 
+SCHEME_SESSIONS = 6
+# The fields of the fixed table that the lifter's own scheme does not read, with the value that
+# means "not set": setting one under `own` would do nothing, so the config says so.
+FIXED_ONLY = {
+    "sets": None,
+    "reps": None,
+    "sets_on_ladder": False,
+    "rep_step": 1,
+    "intro_sessions": 0,
+    "load_cue": "",
+}
+
+
 class Program(Strict):
-    """A double progression with an optional set ladder (see docs/rules.md)."""
+    """A fixed double progression with an optional set ladder, or the lifter's own scheme
+    (see docs/rules.md)."""
 
     description: str = ""
-    sets: Range
-    reps: Range
+    scheme: Literal["own", "fixed"] = "fixed"
+    scheme_sessions: int = Field(default=SCHEME_SESSIONS, ge=2, le=12)
+    sets: Range | None = None
+    reps: Range | None = None
     sets_on_ladder: bool = False
     rep_step: int = Field(default=1, ge=1, le=MAX_COUNT)
     load_step_kg: float = Field(gt=0, le=MAX_LOAD_STEP_KG)
@@ -93,6 +115,23 @@ class Program(Strict):
     dormant_days: int = Field(default=180, ge=0, le=MAX_DAYS)
 
     @model_validator(mode="after")
+    def fits_the_scheme(self) -> Self:
+        if self.scheme == "fixed":
+            for key in ("sets", "reps"):
+                if getattr(self, key) is None:
+                    raise ValueError(f"{key} is required when scheme is 'fixed'")
+            if self.scheme_sessions != SCHEME_SESSIONS:
+                raise ValueError("scheme_sessions is read only when scheme is 'own'")
+            return self
+        for key, unset in FIXED_ONLY.items():
+            if getattr(self, key) != unset:
+                raise ValueError(
+                    f"{key} is not used when scheme is 'own' (the lifter's sets and reps are "
+                    "learned from their sessions)"
+                )
+        return self
+
+    @model_validator(mode="after")
     def dormant_after_break(self) -> Self:
         # An exercise dormant before its break ends would never be told to resume.
         if self.break_days and self.dormant_days and self.dormant_days <= self.break_days:
@@ -107,6 +146,8 @@ class ProgramOverride(Strict):
     """Any program field, replaced for one athlete."""
 
     description: str | None = None
+    scheme: Literal["own", "fixed"] | None = None
+    scheme_sessions: int | None = None
     sets: Range | None = None
     reps: Range | None = None
     sets_on_ladder: bool | None = None
@@ -164,7 +205,12 @@ class ProgramsFile(Strict):
         if override is None:
             return base
         changes = override.model_dump(exclude_none=True)
-        return Program.model_validate({**base.model_dump(), **changes})
+        merged = base.model_dump()
+        if changes.get("scheme") == "own":  # the athlete follows their own sets and reps
+            merged |= FIXED_ONLY
+        elif changes.get("scheme") == "fixed":
+            merged["scheme_sessions"] = SCHEME_SESSIONS
+        return Program.model_validate(merged | changes)
 
     def program_id_for(self, exercise_id: str) -> str:
         return self.assign.get(exercise_id, "default")
@@ -173,6 +219,7 @@ class ProgramsFile(Strict):
 class Exercise(Strict):
     name: str = Field(min_length=1, max_length=200)
     aliases: list[str] = []
+    assisted: bool = False
 
 
 def exercise_key(name: str) -> str:
@@ -191,6 +238,11 @@ class ExercisesFile(Strict):
         for exercise_id, exercise in self.exercises.items():
             for alias in [exercise.name, *exercise.aliases]:
                 key = exercise_key(alias)
+                if not exercise.assisted and re.search(ASSISTED_WORDS, key):
+                    raise ValueError(
+                        f"exercises.{exercise_id}: {alias!r} names an assisted exercise: put it "
+                        "on an entry with assisted = true"
+                    )
                 if seen.setdefault(key, exercise_id) != exercise_id:
                     raise ValueError(
                         f"exercises.{exercise_id}: alias {alias!r} already names {seen[key]!r}"

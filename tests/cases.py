@@ -33,12 +33,25 @@ RULE_SETS_SCHEMA = {
     "stack_increment_kg": pl.Float64,
     "file_id": pl.String,
     "source_line": pl.Int64,
+    "assisted": pl.Boolean,
 }
 
 
 def shipped_programs() -> ProgramsFile:
     with (DEFAULT_DIR / "programs.toml").open("rb") as handle:
         return ProgramsFile.model_validate(tomllib.load(handle))
+
+
+def assigned(programs: ProgramsFile, program_id: str, *exercises: str) -> ProgramsFile:
+    """`programs` with `exercises` assigned to `program_id`."""
+    data = programs.model_dump()
+    data["assign"] |= dict.fromkeys(exercises, program_id)
+    return ProgramsFile.model_validate(data)
+
+
+# The old default program (3-4 x 8-12), which the tests of the fixed table assign to the bench
+# press and the squat; every other exercise follows the lifter's own scheme.
+FIXED_LIFTS = ("bench_press", "squat")
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,7 @@ def history(
     every_days: int = 3,
     unit: str = "kg",
     stack_increment_kg: float | None = None,
+    assisted: bool = False,
 ) -> pl.DataFrame:
     """A frame of SET_COLUMNS: one session every `every_days` days at 07:00 UTC."""
     rows = []
@@ -84,6 +98,7 @@ def history(
                     "stack_increment_kg": stack_increment_kg,
                     "file_id": "f1",
                     "source_line": order,
+                    "assisted": assisted,
                 }
             )
     return pl.DataFrame(

@@ -22,6 +22,7 @@ def sync_exercises(
                 "name": exercise.name,
                 "program_id": programs.program_id_for(exercise_id),
                 "aliases": sorted({exercise_key(a) for a in [exercise.name, *exercise.aliases]}),
+                "assisted": exercise.assisted,
             }
             for exercise_id, exercise in sorted(exercises.exercises.items())
         ],
@@ -30,10 +31,12 @@ def sync_exercises(
             "name": pl.String,
             "program_id": pl.String,
             "aliases": pl.List(pl.String),
+            "assisted": pl.Boolean,
         },
     )
     stored = con.execute(
-        "SELECT exercise_id, name, program_id, aliases FROM exercises ORDER BY exercise_id"
+        "SELECT exercise_id, name, program_id, aliases, assisted FROM exercises "
+        "ORDER BY exercise_id"
     ).pl()
     if stored.height == catalog.height and stored.equals(catalog):
         return 0

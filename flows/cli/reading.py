@@ -29,17 +29,20 @@ from flows.cli.common import (
     read_frame,
     read_frame_unchecked,
 )
+from flows.runs import NOT_RUN, why_no_current_flags
 from rules.reasons import prescription
 from warehouse import journal
 from warehouse.db import Warehouse, WarehouseMissing, target
+from warehouse.flags import FLAG_ASSISTED
 from warehouse.holders import holder
 from warehouse.journal import journal_path
 from warehouse.lock import lock_path
 
-FLAG_QUERY = """
+FLAG_QUERY = f"""
 SELECT athlete_id, exercise_id, kind, action, current_sets, current_reps, current_load_kg,
-       next_sets, next_reps, next_load_kg, load_unit, reason, evidence, program_id, as_of
-FROM v_current_flags
+       next_sets, next_reps, next_load_kg, load_unit, reason, evidence, f.program_id, as_of,
+       {FLAG_ASSISTED} AS assisted
+FROM v_current_flags f LEFT JOIN exercises e USING (exercise_id)
 WHERE (? IS NULL OR athlete_id = ?)
 ORDER BY athlete_id, exercise_id, kind DESC, action
 """
@@ -60,12 +63,16 @@ def print_flags(
         sys.stdout.write(csv_safe(flags).write_csv())
         return
     rows = flags.head(shown) if shown is not None else flags
+    # a run's own flags come from the rules, which do not say; the snapshot's do
+    helped = pl.col("assisted") if "assisted" in rows.columns else None
     table = rows.select(
         athlete="athlete_id",
         exercise="exercise_id",
         action="action",
-        now=prescription(pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg")),
-        next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg")),
+        now=prescription(
+            pl.col("current_sets"), pl.col("current_reps"), pl.col("current_load_kg"), helped
+        ),
+        next=prescription(pl.col("next_sets"), pl.col("next_reps"), pl.col("next_load_kg"), helped),
         reason="reason",
     )
     print_frame("", table)
@@ -100,9 +107,13 @@ def flags(
     warehouse: WarehouseOpt = None,
 ) -> None:
     """Print the current flags (from the analyst snapshot, or the DuckLake)."""
-    frame = read_frame(analyst_target(db, config, warehouse), FLAG_QUERY, [athlete, athlete])
+    where = analyst_target(db, config, warehouse)
+    frame = read_frame(where, FLAG_QUERY, [athlete, athlete])
     if frame.height == 0 and format is Format.table:
-        out.print("no flags yet: run `repflow run` after loading some sets")
+        loaded = load_config(db=db, config=config, warehouse=warehouse)
+        with clean_errors():
+            why = why_no_current_flags(where, loaded, athlete)
+        out.print(why or NOT_RUN, markup=False)
         return
     print_flags(frame, format)
 
@@ -208,7 +219,8 @@ def report(
     today = runs.today(loaded.settings.timezone)
     with clean_errors(), progress.charts(err) as drawn:
         try:
-            written = write_report(snapshot, out_dir, loaded.programs, today, athlete, drawn)
+            why = why_no_current_flags(snapshot, loaded, athlete)
+            written = write_report(snapshot, out_dir, loaded.programs, today, athlete, drawn, why)
         except UnknownAthlete as exc:
             raise fail(str(exc), 2) from None
         except SnapshotOutdated as exc:

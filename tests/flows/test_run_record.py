@@ -30,7 +30,9 @@ def run(workspace: Workspace, steps: pipeline.Steps | None = None) -> runs.RunSu
 
 
 def squat_flag(workspace: Workspace) -> tuple[str, int, int]:
-    """The squat's progression flag: its action and the last session's sets × reps."""
+    """The squat's progression flag: its action and the last session's sets × reps. The squat
+    follows the lifter's own scheme: one session of 3×10 holds (one more to learn from), and
+    3×11 after it is the top of the lifter's reps, held once before load is added."""
     ((action, sets, reps),) = workspace.query(
         "SELECT action, current_sets, current_reps FROM v_current_flags "
         "WHERE exercise_id = 'squat' AND kind = 'progression'"
@@ -45,8 +47,8 @@ def test_an_ingest_between_two_runs_reaches_the_flags(workspace: Workspace) -> N
     workspace.ingest("a1/two.csv", csv_text(*(squat(10, 11) for _ in range(3))))
     again = run(workspace)  # the same as-of date, nothing new in the inbox for this run
     assert again.rules_ran and again.total("loaded") == 0
-    assert before == ("raise_reps", 3, 10)
-    assert squat_flag(workspace) == ("raise_reps", 3, 11)  # from the ingested session
+    assert before == ("hold", 3, 10)
+    assert squat_flag(workspace) == ("hold", 3, 11)  # from the ingested session
 
 
 def test_nothing_changed_leaves_the_flags(workspace: Workspace) -> None:
@@ -63,7 +65,7 @@ def test_a_run_killed_before_its_rules_is_caught_up(workspace: Workspace) -> Non
     with writer(workspace.db) as con:
         con.execute("DELETE FROM runs WHERE command = 'ingest'")
     assert run(workspace).rules_ran
-    assert squat_flag(workspace) == ("raise_reps", 3, 11)
+    assert squat_flag(workspace) == ("hold", 3, 11)
 
 
 def test_an_edit_a_removal_or_an_upgrade_of_the_rules_reruns_them(

@@ -9,9 +9,18 @@ import pytest
 
 from rules import evaluate
 from schemas.config_files import ProgramsFile
-from tests.cases import LB, S, history, last_day, sets_of, shipped_programs
+from tests.cases import (
+    FIXED_LIFTS,
+    LB,
+    S,
+    assigned,
+    history,
+    last_day,
+    sets_of,
+    shipped_programs,
+)
 
-PROGRAMS = shipped_programs()
+PROGRAMS = assigned(shipped_programs(), "double_progression", *FIXED_LIFTS)
 INTRO = [sets_of(2, 10)] * 3  # the hyperextension program's three introductory sessions
 
 
@@ -78,7 +87,7 @@ def test_machine_3x15_with_rpe_10_holds() -> None:
     assert "RPE 10" in flag["reason"]
 
 
-# Stalls and breaks (default program, 2.5 kg / 5 lb steps).
+# Stalls and breaks (double_progression, 2.5 kg / 5 lb steps).
 
 
 def test_3x9_three_times_after_3x10_deloads_to_3x8_at_52_5_kg() -> None:
@@ -189,7 +198,7 @@ def test_regression_needs_the_same_top_load() -> None:
 
 
 def test_rep_increase_caps_sets_at_the_maximum() -> None:
-    # Row 5: S is capped at sets max (default program: 3-4 sets).
+    # Row 5: S is capped at sets max (double_progression: 3-4 sets).
     frame = history([sets_of(5, 9, 50)], exercise="bench_press")
     assert rx(progression(frame)) == ("raise_reps", 4, 10, 50.0)
 

@@ -1,8 +1,9 @@
-"""The engine against a plain Python reading of the whole decision table (tests/rules/reference.py)
-over generated histories: lifters who follow the flags, miss, stall, step back on their own,
-go heavier than asked, and take breaks of 20-22 days or half a year; kg and lb (150 lb resets to
-135 lb), machines with stack increments, bodyweight; programs with other settings and athletes
-with overrides of their own."""
+"""The engine against a plain Python reading of the rules (tests/rules/reference.py) over
+generated histories: lifters who follow the flags, miss, stall, step back on their own, go
+heavier than asked, and take breaks of 20-22 days or half a year; kg and lb (150 lb resets to
+135 lb), machines with stack increments, bodyweight, assisted dips; the fixed table (the seed's
+programs, double_progression on the bench press) and the lifter's own scheme (the squat, the
+dips); programs with other settings and athletes with overrides of their own."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from hypothesis import strategies as st
 
 from rules import evaluate
 from schemas.config_files import Program, ProgramsFile
-from tests.cases import RULE_SETS_SCHEMA, shipped_programs
+from tests.cases import RULE_SETS_SCHEMA, assigned, shipped_programs
 from tests.rules import reference as ref
 
 AS_OF = date(2026, 6, 30)
-SHIPPED = shipped_programs()
-EXERCISES = ("back_extension", "back_extension_machine", "bench_press", "squat")
+SHIPPED = assigned(shipped_programs(), "double_progression", "bench_press")
+EXERCISES = ("back_extension", "back_extension_machine", "bench_press", "squat", "assisted_dip")
+ASSISTED = ("assisted_dip",)
 # The first top load, in the lifter's unit.
 START_LOADS = {"kg": (20.0, 40.0, 52.5, 60.0, 100.0), "lb": (45.0, 95.0, 135.0, 150.0)}
 STACKS_KG = (None, 5.0, 7.5, 10 * ref.LB)
@@ -61,7 +63,7 @@ class Lifter:
 def lifters(draw: st.DrawFn) -> Lifter:
     exercise = draw(st.sampled_from(EXERCISES))
     unit = draw(st.sampled_from(("kg", "lb")))
-    bodyweight = exercise == "back_extension" and draw(st.booleans())
+    bodyweight = exercise in ("back_extension", "squat") and draw(st.booleans())
     stack = draw(st.sampled_from(STACKS_KG)) if exercise == "back_extension_machine" else None
     return Lifter(
         exercise=exercise,
@@ -77,8 +79,8 @@ def lifters(draw: st.DrawFn) -> Lifter:
 
 
 @st.composite
-def program_changes(draw: st.DrawFn) -> dict[str, object]:
-    """Some program fields set otherwise than shipped (or none)."""
+def program_changes(draw: st.DrawFn, scheme: str) -> dict[str, object]:
+    """Some fields of a program of that scheme set otherwise than shipped (or none)."""
     choices: dict[str, st.SearchStrategy[object]] = {
         "stall_sessions": st.sampled_from((0, 1, 2, 3, 4)),
         "break_days": st.sampled_from((0, 14, 21)),
@@ -93,7 +95,12 @@ def program_changes(draw: st.DrawFn) -> dict[str, object]:
         "load_step_lb": st.sampled_from((2.5, 5.0, 10.0)),
         "sessions_per_week": st.sampled_from((None, 1, 2)),
         "first_in_session": st.booleans(),
+        "scheme_sessions": st.sampled_from((2, 4, 8)),
     }
+    for name in ("sets_on_ladder", "rep_step", "intro_sessions") if scheme == "own" else ():
+        del choices[name]
+    if scheme == "fixed":
+        del choices["scheme_sessions"]
     names = draw(st.lists(st.sampled_from(sorted(choices)), max_size=4, unique=True))
     changes = {name: draw(choices[name]) for name in names}
     break_days, dormant_days = changes.get("break_days", 21), changes.get("dormant_days", 180)
@@ -106,13 +113,14 @@ def program_changes(draw: st.DrawFn) -> dict[str, object]:
 def programs_files(draw: st.DrawFn, athletes: list[str]) -> ProgramsFile:
     """The shipped programs, some changed, and overrides for some athletes."""
     data = SHIPPED.model_dump()
-    for pid in data["programs"]:
-        data["programs"][pid] |= draw(program_changes())
+    for program in data["programs"].values():
+        program |= draw(program_changes(program["scheme"]))
     overrides: dict[str, dict[str, dict[str, object]]] = {}
     for athlete in athletes:
         pid = draw(st.sampled_from((None, None, "default", "hyperextension")))
         if pid is not None:
-            overrides[athlete] = {pid: draw(program_changes())}
+            scheme = data["programs"][pid]["scheme"]
+            overrides[athlete] = {pid: draw(program_changes(scheme))}
     return ProgramsFile.model_validate(data | {"overrides": overrides})
 
 
@@ -220,18 +228,21 @@ def _history(
         days = [0]
         for _ in range(total - 1):
             days.append(days[-1] + rng.choices([1, 2, 3, 4, 7, 22, 30], [4, 6, 6, 3, 2, 1, 1])[0])
-    low, high = program.sets.min, program.sets.max
-    achieved = (
-        rng.randint(max(1, low - 1), high + 1),
-        rng.choice(
-            (
-                program.reps.max,
-                program.reps.max - 1,
-                rng.randint(max(1, program.reps.min - 2), program.reps.max),
-            )
-        ),
-        lifter.start_load,
-    )
+    if program.scheme == "own":  # whatever the lifter does
+        achieved = (rng.randint(1, 5), rng.choice((3, 5, 5, 8, 10, 12)), lifter.start_load)
+    else:
+        low, high = program.sets.min, program.sets.max
+        achieved = (
+            rng.randint(max(1, low - 1), high + 1),
+            rng.choice(
+                (
+                    program.reps.max,
+                    program.reps.max - 1,
+                    rng.randint(max(1, program.reps.min - 2), program.reps.max),
+                )
+            ),
+            lifter.start_load,
+        )
     sessions: list[tuple[int, list[tuple[str, int | None, float, float | None]]]] = []
     rows: list[ref.Row] = []
     for number, day in enumerate(days[:total]):
@@ -273,6 +284,7 @@ def _rows(
             stack_increment_kg=lifter.stack,
             file_id="f",
             source_line=100 * block + n,
+            assisted=lifter.exercise in ASSISTED,
         )
         for n, (kind, reps, kg, rpe) in enumerate(sets)
     ]
@@ -317,9 +329,9 @@ def _rounded(value: tuple[int, int, float] | None) -> tuple[int, int, float] | N
     return None if value is None else (value[0], value[1], round(value[2], 6))
 
 
-def engine_flags(rows: list[ref.Row], programs: ProgramsFile) -> dict[tuple[str, str], list]:
+def engine_flags(flags: pl.DataFrame) -> dict[tuple[str, str], list]:
     found: dict[tuple[str, str], list] = {}
-    for flag in evaluate(frame(rows), programs, AS_OF).to_dicts():
+    for flag in flags.to_dicts():
         current = flag["current_sets"], flag["current_reps"], flag["current_load_kg"]
         nxt = flag["next_sets"], flag["next_reps"], flag["next_load_kg"]
         found.setdefault((flag["athlete_id"], flag["exercise_id"]), []).append(
@@ -340,11 +352,16 @@ def _key(flag: tuple) -> tuple[str, str]:
     return ("0" if flag[0] == "progression" else "1", flag[1])
 
 
-def compare(rows: list[ref.Row], programs: ProgramsFile) -> Counter[str]:
-    """Assert the engine gives the reference's flags, and says what it must in each reason;
-    count what was seen."""
-    want = ref.flags(rows, programs, AS_OF)
-    got = engine_flags(rows, programs)
+def compare(
+    rows: list[ref.Row],
+    programs: ProgramsFile,
+    flags: pl.DataFrame | None = None,
+    as_of: date = AS_OF,
+) -> Counter[str]:
+    """Assert the engine gives the reference's flags (those it gave, `flags`, or as of `as_of`),
+    and says what it must in each reason; count what was seen."""
+    want = ref.flags(rows, programs, as_of)
+    got = engine_flags(evaluate(frame(rows), programs, as_of) if flags is None else flags)
     seen: Counter[str] = Counter()
     for pair, expected in want.items():
         flags = sorted(got.get(pair, []), key=_key)

@@ -1,14 +1,15 @@
 """rules.sessions against DESIGN.md's definitions restated in plain Python, on a generated
 history full of edge cases: loads at the edge of the top-set tolerance, sessions that start at
 the same instant, sets either side of local midnight and of DST changes, unit majorities, machine
-increments, warm-up-only and timed-only sessions, sessions after the as-of date."""
+increments, warm-up-only and timed-only sessions, sessions after the as-of date, lighter sets
+before or after the top sets, and an assisted exercise (its help read as a load below zero)."""
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,7 +30,7 @@ AS_OF = date(2026, 4, 4)
 # Each zone's local midnight falls at a different UTC hour; Santiago turns its clocks back at
 # midnight on Apr 5 2026 and Berlin forward on Mar 29, Lord Howe by half an hour on Apr 5.
 ZONES = ("Pacific/Honolulu", "Asia/Kathmandu", "America/Santiago", "Australia/Lord_Howe")
-EXERCISES = ("back_extension", "back_extension_machine", "bench_press", "squat")
+EXERCISES = ("back_extension", "back_extension_machine", "bench_press", "squat", "assisted_dip")
 SET_TYPES = ("working", "working", "working", "failure", "warmup", "drop")
 NO_FIRST = FirstInSession(exercises=[], assigned=[], default=False)
 
@@ -46,6 +47,8 @@ class Set:
     load_unit: str
     rpe: float | None
     stack_increment_kg: float | None
+    assisted: bool
+    source_line: int = 0
 
 
 def _load(rng: random.Random, top: float) -> float:
@@ -69,6 +72,7 @@ def _session(
             rng.choice(["kg", "kg", "lb"]),
             rng.choice([None, None, 7.0, 9.5, 10.0]),
             rng.choice([None, None, 2.5, 5.0]),
+            exercise == "assisted_dip",
         )
 
 
@@ -91,7 +95,7 @@ def generated(seed: int, pairs: int = 300) -> list[Set]:
             # Session ids are shared across an athlete's exercises, as in a workout.
             session = f"{athlete}-{rng.choice(['x', 'y'])}{number}"
             rows.extend(_session(rng, athlete, exercise, session, start))
-    return rows
+    return [replace(row, source_line=line) for line, row in enumerate(rows)]
 
 
 def athlete_zones(rows: list[Set]) -> dict[str, str]:
@@ -102,7 +106,7 @@ def athlete_zones(rows: list[Set]) -> dict[str, str]:
 
 def frame(rows: list[Set]) -> pl.DataFrame:
     return pl.DataFrame(
-        [vars(row) | {"file_id": "f", "source_line": line} for line, row in enumerate(rows)],
+        [vars(row) | {"file_id": "f"} for row in rows],
         schema=RULE_SETS_SCHEMA,
     )
 
@@ -112,12 +116,13 @@ def _working_sessions(rows: list[Set]) -> dict[tuple[str, str, str], list[Set]]:
     sessions: dict[tuple[str, str, str], list[Set]] = defaultdict(list)
     for s in rows:
         if s.set_type in ("working", "failure") and s.reps is not None:
-            sessions[(s.athlete_id, s.exercise_id, s.session_id)].append(s)
+            mirrored = replace(s, load_kg=-s.load_kg) if s.assisted else s
+            sessions[(s.athlete_id, s.exercise_id, s.session_id)].append(mirrored)
     return sessions
 
 
 def _achievement(sets: list[Set]) -> dict[str, object]:
-    """S x R @ L: top sets within the tolerance of the heaviest working load."""
+    """S x R @ L: top sets within the tolerance of the heaviest working load (the least help)."""
     load = max(s.load_kg for s in sets)
     top = [s for s in sets if s.load_kg >= load - LOAD_TOLERANCE_KG]
     rpes = [s.rpe for s in top if s.rpe is not None]
@@ -140,10 +145,25 @@ class Session:
     sets: list[Set]
 
 
-def _e1rm(achieved: dict[str, object]) -> float | None:
-    """Epley, from the achievement, only with load."""
+def _best(achieved: dict[str, object], assisted: bool) -> tuple[float, int] | None:
+    """How a session ranks for a record: Epley from the achievement, only with load; on an
+    assisted exercise the least help, then the most reps."""
     load, reps = float(achieved["load"]), int(achieved["reps"])
-    return load * (1 + reps / 30) if load > 0 else None
+    if assisted:
+        return load, reps
+    return (load * (1 + reps / 30), 0) if load > 0 else None
+
+
+def _lighter(sets: list[Set]) -> tuple[int, bool]:
+    """The working sets below the top load, and whether one came before the top sets."""
+    load = max(s.load_kg for s in sets)
+    lighter = [s for s in sets if s.load_kg < load - LOAD_TOLERANCE_KG]
+    top = [s for s in sets if s.load_kg >= load - LOAD_TOLERANCE_KG]
+
+    def first(chosen: list[Set]) -> tuple[datetime, int]:
+        return min((s.performed_at, s.source_line) for s in chosen)
+
+    return len(lighter), bool(lighter) and first(lighter) < first(top)
 
 
 def _pair(sessions: list[Session], depth: int) -> dict[str, object]:
@@ -151,17 +171,26 @@ def _pair(sessions: list[Session], depth: int) -> dict[str, object]:
     newest_first = sorted(sessions, key=lambda s: (s.started_at, s.session_id), reverse=True)
     days = sorted(s.day for s in sessions)
     window_start = AS_OF - timedelta(days=ADVICE_WINDOW_DAYS - 1)
-    # The best e1RM before the last session, and the first session that reached it.
-    earlier = [(_e1rm(_achievement(s.sets)), s) for s in reversed(newest_first[1:])]
+    assisted = newest_first[0].sets[0].assisted
+    # The best before the last session, and the first session that reached it.
+    earlier = [(_best(_achievement(s.sets), assisted), s) for s in reversed(newest_first[1:])]
     best = max((e for e, _ in earlier if e is not None), default=None)
     reached = next((s.day for e, s in earlier if best is not None and e == best), None)
+    lighter, ramped = _lighter(newest_first[0].sets)
     row: dict[str, object] = {
         "count": len(sessions),
         "first_date": days[0],
         "recent_dates": [d for d in days if d >= window_start],
         "session_id": newest_first[0].session_id,
-        "best_before_e1rm_kg": best,
+        "assisted": assisted,
+        "loaded_before": any(
+            float(_achievement(s.sets)["load"]) > LOAD_TOLERANCE_KG for s in sessions
+        ),
+        "best_before_kg": None if best is None else best[0],
+        "best_before_reps": None if best is None else best[1],
         "best_before_date": reached,
+        "lighter": lighter,
+        "ramped": ramped,
     }
     for back in range(depth + 1):
         achieved: dict[str, object] = {}
@@ -218,4 +247,11 @@ def test_the_generated_history_has_the_edge_cases() -> None:
     starts = [(key[:2], min(s.performed_at for s in sets)) for key, sets in sessions.items()]
     assert len(starts) > len(set(starts))  # sessions of one exercise that start together
     assert any(s.set_type == "warmup" for s in rows) and any(s.reps is None for s in rows)
+    lighter = [_lighter(sets) for sets in sessions.values()]
+    assert {(n > 0, ramped) for n, ramped in lighter} == {
+        (False, False),
+        (True, False),
+        (True, True),
+    }
+    assert any(s.assisted for s in rows) and not all(s.assisted for s in rows)
     assert len({s.performed_at.date() for s in rows if s.performed_at.date() > AS_OF}) > 1

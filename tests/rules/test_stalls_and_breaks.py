@@ -12,16 +12,15 @@ from pydantic import ValidationError
 
 from rules import evaluate
 from schemas.config_files import ConfigError, ProgramsFile
-from tests.cases import LB, history, last_day, sets_of, shipped_programs
-from tests.rules.test_engine import progression, rx
+from tests.cases import LB, history, last_day, sets_of
+from tests.rules.test_engine import PROGRAMS, progression, rx
 
-PROGRAMS = shipped_programs()
-STALL = [sets_of(3, 10, 60), *[sets_of(3, 9, 60)] * 3]  # DESIGN.md's stall, default program
+STALL = [sets_of(3, 10, 60), *[sets_of(3, 9, 60)] * 3]  # DESIGN.md's stall, double_progression
 
 
-def with_default(**changes: Any) -> ProgramsFile:
+def with_double_progression(**changes: Any) -> ProgramsFile:
     data = PROGRAMS.model_dump()
-    data["programs"]["default"] |= changes
+    data["programs"]["double_progression"] |= changes
     return ProgramsFile.model_validate(data)
 
 
@@ -35,13 +34,15 @@ def test_a_break_is_more_than_break_days(days: int, action: str) -> None:
 
 def test_break_days_0_never_resumes() -> None:
     frame = history([sets_of(3, 10, 100)] * 2, exercise="squat")
-    flag = progression(frame, last_day(2) + timedelta(days=90), with_default(break_days=0))
+    flag = progression(
+        frame, last_day(2) + timedelta(days=90), with_double_progression(break_days=0)
+    )
     assert rx(flag) == ("raise_reps", 3, 11, 100.0)
 
 
 def test_stall_sessions_0_never_deloads() -> None:
     flag = progression(
-        history(STALL, exercise="bench_press"), programs=with_default(stall_sessions=0)
+        history(STALL, exercise="bench_press"), programs=with_double_progression(stall_sessions=0)
     )
     assert flag["action"] == "raise_reps"
 
@@ -58,7 +59,7 @@ def test_dormant_days_0_keeps_every_exercise() -> None:
     frame = history([sets_of(3, 10, 100)] * 2, exercise="squat")
     as_of = last_day(2) + timedelta(days=3650)
     assert evaluate(frame, PROGRAMS, as_of).height == 0
-    flag = progression(frame, as_of, with_default(dormant_days=0))
+    flag = progression(frame, as_of, with_double_progression(dormant_days=0))
     assert rx(flag) == ("resume", 3, 8, 90.0)
     assert "Last trained 10 years ago" in flag["reason"]
 
@@ -66,7 +67,7 @@ def test_dormant_days_0_keeps_every_exercise() -> None:
 def test_a_stall_needs_one_more_session_than_stall_sessions() -> None:
     three = history(STALL[:3], exercise="bench_press")
     assert rx(progression(three)) == ("raise_reps", 3, 10, 60.0)
-    assert rx(progression(three, programs=with_default(stall_sessions=2))) == (
+    assert rx(progression(three, programs=with_double_progression(stall_sessions=2))) == (
         "deload",
         3,
         8,
@@ -87,7 +88,7 @@ def test_heavier_than_the_target_is_never_a_miss() -> None:
 
 def test_one_missed_session_is_a_stall_when_stall_sessions_is_1() -> None:
     frame = history(STALL[:2], exercise="bench_press", start=date(2026, 11, 14))
-    flag = progression(frame, programs=with_default(stall_sessions=1))
+    flag = progression(frame, programs=with_double_progression(stall_sessions=1))
     assert flag["reason"] == (
         "Missed the target in the last session (Nov 17: 3×11 @ 60 kg): take 10% off, "
         "3×8 @ 52.5 kg, and build back up."
@@ -137,7 +138,10 @@ def test_bodyweight_drops_a_set_but_not_below_sets_min() -> None:
 
 def test_an_athlete_override_takes_a_bigger_step_back() -> None:
     programs = ProgramsFile.model_validate(
-        {**PROGRAMS.model_dump(), "overrides": {"a1": {"default": {"deload_factor": 0.8}}}}
+        {
+            **PROGRAMS.model_dump(),
+            "overrides": {"a1": {"double_progression": {"deload_factor": 0.8}}},
+        }
     )
     frame = history(STALL, exercise="bench_press")
     flag = progression(frame, programs=programs)
@@ -189,16 +193,18 @@ def test_a_record_is_in_the_lifters_unit() -> None:
 )
 def test_program_fields_are_validated(changes: dict[str, Any], key: str, reason: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        with_default(**changes)
+        with_double_progression(**changes)
     error = ConfigError.from_validation("programs.toml", caught.value)
-    assert error.key == f"programs.default{'.' + key if key else ''}"
+    assert error.key == f"programs.double_progression{'.' + key if key else ''}"
     assert reason in error.reason
 
 
 def test_0_turns_the_new_rows_off_and_the_defaults_are_the_design() -> None:
-    program = with_default(stall_sessions=0, break_days=0, dormant_days=0).programs["default"]
+    changed = with_double_progression(stall_sessions=0, break_days=0, dormant_days=0)
+    program = changed.programs["double_progression"]
     assert (program.stall_sessions, program.break_days, program.dormant_days) == (0, 0, 0)
-    assert with_default(break_days=0, dormant_days=7).programs["default"].dormant_days == 7
+    shorter = with_double_progression(break_days=0, dormant_days=7)
+    assert shorter.programs["double_progression"].dormant_days == 7
     for shipped in PROGRAMS.programs.values():
         assert (
             shipped.stall_sessions,
@@ -209,6 +215,9 @@ def test_0_turns_the_new_rows_off_and_the_defaults_are_the_design() -> None:
 
 
 def test_an_override_is_validated_after_merging() -> None:
-    data = {**PROGRAMS.model_dump(), "overrides": {"a1": {"default": {"break_days": 200}}}}
+    data = {
+        **PROGRAMS.model_dump(),
+        "overrides": {"a1": {"double_progression": {"break_days": 200}}},
+    }
     with pytest.raises(ValidationError, match="dormant_days 180 must be above break_days 200"):
         ProgramsFile.model_validate(data)

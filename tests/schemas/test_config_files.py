@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from config import DEFAULT_DIR
 from flows.config import load
-from schemas.config_files import ConfigError, ExercisesFile, ProgramsFile, exercise_key
+from schemas.config_files import ConfigError, ExercisesFile, ProgramsFile, Range, exercise_key
 
 
 def shipped(name: str) -> dict[str, Any]:
@@ -27,9 +28,16 @@ def write_config(tmp_path: Path, name: str, text: str) -> Path:
     return folder
 
 
-def test_shipped_config_is_valid_and_has_the_three_programs() -> None:
+def test_shipped_config_is_valid_and_has_the_four_programs() -> None:
     programs = ProgramsFile.model_validate(shipped("programs.toml"))
-    assert set(programs.programs) == {"hyperextension", "machine_back_extension", "default"}
+    assert set(programs.programs) == {
+        "hyperextension",
+        "machine_back_extension",
+        "default",
+        "double_progression",
+    }
+    assert programs.programs["default"].scheme == "own"
+    assert programs.programs["default"].scheme_sessions == 6
     hyper = programs.programs["hyperextension"]
     assert (hyper.sets.min, hyper.sets.max, hyper.reps.min, hyper.reps.max) == (2, 4, 10, 15)
     assert (hyper.intro_sessions, hyper.confirm_load, hyper.sessions_per_week) == (3, 2, 2)
@@ -80,8 +88,47 @@ def test_catalog_knows_the_names_in_the_design() -> None:
             "assign.back_extension: program 'hyperextensions' does not exist",
         ),
         (("[programs.default]", "[programs.fallback]"), "a program named 'default' is required"),
+        (
+            ('scheme = "own"\n', 'scheme = "own"\nsets = [3, 4]\n'),
+            "programs.default: sets is not used when scheme is 'own'",
+        ),
+        (
+            ('scheme = "own"\n', 'scheme = "own"\nsets_on_ladder = true\n'),
+            "programs.default: sets_on_ladder is not used when scheme is 'own'",
+        ),
+        (
+            ('scheme = "own"\n', 'scheme = "mine"\n'),
+            "programs.default.scheme: Input should be 'own' or 'fixed'",
+        ),
+        (
+            ("scheme_sessions = 6", "scheme_sessions = 1"),
+            "programs.default.scheme_sessions: Input should be greater than or equal to 2",
+        ),
+        (
+            ("sets = [3, 4]\nreps = [8, 12]\n", "sets = [3, 4]\n"),
+            "programs.double_progression: reps is required when scheme is 'fixed'",
+        ),
+        (
+            (
+                "sets = [3, 4]\nreps = [8, 12]\n",
+                "scheme_sessions = 4\nsets = [3, 4]\nreps = [8, 12]\n",
+            ),
+            "programs.double_progression: scheme_sessions is read only when scheme is 'own'",
+        ),
     ],
-    ids=["unknown-key", "reps-min-above-max", "step-not-positive", "unknown-program", "no-default"],
+    ids=[
+        "unknown-key",
+        "reps-min-above-max",
+        "step-not-positive",
+        "unknown-program",
+        "no-default",
+        "own-with-sets",
+        "own-with-a-ladder",
+        "unknown-scheme",
+        "window-too-short",
+        "fixed-without-reps",
+        "fixed-with-a-window",
+    ],
 )
 def test_program_mistakes_name_file_key_and_reason(
     tmp_path: Path, change: tuple[str, str], message: str
@@ -104,6 +151,30 @@ def test_override_must_stay_valid_after_merging(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="min 5 is above max 2"):
         load({"config": folder})
+
+
+def test_an_override_may_switch_an_athlete_to_the_other_scheme() -> None:
+    data = shipped("programs.toml")
+    data["overrides"] = {
+        "a7": {
+            "default": {"scheme": "fixed", "sets": [3, 4], "reps": [8, 12]},
+            "hyperextension": {"scheme": "own", "scheme_sessions": 4},
+        }
+    }
+    programs = ProgramsFile.model_validate(data)
+    fixed = programs.program_for("a7", "default")
+    assert (fixed.scheme, fixed.sets, fixed.scheme_sessions) == ("fixed", Range(min=3, max=4), 6)
+    own = programs.program_for("a7", "hyperextension")
+    assert (own.scheme, own.sets, own.sets_on_ladder, own.scheme_sessions) == (
+        "own",
+        None,
+        False,
+        4,
+    )
+    assert programs.program_for("b1", "default").scheme == "own"
+    data["overrides"] = {"a7": {"default": {"scheme": "fixed"}}}
+    with pytest.raises(ValidationError, match="sets is required when scheme is 'fixed'"):
+        ProgramsFile.model_validate(data)
 
 
 def test_alias_naming_two_exercises_is_an_error(tmp_path: Path) -> None:
