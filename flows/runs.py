@@ -100,7 +100,7 @@ def now() -> datetime:
 def prepare(db: Warehouse, config: Config, timeout_s: float) -> None:
     """Migrate the warehouse and mirror the exercise catalog before any file loads."""
     with writer(db, timeout_s=timeout_s) as con:
-        catalog.sync_exercises(con, config.exercises, config.programs)
+        catalog.sync_exercises(con, config.catalog, config.programs)
 
 
 # Every change to `sets` stamps the rows it writes with its run (an edit, a correction), or

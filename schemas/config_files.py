@@ -6,7 +6,7 @@ and the reason in one line.
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -160,9 +160,49 @@ class ProgramsFile(Strict):
         return self.assign.get(exercise_id, "default")
 
 
+# The muscles of the Free Exercise DB (config/catalog), which every exercise's are named in.
+Muscle = Literal[
+    "abdominals",
+    "abductors",
+    "adductors",
+    "biceps",
+    "calves",
+    "chest",
+    "forearms",
+    "glutes",
+    "hamstrings",
+    "lats",
+    "lower back",
+    "middle back",
+    "neck",
+    "quadriceps",
+    "shoulders",
+    "traps",
+    "triceps",
+]
+Mechanic = Literal["compound", "isolation"]
+
+
 class Exercise(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    """An exercise of the catalog, or what a later layer changes of one: a key left out keeps
+    what the catalog's base data says (config/catalog)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
     aliases: list[str] = []
+    # The Free Exercise DB entry (its `id`) this exercise is: its equipment, mechanic, category
+    # and muscles come from there unless given here.
+    free_exercise_db_id: str | None = None
+    equipment: str | None = None
+    mechanic: Mechanic | None = None
+    category: str | None = None
+    primary_muscles: list[Muscle] | None = None
+    secondary_muscles: list[Muscle] | None = None
+    # The logged load is help (an assisted pull-up or dip): less of it is progress.
+    assisted: bool | None = None
+
+    def names(self) -> list[str]:
+        """The names that map to it: its name, when it gives one, and its aliases."""
+        return [self.name, *self.aliases] if self.name else list(self.aliases)
 
 
 def exercise_key(name: str) -> str:
@@ -171,26 +211,20 @@ def exercise_key(name: str) -> str:
 
 
 class ExercisesFile(Strict):
-    """`exercises.toml`: canonical exercise ids and the names that map to them."""
+    """`exercises.toml`: exercise ids, the names that map to them, and what they train. The
+    catalog's base data (config/catalog/catalog.toml) and a config folder's exercises.toml,
+    which adds to it and overrides it, are both such files."""
 
-    exercises: dict[Slug, Exercise]
+    exercises: dict[Slug, Exercise] = {}
 
     @model_validator(mode="after")
     def aliases_unique(self) -> Self:
         seen: dict[str, str] = {}
         for exercise_id, exercise in self.exercises.items():
-            for alias in [exercise.name, *exercise.aliases]:
+            for alias in exercise.names():
                 key = exercise_key(alias)
                 if seen.setdefault(key, exercise_id) != exercise_id:
                     raise ValueError(
                         f"exercises.{exercise_id}: alias {alias!r} already names {seen[key]!r}"
                     )
         return self
-
-    def alias_map(self) -> dict[str, str]:
-        """Every matching key (name and aliases) → exercise_id."""
-        return {
-            exercise_key(alias): exercise_id
-            for exercise_id, exercise in self.exercises.items()
-            for alias in [exercise.name, *exercise.aliases]
-        }
