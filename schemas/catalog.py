@@ -74,6 +74,7 @@ def build(
     records: Iterable[Mapping[str, Any]], layers: Iterable[tuple[str, ExercisesFile]]
 ) -> Catalog:
     """The Free Exercise DB's `records`, then each (file, layer) in order on top."""
+    layers = list(layers)
     by_db = {record["id"]: record for record in records}
     entries = {entry.exercise_id: entry for entry in map(from_free_exercise_db, by_db.values())}
     for file, layer in layers:
@@ -84,9 +85,23 @@ def build(
             elif exercise_id not in entries and exercise.name is None:
                 raise ConfigError(file, f"{key}.name", "required for an exercise the catalog lacks")
             entries[exercise_id] = _changed(entries.get(exercise_id), exercise_id, exercise)
-            for other in _names_taken(entries, exercise_id, exercise):
-                entries[other.exercise_id] = other
-    return Catalog(dict(sorted(entries.items())))
+    return Catalog(dict(sorted(_one_owner(entries, layers).items())))
+
+
+def _one_owner(
+    entries: dict[str, Entry], layers: list[tuple[str, ExercisesFile]]
+) -> dict[str, Entry]:
+    """Each name on one exercise: the one the last layer to give the name gave it to."""
+    owner = {alias: e.exercise_id for e in entries.values() for alias in e.aliases}
+    for _, layer in layers:
+        for exercise_id, exercise in layer.exercises.items():
+            owner.update((exercise_key(name), exercise_id) for name in exercise.names())
+    return {
+        exercise_id: replace(
+            entry, aliases=frozenset(a for a in entry.aliases if owner[a] == exercise_id)
+        )
+        for exercise_id, entry in entries.items()
+    }
 
 
 def _tie(
@@ -140,13 +155,3 @@ def _given(value: T | None, current: T) -> T:
 
 def _tuple(values: Sequence[str] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple(values)
-
-
-def _names_taken(entries: dict[str, Entry], exercise_id: str, exercise: Exercise) -> list[Entry]:
-    """The other entries that had a name `exercise` gives, without it."""
-    names = frozenset(exercise_key(name) for name in exercise.names())
-    return [
-        replace(entry, aliases=entry.aliases - names)
-        for entry in entries.values()
-        if entry.exercise_id != exercise_id and entry.aliases & names
-    ]

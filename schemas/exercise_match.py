@@ -27,7 +27,12 @@ EQUIPMENT = (
     ("bands", r"(?:resistance )?bands?|elastico"),
     ("body only", r"body ?weight|body only"),
 )
-_EQUIPMENT = tuple((word, re.compile(rf"\b(?:{pattern})\b")) for word, pattern in EQUIPMENT)
+# One pattern for all of them: at each place the earliest alternative that matches wins.
+_EQUIPMENT = re.compile(
+    r"\b(?:" + "|".join(f"(?P<e{i}>{pattern})" for i, (_, pattern) in enumerate(EQUIPMENT)) + r")\b"
+)
+_WORD = re.compile(r"[a-z0-9]+")
+_APOSTROPHE = re.compile("['’`]")
 # Words that say nothing about the movement: "Curl with Dumbbells", "Squat con bilanciere".
 FILLER = frozenset(
     {
@@ -46,14 +51,17 @@ IRREGULAR = {"calves": "calf", "flies": "fly", "flyes": "fly", "flye": "fly"}
 def fold(text: str) -> str:
     """Lower case, accents and apostrophes dropped: "Élévations" and "elevations" are one
     word, and so are "Farmer's" and "Farmers"."""
-    decomposed = unicodedata.normalize("NFKD", re.sub("['’`]", "", text.lower()))
+    text = _APOSTROPHE.sub("", text.lower())
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def singular(word: str) -> str:
     if word in IRREGULAR:
         return IRREGULAR[word]
-    if len(word) > 3 and re.search(r"(?:ch|sh|x|ss)es$", word):
+    if len(word) > 3 and word.endswith(("ches", "shes", "xes", "sses")):
         return word[:-2]  # crunches, presses
     if len(word) > 2 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]  # curls, sit-ups; not press
@@ -63,14 +71,11 @@ def singular(word: str) -> str:
 def signature(name: str) -> str:
     """`equipment|movement` of a name: "Bench Press (Barbell)" is `barbell|bench press`."""
     text = fold(name)
-    equipment = ""
-    for word, pattern in _EQUIPMENT:
-        if pattern.search(text):
-            equipment = equipment or word
-            text = pattern.sub(" ", text)
+    stated = [int(m.lastgroup[1:]) for m in _EQUIPMENT.finditer(text) if m.lastgroup]
+    equipment = EQUIPMENT[min(stated)][0] if stated else ""
     words: list[str] = []
-    for raw in re.split(r"[^a-z0-9]+", text):
-        if not raw or raw in FILLER:
+    for raw in _WORD.findall(_EQUIPMENT.sub(" ", text) if stated else text):
+        if raw in FILLER:
             continue
         word = singular(raw)
         if words and (word in PARTICLES or (len(words[-1]) == 1 and words[-1].isalpha())):
