@@ -40,6 +40,12 @@ class Config:
         )
 
 
+def check_catalog(config: Config) -> int:
+    """Build the exercise catalog now, so that a mistake in exercises.toml stops a command
+    that loads sets before it starts; the number of exercises."""
+    return len(config.catalog.entries)
+
+
 @cache
 def _base_catalog() -> tuple[list[dict[str, Any]], ExercisesFile]:
     """The catalog's base data shipped in the package: the Free Exercise DB and catalog.toml."""

@@ -28,20 +28,30 @@ from flows.cli.common import (
 )
 from rules.reasons import prescription
 
+# Loads in kg and, beside them, in the athlete's unit (load_unit), as v_current_flags has them.
 FLAG_QUERY = """
-SELECT athlete_id, exercise_id, kind, action, current_sets, current_reps, current_load_kg,
-       next_sets, next_reps, next_load_kg, load_unit, reason, evidence, program_id, as_of
-FROM v_current_flags
-WHERE (? IS NULL OR athlete_id = ?)
-ORDER BY athlete_id, exercise_id, kind DESC, action
+SELECT f.athlete_id, f.exercise_id, e.name AS exercise, f.kind, f.action, f.current_sets,
+       f.current_reps, f.current_load_kg, f.current_load, f.next_sets, f.next_reps,
+       f.next_load_kg, f.next_load, f.load_unit, f.reason, f.evidence, f.program_id, f.as_of
+FROM v_current_flags f
+LEFT JOIN exercises e USING (exercise_id)
+WHERE (? IS NULL OR f.athlete_id = ?)
+ORDER BY f.athlete_id, f.exercise_id, f.kind DESC, f.action
 """
+# Excel reads a CSV file as UTF-8 only when it starts with a byte order mark; without one it
+# garbles "×" and every accent.
+BOM = "\ufeff"
 
 
 def print_flags(
-    flags: pl.DataFrame, fmt: Format, shown: int | None = None, rest: str = "repflow flags"
+    flags: pl.DataFrame,
+    fmt: Format,
+    shown: int | None = None,
+    rest: str = "repflow flags",
+    excel: bool = False,
 ) -> None:
     """Print `flags` as `fmt`; as a table, only the first `shown` of them when given, and the
-    command `rest` that lists them all."""
+    command `rest` that lists them all. `excel`: a CSV with the byte order mark Excel needs."""
     # Machine formats go to stdout as they are: rich would wrap long lines at the console's
     # width (breaking a JSON string) and read `[...]` in a reason as markup.
     if fmt is Format.json:
@@ -49,7 +59,10 @@ def print_flags(
         sys.stdout.write("\n")
         return
     if fmt is Format.csv:
-        sys.stdout.write(csv_safe(flags).write_csv())
+        text = (BOM if excel else "") + csv_safe(flags).write_csv()
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))  # UTF-8 whatever the locale says
+        sys.stdout.buffer.flush()
         return
     rows = flags.head(shown) if shown is not None else flags
     table = rows.select(
@@ -88,15 +101,24 @@ def flags(
     db: DbOpt = None,
     athlete: AthleteOpt = None,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    excel: Annotated[
+        bool,
+        typer.Option(
+            "--excel", help="With --format csv: start with the byte order mark Excel needs."
+        ),
+    ] = False,
     config: ConfigOpt = None,
     warehouse: WarehouseOpt = None,
 ) -> None:
-    """Print the current flags (from the analyst snapshot, or the DuckLake)."""
+    """Print the current flags (from the analyst snapshot, or the DuckLake). In CSV and JSON,
+    loads are in kg and, beside them, in the athlete's unit (current_load, next_load)."""
+    if excel and format is not Format.csv:
+        raise typer.BadParameter("only with --format csv", param_hint="--excel")
     frame = read_frame(analyst_target(db, config, warehouse), FLAG_QUERY, [athlete, athlete])
     if frame.height == 0 and format is Format.table:
         out.print("no flags yet: run `repflow run` after loading some sets")
         return
-    print_flags(frame, format)
+    print_flags(frame, format, excel=excel)
 
 
 @app.command()
