@@ -14,6 +14,7 @@ import config
 from flows.config import load
 from schemas.catalog import Catalog, slug
 from schemas.config_files import ConfigError
+from tests.conftest import ROOT
 from tests.schemas.test_config_files import write_config
 
 RECORDS = json.loads(config.FREE_EXERCISE_DB.read_text(encoding="utf-8"))
@@ -149,3 +150,16 @@ def test_config_mistakes_name_file_key_and_reason(tmp_path: Path, text: str, mes
         _with_exercises(tmp_path, text)
     assert str(caught.value).startswith(str(tmp_path / "config" / "exercises.toml"))
     assert message in str(caught.value)
+
+
+def test_the_example_in_the_configuration_docs_is_a_valid_exercises_toml(tmp_path: Path) -> None:
+    docs = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## exercises.toml") :]
+    example = section[
+        section.index("```toml\n") + 8 : section.index("```\n", section.index("```toml"))
+    ]
+    catalog = _with_exercises(tmp_path, example)
+    assert catalog.entries["sled_march"].primary_muscles == ("quadriceps",)
+    assert catalog.alias_map()["beinpresse"] == "leg_press"
+    assert catalog.entries["my_bench"].free_exercise_db_id == "Wide-Grip_Barbell_Bench_Press"
+    assert "wide_grip_barbell_bench_press" not in catalog.entries
