@@ -117,9 +117,14 @@ def sets_watermark(db: Warehouse) -> str:
 
 @cache
 def rules_fingerprint() -> str:
-    """The code that turns sets into flags: the rules, and the SQL that gives them the sets."""
+    """The code that turns sets into flags: the rules, the SQL that gives them the sets, and
+    the code that decides each set's exercise (an upgrade of the matcher re-maps sets)."""
     digest = hashlib.sha256()
-    for package, names in (("rules", None), ("warehouse", ("flags.py",))):
+    for package, names in (
+        ("rules", None),
+        ("warehouse", ("flags.py", "catalog.py")),
+        ("schemas", ("catalog.py", "exercise_match.py")),
+    ):
         for entry in sorted(resources.files(package).iterdir(), key=lambda e: e.name):
             if entry.name.endswith(".py") and (names is None or entry.name in names):
                 digest.update(entry.name.encode() + b"\0" + entry.read_bytes())

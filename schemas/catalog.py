@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 def slug(name: str) -> str:
     """An exercise id from a name: "Barbell Bench Press - Medium Grip" is
-    `barbell_bench_press_medium_grip` (the same rule as an unmapped name's slug in SQL)."""
+    `barbell_bench_press_medium_grip`. An unmapped name keeps the slug of its key."""
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "unnamed"
 
 
@@ -112,11 +112,16 @@ def _tie(
     where: tuple[str, str],
 ) -> None:
     """Make `exercise_id` the database's entry `db_id`: the entry its name made is this
-    exercise now, under this id, with the names both had."""
+    exercise now, under this id, with the names both had. An entry the id was before is an
+    exercise of its own again, under its name's slug."""
     file, key = where[0], f"{where[1]}.free_exercise_db_id"
     record = by_db.get(db_id)
     if record is None:
         raise ConfigError(file, key, "no such entry in the Free Exercise DB")
+    before = entries.get(exercise_id)
+    if before is not None and before.free_exercise_db_id not in (None, db_id):
+        freed = from_free_exercise_db(by_db[before.free_exercise_db_id])
+        entries.setdefault(freed.exercise_id, freed)
     made = entries.pop(slug(record["name"]), None)
     for entry in entries.values():
         if entry.free_exercise_db_id == db_id and entry.exercise_id != exercise_id:

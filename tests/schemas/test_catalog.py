@@ -123,6 +123,20 @@ aliases = ["Bench Press (Barbell)"]
     assert "bench press (barbell)" not in catalog.entries["bench_press"].aliases
 
 
+def test_an_id_tied_to_another_entry_frees_the_one_it_was(tmp_path: Path) -> None:
+    catalog = _with_exercises(
+        tmp_path,
+        '[exercises.bench_press]\nfree_exercise_db_id = "Wide-Grip_Barbell_Bench_Press"\n',
+    )
+    bench = catalog.entries["bench_press"]
+    assert bench.free_exercise_db_id == "Wide-Grip_Barbell_Bench_Press"
+    assert "wide_grip_barbell_bench_press" not in catalog.entries
+    assert "bench press (barbell)" in bench.aliases  # the apps' names stay with the id
+    medium = catalog.entries["barbell_bench_press_medium_grip"]
+    assert medium.free_exercise_db_id == "Barbell_Bench_Press_-_Medium_Grip"
+    assert medium.primary_muscles == ("chest",)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
