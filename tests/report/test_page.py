@@ -189,14 +189,14 @@ def test_one_athlete_s_unmapped_names_are_counted_over_their_own_sets(
     workspace.write(
         "a1/log.csv",
         csv_text(
-            "2026-11-02T07:00:00,Zottman Curl,10,8,kg,,",
-            "2026-11-02T07:05:00,Zottman Curl,9,8,kg,,",
+            "2026-11-02T07:00:00,Halo Curl,10,8,kg,,",
+            "2026-11-02T07:05:00,Halo Curl,9,8,kg,,",
         ),
     )
     workspace.write(
         "a2/log.csv",
         csv_text(
-            *(f"2026-11-02T07:0{n}:00,zottman  curl,10,8,kg,," for n in range(3)),
+            *(f"2026-11-02T07:0{n}:00,halo  curl,10,8,kg,," for n in range(3)),
             "2026-11-02T08:00:00,Jefferson Curl,10,8,kg,,",
         ),
     )
@@ -207,7 +207,7 @@ def test_one_athlete_s_unmapped_names_are_counted_over_their_own_sets(
     own = read(workspace.snapshot, athlete="a1").unmapped
     everyone = read(workspace.snapshot).unmapped
 
-    assert own.select("example_name", "athletes", "sets").rows() == [("Zottman Curl", 1, 2)]
+    assert own.select("example_name", "athletes", "sets").rows() == [("Halo Curl", 1, 2)]
     assert sorted(everyone.select("athletes", "sets").rows()) == [(1, 1), (2, 5)]
 
 
