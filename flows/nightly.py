@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any, ParamSpec, TypeVar
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
@@ -34,7 +34,7 @@ from flows.config import Config, load
 from schemas.config_files import ConfigError
 from schemas.set_row import RowContext
 from schemas.settings import Settings
-from warehouse.lake import redact_error
+from warehouse.lake import redact, redact_error
 
 IO_RETRY_DELAYS = [1, 5]
 
@@ -122,17 +122,33 @@ def _nightly(settings: dict[str, Any] | None, as_of: date | str | None) -> runs.
         flag=flag_task,
         publish=publish_task,
     )
-    result = pipeline.execute(
-        config,
-        files,
-        "run",
-        as_of or runs.today(config.settings.timezone),
-        steps,
-        progress=progress.ACTIVE.get(),
-        skipped=skipped,
-    )
+    # Each file and the summary go to the flow run's log at INFO, whatever the CLI shows.
+    logger = get_run_logger()
+    logged = progress.LogLines(lambda line: logger.info(redact(line)))
+    shown = progress.ACTIVE.get()
+    try:
+        result = pipeline.execute(
+            config,
+            files,
+            "run",
+            as_of or runs.today(config.settings.timezone),
+            steps,
+            progress=logged if shown is None else progress.Both(shown, logged),
+            skipped=skipped,
+        )
+    except Exception as exc:  # the lock held, a full disk: the artifact says what stopped it
+        create_markdown_artifact(
+            key="nightly-summary",
+            markdown=redact(summary.failed_markdown(exc)),
+            description="Run summary",
+        )
+        raise
+    for line in summary.lines(result):
+        logger.info(redact(line))
     create_markdown_artifact(
-        key="nightly-summary", markdown=summary.markdown(result), description="Run summary"
+        key="nightly-summary",
+        markdown=redact(summary.markdown(result)),
+        description="Run summary",
     )
     create_table_artifact(
         key="nightly-files", table=summary.file_rows(result), description="Files in this run"

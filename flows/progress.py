@@ -39,18 +39,18 @@ def stored(outcome: FileOutcome) -> int:
 
 
 class LogLines:
-    """One plain line per file (what, format, rows, rejects, time): for logs, cron and CI. A
-    large file also gets a line at each quarter read."""
+    """One plain line per file (what, format, rows, rejects, time): for logs, cron and CI, and
+    the flow run's log in Prefect. A large file also gets a line at each quarter read.
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    `say` writes a line: to a console, or to a logger."""
+
+    def __init__(self, say: Callable[[str], object]) -> None:
+        self.say = say
         self.quarters = 0  # of the large file being read, logged so far
         self.done = 0
 
     def begin(self, files: int, seen_before: int) -> None:
-        self.console.print(
-            f"{files} file(s) to read, {seen_before} loaded by earlier runs", markup=False
-        )
+        self.say(f"{files} file(s) to read, {seen_before} loaded by earlier runs")
 
     def reading(self, info: FileInfo, done_bytes: int) -> None:
         # A line at each quarter: a log shows that a long file goes on, without a line a batch.
@@ -60,11 +60,11 @@ class LogLines:
         quarters = min(4 * done_bytes // max(info.bytes, 1), 3)
         if quarters > self.quarters:
             self.quarters = quarters
-            self.console.print(f"reading    {info.path}: {25 * quarters}%", markup=False)
+            self.say(f"reading    {info.path}: {25 * quarters}%")
 
     def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
         self.quarters = self.done = 0
-        self.console.print(f"{file_line(info, outcome)} [{elapsed_s:.2f} s]", markup=False)
+        self.say(f"{file_line(info, outcome)} [{elapsed_s:.2f} s]")
 
 
 class Bar:
@@ -129,6 +129,25 @@ class Bar:
         return f"{self.files}/{of} files · {self.rows} rows stored · {self.rejects} rejected"
 
 
+class Both:
+    """Tells two observers each step: the CLI's renderer and the flow run's log."""
+
+    def __init__(self, first: Observer, second: Observer) -> None:
+        self.observers = (first, second)
+
+    def begin(self, files: int, seen_before: int) -> None:
+        for observer in self.observers:
+            observer.begin(files, seen_before)
+
+    def reading(self, info: FileInfo, done_bytes: int) -> None:
+        for observer in self.observers:
+            observer.reading(info, done_bytes)
+
+    def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
+        for observer in self.observers:
+            observer.file_done(info, outcome, elapsed_s)
+
+
 @contextmanager
 def renderer(console: Console, quiet: bool) -> Iterator[Observer | None]:
     """The bar when `console` is a terminal, log lines when it is not, nothing when quiet; also
@@ -137,7 +156,9 @@ def renderer(console: Console, quiet: bool) -> Iterator[Observer | None]:
         observer: Observer | None = None
         if not quiet:
             observer = (
-                stack.enter_context(Bar(console)) if console.is_terminal else LogLines(console)
+                stack.enter_context(Bar(console))
+                if console.is_terminal
+                else LogLines(lambda line: console.print(line, markup=False))
             )
         token = ACTIVE.set(observer)
         try:

@@ -1,8 +1,9 @@
 """The `nightly` deployment, served on the cron from config (`repflow serve`).
 
 Imported only after PREFECT_API_URL and PREFECT_HOME are set (flows/cli/serving.py), so
-Prefect reads them when it starts. The deployment here and prefect.yaml describe the same
-thing: flow `nightly`, deployment `nightly`, the `[schedule]` cron and timezone.
+Prefect reads them when it starts. The deployment here and prefect.yaml (written from the same
+config by flows/deployment.py) describe the same thing: flow `nightly`, deployment `nightly`,
+the `[schedule]` cron and timezone.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from prefect.schedules import Cron, Schedule
 from pydantic import ValidationError
 
 from flows.config import Config
+from flows.deployment import DEPLOYMENT, DESCRIPTION
 from flows.nightly import nightly
 from schemas.config_files import ConfigError
-
-DEPLOYMENT = "nightly"
 
 
 def schedule(config: Config, settings_file: Path) -> Schedule:
@@ -57,7 +57,7 @@ def serve(config: Config, flags: dict[str, Any], settings_file: Path) -> None:
         name=DEPLOYMENT,
         schedules=[schedule(config, settings_file)],
         parameters=parameters(config, flags),
-        description="Load new files from the inbox, evaluate the rules, publish the snapshot.",
+        description=DESCRIPTION,
         pause_on_shutdown=False,
         print_starting_message=False,
         limit=1,

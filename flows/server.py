@@ -120,6 +120,11 @@ class LocalServer:
     def _start(self) -> None:
         env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
         env["PREFECT_HOME"] = str(self.home)
+        # The UI asks the server where its API is, and Prefect answers from its settings, not
+        # from --port: without this, a server on another port sends the UI to 4200. An
+        # operator's own setting (a reverse proxy's address) stays.
+        if not {"PREFECT_UI_API_URL", "PREFECT_SERVER_UI_API_URL"} & env.keys():
+            env["PREFECT_UI_API_URL"] = self.api_url
         # Its own session: stopping it reaches every process it started, and a Ctrl-C meant
         # for `repflow serve` does not kill it before the runner has stopped.
         self._process = subprocess.Popen(

@@ -43,9 +43,50 @@ def flag_counts(summary: RunSummary) -> dict[str, int]:
     return dict(sorted(Counter(summary.flags["action"].to_list()).items()))
 
 
+def rules_said(summary: RunSummary) -> str | None:
+    """What the rules did in this run, in a line; None for a run that does not evaluate them
+    (`ingest`)."""
+    if summary.rules_ran:
+        counts = ", ".join(f"{n} {action}" for action, n in flag_counts(summary).items())
+        return f"flags as of {summary.as_of}: " + (
+            counts
+            or "none (the rules ran: no exercise has working sets within its program's "
+            "dormant_days of that date)"
+        )
+    if summary.as_of is not None:
+        return "flags: unchanged (the sets, config and rules are as they last saw them)"
+    return None
+
+
+def notes(summary: RunSummary) -> list[str]:
+    """Everything else a run has to say: where the lake is, what was not read or ignored, the
+    files that failed."""
+    out = []
+    if summary.lake_snapshot is not None:
+        out.append(f"lake: at snapshot {summary.lake_snapshot} (repflow sql --at <id> reads one)")
+    out += [f"not read (no known format): {member}" for member in summary.unknown]
+    out += [
+        f"read as {outcome.decoded_as}, not UTF-8: {info.path} (check its accents)"
+        for info, outcome in summary.files
+        if outcome.decoded_as
+    ]
+    if summary.ignored:
+        out.append(
+            f"ignored {len(summary.ignored)} (OS or sync junk): {', '.join(summary.ignored)}"
+        )
+    out += [
+        f"skipped {reason}" for reason in summary.skipped_paths if not isinstance(reason, Ignored)
+    ]
+    out += [
+        file_line(info, outcome) for info, outcome in summary.files if outcome.status == "failed"
+    ]
+    return out
+
+
 def lines(summary: RunSummary) -> list[str]:
     """The run summary a person reads at the end of a run."""
-    out = [
+    said = rules_said(summary)
+    return [
         f"run {summary.run_id}: {summary.status}",
         f"  files: {len(summary.files) + summary.seen_before} seen, "
         f"{summary.count('loaded')} loaded, "
@@ -53,56 +94,43 @@ def lines(summary: RunSummary) -> list[str]:
         f"{summary.count('failed')} failed",
         f"  sets: {summary.total('loaded')} new, {summary.total('revised')} revised, "
         f"{summary.total('rejected')} rejected",
+        *([f"  {said}"] if said else []),
+        *(f"  {note}" for note in notes(summary)),
     ]
-    if summary.rules_ran:
-        counts = ", ".join(f"{n} {action}" for action, n in flag_counts(summary).items())
-        out.append(f"  flags as of {summary.as_of}: {counts or 'none'}")
-    elif summary.as_of is not None:
-        out.append("  flags: unchanged (the sets, config and rules are as they last saw them)")
-    if summary.lake_snapshot is not None:
-        out.append(f"  lake: at snapshot {summary.lake_snapshot} (repflow sql --at <id> reads one)")
-    out += [f"  not read (no known format): {member}" for member in summary.unknown]
-    out += [
-        f"  read as {outcome.decoded_as}, not UTF-8: {info.path} (check its accents)"
-        for info, outcome in summary.files
-        if outcome.decoded_as
-    ]
-    if summary.ignored:
-        names = ", ".join(summary.ignored)
-        out.append(f"  ignored {len(summary.ignored)} (OS or sync junk): {names}")
-    out += [
-        f"  skipped {reason}" for reason in summary.skipped_paths if not isinstance(reason, Ignored)
-    ]
-    out += [
-        f"  {file_line(info, outcome)}"
-        for info, outcome in summary.files
-        if outcome.status == "failed"
-    ]
-    return out
 
 
 def markdown(summary: RunSummary) -> str:
-    rows = "\n".join(f"| {file_line(i, o)} |" for i, o in summary.files) or "| nothing new |"
-    flags = "\n".join(f"| {action} | {n} |" for action, n in flag_counts(summary).items())
+    """The run's Prefect artifact: the same facts as `lines`, as markdown."""
+    said = rules_said(summary)
+    counts = flag_counts(summary)
+    flags = "\n".join(f"| {action} | {n} |" for action, n in counts.items())
+    rows = "\n".join(f"| {cell(file_line(i, o))} |" for i, o in summary.files)
     return (
-        f"# repflow run {summary.run_id}\n\n"
-        f"**Status:** {summary.status}\n\n"
+        f"# repflow run {summary.run_id}: {summary.status}\n\n"
         f"| files seen | loaded | duplicate | failed | sets new | revised | rejected |\n"
         f"|---|---|---|---|---|---|---|\n"
         f"| {len(summary.files) + summary.seen_before} | {summary.count('loaded')} "
         f"| {summary.count('duplicate') + summary.seen_before} | {summary.count('failed')} "
         f"| {summary.total('loaded')} | {summary.total('revised')} "
         f"| {summary.total('rejected')} |\n\n"
-        f"## Flags by action (as of {summary.as_of})\n\n| action | flags |\n|---|---|\n"
-        f"{flags or '| (rules not re-run) | |'}\n\n"
-        f"## Files\n\n| file |\n|---|\n{rows}\n"
-        + "".join(f"\n**Not read** (no known format): {member}\n" for member in summary.unknown)
-        + (
-            f"\n**Ignored** (OS or sync junk): {', '.join(summary.ignored)}\n"
-            if summary.ignored
-            else ""
-        )
+        + (f"## Flags\n\n{said[0].upper()}{said[1:]}.\n\n" if said else "")
+        + (f"| action | flags |\n|---|---|\n{flags}\n\n" if counts else "")
+        + "## Files\n\n"
+        + (f"| file |\n|---|\n{rows}\n" if rows else "Nothing new in the inbox.\n")
+        + "".join(f"\n- {cell(note)}" for note in notes(summary))
+        + ("\n" if notes(summary) else "")
     )
+
+
+def failed_markdown(error: BaseException) -> str:
+    """The artifact of a run that stopped on an error (the lock held, a full disk), which has
+    no summary to show: what stopped it."""
+    return f"# repflow run failed\n\nThe run stopped: {cell(f'{type(error).__name__}: {error}')}\n"
+
+
+def cell(text: str) -> str:
+    """Text safe in a markdown table cell or list item: no line breaks, pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def file_rows(summary: RunSummary) -> list[dict[str, object]]:

@@ -1,24 +1,24 @@
-"""Charts of one athlete's exercise over time, drawn with matplotlib as inline SVG.
+"""Charts of one athlete's exercise over time, written directly as small inline SVG.
 
 Three panels share the date axis: top load (in the athlete's unit, with the e1RM beside it),
 reps per working set, and working sets. Each session that produced a flag gets a marker in the
 flag's colour on every panel, and the load panel spells out each raise_load, deload and resume
 and the latest flag. A session that set a record (a new best estimated 1RM) gets a star.
+
+Written by hand rather than with matplotlib: a matplotlib chart is at least 21 KB of SVG and
+0.2 s to draw, so 265 charts made a page over 5 MB and most of a minute; this one is a few KB
+and about a millisecond.
 """
 
 from __future__ import annotations
 
-import io
-import re
-from collections.abc import Sequence
-from datetime import date
-from typing import Any
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from html import escape
 
-import matplotlib as mpl
-import matplotlib.dates as mdates
 import polars as pl
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from rules.reasons import prescription
 from schemas.set_row import LB_TO_KG
@@ -36,177 +36,344 @@ RECORD_COLOUR = "#d4ac0d"
 # The flags the load panel names wherever they are: a change of load, up or down.
 SPELLED_OUT = ("raise_load", "deload", "resume")
 LINE = "#1f2d3d"
+DOTS = "#aab7c4"
 BAR = "#8796a5"  # the working-sets bars; the page uses the colour nowhere else
+GRID = "#e5e8eb"
+AXIS = "#9aa5b1"
+MUTED = "#5d6d7e"
 PANELS = ("load", "reps", "sets")
-STYLE: dict[Any, Any] = {
-    # Text stays text, drawn in a local sans-serif font: nothing to fetch, and a chart is half
-    # the bytes and time of one with every glyph as a path.
-    "svg.fonttype": "none",
-    # Fixed ids and no date stamp: the same data gives the same bytes.
-    "svg.hashsalt": "repflow",
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.color": "#e5e8eb",
-    "grid.linewidth": 0.8,
-    "axes.edgecolor": "#9aa5b1",
-    "axes.titlesize": 9,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    # A fixed title height: placed automatically, each title measures the axis below it on
-    # every draw, a quarter of a chart's time.
-    "axes.titley": 1.0,
-    "axes.titlepad": 4.0,
-}
+
+WIDTH, HEIGHT = 520, 400
+LEFT, RIGHT = 40, 512  # the plotting area's x range
+# (top, bottom) of each panel's plotting area; the title sits just above the top.
+BANDS = {"load": (22.0, 160.0), "reps": (192.0, 284.0), "sets": (316.0, 372.0)}
+LABEL_GAP = 90.0  # pixels kept between two spelled-out flags' labels
 
 
-def exercise_chart(sessions: pl.DataFrame, chart_id: str) -> str:
-    """SVG of one athlete × exercise: `sessions` are its v_exercise_progress rows, in order.
+@dataclass(frozen=True)
+class Axis:
+    """A linear scale from data values onto a pixel range (y grows downwards)."""
+
+    low: float
+    high: float
+    top: float
+    bottom: float
+
+    def __call__(self, value: float) -> float:
+        return self.bottom - (value - self.low) / (self.high - self.low) * (self.bottom - self.top)
+
+
+@dataclass(frozen=True)
+class History:
+    """One athlete × exercise over time, as plain lists with an item per session, in order."""
+
+    athlete_id: str
+    exercise_id: str
+    unit: str  # the unit the athlete logs it in most
+    days: list[date]
+    top_load_kg: list[float]
+    e1rm_kg: list[float | None]
+    reps_per_set: list[list[int]]
+    working_sets: list[int]
+    flag_action: list[str | None]  # the progression flag the session produced
+    flag_next: list[str | None]  # that flag's next prescription, as `3×8 @ 135 lb`
+    record: list[bool]  # the session set a record
+
+
+def histories(progress: pl.DataFrame) -> list[History]:
+    """A History per athlete × exercise of `progress` (v_exercise_progress rows in order, with
+    `record`), in the same order. The few frame operations run once for all of them: a polars
+    step costs milliseconds on a busy machine, a chart's Python none."""
+    if progress.height == 0:
+        return []
+    pair = ["athlete_id", "exercise_id"]
+    units = progress.group_by(pair).agg(
+        unit=pl.col("load_unit").drop_nulls().mode().sort().first().fill_null("kg")
+    )
+    rows = progress.join(units, on=pair, how="left", maintain_order="left").with_columns(
+        flag_next=prescription(
+            pl.col("flag_next_sets"), pl.col("flag_next_reps"), pl.col("flag_next_load_kg")
+        ),
+    )
+    return [
+        History(
+            athlete_id=frame["athlete_id"][0],
+            exercise_id=frame["exercise_id"][0],
+            unit=frame["unit"][0],
+            days=frame["session_date"].to_list(),
+            top_load_kg=frame["top_load_kg"].to_list(),
+            e1rm_kg=frame["e1rm_kg"].to_list(),
+            reps_per_set=frame["reps_per_set"].to_list(),
+            working_sets=frame["working_sets"].to_list(),
+            flag_action=frame["flag_action"].to_list(),
+            flag_next=frame["flag_next"].to_list(),
+            record=frame["record"].to_list(),
+        )
+        for frame in rows.partition_by(pair, maintain_order=True)
+    ]
+
+
+def exercise_chart(history: History, chart_id: str, assisted: bool = False) -> str:
+    """SVG of one athlete × exercise. `assisted`: the load is help, so the panel says less is
+    better and no e1RM is drawn.
 
     `chart_id` makes the SVG's element ids unique, so many charts can share one page."""
-    # A bare Figure, not pyplot: no global state, no GUI backend, nothing to close.
-    with mpl.rc_context(STYLE):
-        figure = _draw(sessions)
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return _unique_ids(_strip_prolog(buffer.getvalue()), chart_id)
-
-
-def _draw(sessions: pl.DataFrame) -> Figure:
-    unit = str(sessions["load_unit"].drop_nulls().mode().sort().first() or "kg")
+    unit = history.unit
     factor = 1 / LB_TO_KG if unit == "lb" else 1.0
-    days: list[date] = sessions["session_date"].to_list()
-    x = list(mdates.date2num(days))
-    load = [kg * factor for kg in sessions["top_load_kg"].to_list()]
-    e1rm = [None if kg is None else kg * factor for kg in sessions["e1rm_kg"].to_list()]
-    reps: list[list[int]] = sessions["reps_per_set"].to_list()
+    days = history.days
+    load = [kg * factor for kg in history.top_load_kg]
+    e1rm = [None if kg is None else kg * factor for kg in history.e1rm_kg]
+    reps = history.reps_per_set
     fewest = [min(per_set) for per_set in reps]
-    sets: list[int] = sessions["working_sets"].to_list()
+    sets = history.working_sets
 
-    figure = Figure(figsize=(6.6, 5.2))
-    # Fixed margins: constrained layout would cost most of the drawing time.
-    figure.subplots_adjust(left=0.09, right=0.98, top=0.95, bottom=0.07, hspace=0.45)
-    load_ax, reps_ax, sets_ax = figure.subplots(3, 1, sharex=True, height_ratios=[1.4, 1, 0.8])
+    pad = max(3.0, (days[-1] - days[0]).days * 0.03)  # one session alone still gets a week
+    first, last = days[0] - timedelta(days=pad), days[-1] + timedelta(days=pad)
+    span = (last - first).days
 
-    # The group ids (gid) name the plotted series in the SVG, so tests can find them.
-    load_ax.plot(x, load, color=LINE, marker="o", markersize=3, linewidth=1.6, gid="load-line")
-    if max(load) > 0:
-        load_ax.plot(x, e1rm, color=LINE, linestyle=":", linewidth=1.2)
-        load_ax.set_title(f"Top load, {unit} (dotted: estimated 1RM, Epley)")
-        load_ax.set_ylim(0, max(v or 0 for v in load + e1rm) * 1.3)
+    def x(day: date) -> float:
+        return LEFT + (day - first).days / span * (RIGHT - LEFT)
+
+    xs = [x(day) for day in days]
+    lifted = max(load) > 0
+    load_axis = _axis("load", max(v or 0.0 for v in [*load, *e1rm]) * 1.25 if lifted else 1.0)
+    reps_axis = _axis("reps", max(max(per_set) for per_set in reps) * 1.15 + 1)
+    sets_axis = _axis("sets", max(sets) + 0.5)
+    ticks = date_ticks(first, last)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
+        f'font-family="system-ui,sans-serif" font-size="11" fill="{LINE}">',
+        f'<defs><path id="{chart_id}-diamond" d="M0-5L5 0 0 5-5 0Z" stroke="#fff" '
+        f'stroke-width=".7"/><path id="{chart_id}-star" d="{_star()}" stroke="{LINE}" '
+        f'stroke-width=".5" fill="{RECORD_COLOUR}"/></defs>',
+    ]
+    if assisted:
+        load_title = f"Assistance, {unit} (less is progress)"
+    elif lifted:
+        load_title = f"Top load, {unit} (dotted: estimated 1RM, Epley)"
     else:
-        load_ax.set_title("Top load: bodyweight only")
-        load_ax.set_ylim(-1, 10)
+        load_title = "Top load: bodyweight only"
+    titles = (load_title, "Reps per working set (line: the fewest)", "Working sets")
+    grid = [x(day) for day, _ in ticks]
+    for panel, axis, title in zip(PANELS, (load_axis, reps_axis, sets_axis), titles, strict=True):
+        out.append(_frame(panel, axis, title, grid, numbered=lifted or panel != "load"))
+    out.append(_date_labels([(x(day), text) for day, text in ticks]))
 
-    reps_ax.scatter(
-        [at for at, per_set in zip(x, reps, strict=True) for _ in per_set],
-        [value for per_set in reps for value in per_set],
-        s=10,
-        color="#aab7c4",
-        zorder=2,
+    if lifted and not assisted:
+        dotted = [(at, load_axis(v)) for at, v in zip(xs, e1rm, strict=True) if v is not None]
+        out.append(
+            f'<path d="{_polyline(dotted)}" fill="none" stroke="{LINE}" stroke-width="1.2" '
+            'stroke-dasharray="1.5 2.5"/>'
+        )
+    load_y = [load_axis(v) for v in load]
+    out.append(
+        f'<g id="{chart_id}-load-line"><path d="{_polyline(list(zip(xs, load_y, strict=True)))}" '
+        f'fill="none" stroke="{LINE}" stroke-width="1.6"/>'
+        f'<path d="{_dots(zip(xs, load_y, strict=True))}" stroke="{LINE}" stroke-width="4.5" '
+        'stroke-linecap="round"/></g>'
     )
-    reps_ax.plot(x, fewest, color=LINE, linewidth=1.6, gid="reps-line")
-    reps_ax.set_title("Reps per working set (line: the fewest)")
-    reps_ax.set_ylim(0, max(max(per_set) for per_set in reps) * 1.25 + 1)
-    reps_ax.yaxis.get_major_locator().set_params(integer=True)
-
-    sets_ax.bar(x, sets, width=0.8, color=BAR)
-    sets_ax.set_title("Working sets")
-    sets_ax.set_ylim(0, max(sets) + 1)
-    sets_ax.yaxis.get_major_locator().set_params(integer=True)
-
-    _mark_flags(sessions, x, (load, fewest, sets), (load_ax, reps_ax, sets_ax))
-    _mark_records(sessions, x, load, load_ax)
-    # At least a week on the axis: one session alone would otherwise span it, in hours.
-    pad = max(3.0, (x[-1] - x[0]) * 0.03)
-    sets_ax.set_xlim(x[0] - pad, x[-1] + pad)
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
-    sets_ax.xaxis.set_major_locator(locator)
-    sets_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    return figure
+    every_set = [(at, reps_axis(r)) for at, per_set in zip(xs, reps, strict=True) for r in per_set]
+    out.append(
+        f'<path d="{_dots(every_set)}" stroke="{DOTS}" stroke-width="3.5" stroke-linecap="round"/>'
+    )
+    fewest_y = [reps_axis(r) for r in fewest]
+    out.append(
+        f'<g id="{chart_id}-reps-line"><path d="{_polyline(list(zip(xs, fewest_y, strict=True)))}" '
+        f'fill="none" stroke="{LINE}" stroke-width="1.6"/></g>'
+    )
+    out.append(_bars(xs, sets, sets_axis, span))
+    sets_y = [sets_axis(n) for n in sets]
+    out += _flags(history.flag_action, chart_id, xs, (load_y, fewest_y, sets_y))
+    out += _records(history.record, chart_id, xs, load_y)
+    out += _labels(history, xs, load_y)
+    out.append("</svg>")
+    return "".join(out)
 
 
-def _mark_flags(
-    sessions: pl.DataFrame,
-    x: list[float],
-    values: tuple[Sequence[float], Sequence[float], Sequence[float]],
-    axes: tuple[Axes, Axes, Axes],
-) -> None:
-    """A diamond in the flag's colour on each panel at every session that produced a flag. The
-    load panel also spells out each change of load and the latest flag, with the next
-    prescription: naming every flag would bury the lines."""
-    actions: list[str | None] = sessions["flag_action"].to_list()
+def _axis(panel: str, highest: float) -> Axis:
+    top, bottom = BANDS[panel]
+    step = _step(highest, whole=panel != "load")
+    return Axis(0.0, step * math.ceil(highest / step - 1e-9), top, bottom)
+
+
+def _step(highest: float, whole: bool) -> float:
+    """A nice step (1, 2, 2.5 or 5 × 10^k; `whole`: at least 1) with at most five of them to
+    `highest`."""
+    magnitude = 10 ** math.floor(math.log10(highest / 5)) if highest > 0 else 1.0
+    nice = (1, 2, 5) if whole and magnitude >= 1 else (1, 2, 2.5, 5)
+    step = next((n * magnitude for n in nice if highest / (n * magnitude) <= 5), 10 * magnitude)
+    return max(step, 1.0) if whole else step
+
+
+def _frame(panel: str, axis: Axis, title: str, tick_xs: Sequence[float], numbered: bool) -> str:
+    """A panel's title, grid, value labels and base line."""
+    parts = [
+        f'<text x="{LEFT - 34}" y="{_n(axis.top - 8)}" font-weight="bold">{escape(title)}</text>'
+    ]
+    grid = "".join(f"M{_n(at)} {_n(axis.top)}V{_n(axis.bottom)}" for at in tick_xs)
+    if numbered:
+        step = _step(axis.high, whole=panel != "load")
+        values = [step * k for k in range(round(axis.high / step) + 1)]
+        grid += "".join(f"M{LEFT} {_n(axis(v))}H{RIGHT}" for v in values[1:])
+        parts += [
+            f'<text x="{LEFT - 5}" y="{_n(axis(v) + 3.5)}" text-anchor="end" fill="{MUTED}">'
+            f"{v:g}</text>"
+            for v in values
+        ]
+    parts.insert(0, f'<path d="{grid}" stroke="{GRID}" stroke-width=".8"/>')
+    parts.append(f'<path d="M{LEFT} {_n(axis.bottom)}H{RIGHT}" stroke="{AXIS}" stroke-width=".8"/>')
+    return "".join(parts)
+
+
+def _date_labels(ticks: Sequence[tuple[float, str]]) -> str:
+    """Each tick's date under it; one close to the right edge ends there, so it is not cut."""
+    bottom = BANDS["sets"][1]
+    return "".join(
+        f'<text x="{_n(at)}" y="{_n(bottom + 14)}" '
+        f'text-anchor="{"end" if at > WIDTH - 24 else "middle"}" fill="{MUTED}">'
+        f"{escape(text)}</text>"
+        for at, text in ticks
+    )
+
+
+# Steps between date ticks: days (1, 2; weekly ones from a Monday), then months.
+DAY_STEPS = (1, 2, 7, 14)
+MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)
+MAX_TICKS = 7
+
+
+def date_ticks(first: date, last: date) -> list[tuple[date, str]]:
+    """Dates between `first` and `last` at the smallest round step that gives at most MAX_TICKS,
+    each with its label: `Mar 5`; `Mar`, naming the year at January and at the first tick;
+    `2024` for steps of a year or more."""
+    for days in DAY_STEPS:
+        start = first + timedelta(days=-first.weekday() % 7 if days >= 7 else 0)
+        ticks = [start + timedelta(days=days * k) for k in range((last - start).days // days + 1)]
+        if len(ticks) <= MAX_TICKS:
+            return [(tick, f"{tick:%b} {tick.day}") for tick in ticks]
+    for months in MONTH_STEPS:
+        ticks = _month_ticks(first, last, months)
+        if len(ticks) <= MAX_TICKS:
+            if months >= 12:
+                return [(tick, str(tick.year)) for tick in ticks]
+            return [
+                (tick, f"{tick:%b %Y}" if tick.month == 1 or n == 0 else f"{tick:%b}")
+                for n, tick in enumerate(ticks)
+            ]
+    return []
+
+
+def _month_ticks(first: date, last: date, months: int) -> list[date]:
+    """First days of months between `first` and `last` whose month count since year 0 is a
+    multiple of `months` (so a step of 12 falls on January, of 60 on years ending in 0 or 5)."""
+    index = -(-(first.year * 12 + first.month - 1) // months) * months  # a whole step, not before
+    ticks = []
+    while (tick := date(index // 12, index % 12 + 1, 1)) <= last:
+        if tick >= first:
+            ticks.append(tick)
+        index += months
+    return ticks
+
+
+def _bars(xs: Sequence[float], sets: Sequence[int], axis: Axis, span_days: int) -> str:
+    """One bar a session: most of a day wide, at least 2 pixels (a hairline barely shows; close
+    sessions then overlap, and read as a denser block) and at most 8."""
+    width = min(8.0, max(2.0, (RIGHT - LEFT) / max(span_days, 1) * 0.8))
+    bars = "".join(
+        f"M{_n(at - width / 2)} {_n(axis.bottom)}V{_n(axis(n))}h{_n(width)}V{_n(axis.bottom)}z"
+        for at, n in zip(xs, sets, strict=True)
+    )
+    return f'<path d="{bars}" fill="{BAR}"/>'
+
+
+def _flags(
+    actions: Sequence[str | None],
+    chart_id: str,
+    xs: Sequence[float],
+    ys: tuple[Sequence[float], Sequence[float], Sequence[float]],
+) -> list[str]:
+    """A diamond in the flag's colour on each panel at every session that produced a flag."""
+    groups = []
     for action in sorted({a for a in actions if a is not None}):
         at = [i for i, a in enumerate(actions) if a == action]
         colour = ACTION_COLOURS.get(action, LINE)
-        for ax, panel, series in zip(axes, PANELS, values, strict=True):
-            ax.scatter(
-                [x[i] for i in at],
-                [series[i] for i in at],
-                marker="D",
-                s=36,
-                color=colour,
-                edgecolors="white",
-                linewidths=0.6,
-                zorder=4,
-                gid=f"flags-{action}-{panel}",
+        for panel, series in zip(PANELS, ys, strict=True):
+            marks = "".join(
+                f'<use xlink:href="#{chart_id}-diamond" x="{_n(xs[i])}" y="{_n(series[i])}"/>'
+                for i in at
             )
-    prescriptions = _prescriptions(sessions)
-    flagged = [i for i, a in enumerate(actions) if a is not None]
-    span = (x[-1] - x[0]) or 1.0
-    for index in flagged:
-        action = str(actions[index])
-        if action not in SPELLED_OUT and index != flagged[-1]:
-            continue
-        near_end = x[index] - x[0] > 0.75 * span  # keep the text inside the chart
-        axes[0].annotate(
-            f"{action.replace('_', ' ')}\n→ {prescriptions[index]}",
-            (x[index], values[0][index]),
-            xytext=(4 if near_end else 0, 12),
-            textcoords="offset points",
-            ha="right" if near_end else "center",
-            fontsize=7.5,
-            color=ACTION_COLOURS.get(action, LINE),
-            fontweight="bold",
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.7},
-            zorder=5,
-        )
+            groups.append(f'<g id="{chart_id}-flags-{action}-{panel}" fill="{colour}">{marks}</g>')
+    return groups
 
 
-def _mark_records(sessions: pl.DataFrame, x: list[float], load: list[float], ax: Axes) -> None:
+def _records(
+    records: Sequence[bool], chart_id: str, xs: Sequence[float], load_y: Sequence[float]
+) -> list[str]:
     """A star above the load of every session that set a record."""
-    at = [i for i, record in enumerate(sessions["record"].to_list()) if record]
-    if at:
-        ax.scatter(
-            [x[i] for i in at],
-            [load[i] for i in at],
-            marker="*",
-            s=110,
-            color=RECORD_COLOUR,
-            edgecolors=LINE,
-            linewidths=0.5,
-            zorder=6,
-            gid="records-load",
-        )
-
-
-def _prescriptions(sessions: pl.DataFrame) -> list[str]:
-    """The next prescription of each flag, as `3×10 @ 42.5 kg`, in the athlete's unit."""
-    text = prescription(
-        pl.col("flag_next_sets"), pl.col("flag_next_reps"), pl.col("flag_next_load_kg")
+    at = [i for i, record in enumerate(records) if record]
+    if not at:
+        return []
+    stars = "".join(
+        f'<use xlink:href="#{chart_id}-star" x="{_n(xs[i])}" y="{_n(load_y[i])}"/>' for i in at
     )
-    return sessions.select(text.alias("rx"))["rx"].to_list()
+    return [f'<g id="{chart_id}-records-load">{stars}</g>']
 
 
-def _strip_prolog(svg: str) -> str:
-    """Drop the XML declaration and DOCTYPE, which do not belong inside HTML."""
-    return svg[svg.index("<svg") :]
+def _labels(history: History, xs: Sequence[float], load_y: Sequence[float]) -> list[str]:
+    """The load panel names each change of load (raise_load, deload, resume) and the latest
+    flag, with its next prescription. Newest first, a label is left out where it would run into
+    one already placed: naming every flag would bury the lines."""
+    actions, rx = history.flag_action, history.flag_next
+    flagged = [i for i, a in enumerate(actions) if a is not None]
+    if not flagged:
+        return []
+    placed: list[float] = []
+    labels = []
+    for i in reversed(flagged):
+        action = str(actions[i])
+        if i != flagged[-1] and (
+            action not in SPELLED_OUT or any(abs(xs[i] - at) < LABEL_GAP for at in placed)
+        ):
+            continue
+        placed.append(xs[i])
+        anchor, dx = "middle", 0.0
+        if xs[i] > RIGHT - LABEL_GAP / 2:
+            anchor, dx = "end", 4.0
+        elif xs[i] < LEFT + LABEL_GAP / 2:
+            anchor, dx = "start", -4.0
+        top = max(load_y[i] - 26, BANDS["load"][0] + 2)
+        labels.append(
+            f'<text x="{_n(xs[i] + dx)}" y="{_n(top)}" text-anchor="{anchor}" font-size="9.5" '
+            f'font-weight="bold" fill="{ACTION_COLOURS.get(action, LINE)}" stroke="#fff" '
+            f'stroke-width="3" paint-order="stroke">{escape(action.replace("_", " "))}'
+            f'<tspan x="{_n(xs[i] + dx)}" dy="11">→ {escape(str(rx[i]))}</tspan></text>'
+        )
+    return labels
 
 
-def _unique_ids(svg: str, prefix: str) -> str:
-    """Prefix every id and reference, so clip paths and glyphs of one chart never resolve to
-    another chart's on the same page."""
-    svg = re.sub(r'id="([^"]+)"', rf'id="{prefix}-\1"', svg)
-    svg = re.sub(r'(xlink:href|href)="#([^"]+)"', rf'\1="#{prefix}-\2"', svg)
-    return re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
+def _polyline(points: Sequence[tuple[float, float]]) -> str:
+    """`M x y L x y …`: one point a command, so the SVG says how many points a line has."""
+    return "".join(
+        f"{'M' if n == 0 else 'L'}{_n(px)} {_n(py)}" for n, (px, py) in enumerate(points)
+    )
+
+
+def _dots(points: Iterable[tuple[float, float]]) -> str:
+    """Zero-length strokes: with round caps, a dot at each point, in one path."""
+    return "".join(f"M{_n(px)} {_n(py)}h0" for px, py in points)
+
+
+def _star() -> str:
+    corners = []
+    for k in range(10):
+        radius = 7.0 if k % 2 == 0 else 3.0
+        angle = math.pi / 2 + k * math.pi / 5
+        corners.append(f"{_n(radius * math.cos(angle))} {_n(-radius * math.sin(angle))}")
+    return "M" + "L".join(corners) + "Z"
+
+
+def _n(value: float) -> str:
+    """A coordinate to a tenth of a pixel, without trailing zeros: 12, 12.5, -3.2."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text

@@ -158,13 +158,19 @@ def load_config(catalog: bool = False, **flags: Any) -> Config:
         return loaded
 
 
-def prepare_prefect(config: Config) -> None:
-    """Prefect keeps its state beside the warehouse, and says only what matters."""
+def prepare_prefect(config: Config, console_level: str = "WARNING") -> None:
+    """Prefect keeps its state beside the warehouse, and says only what matters: on the
+    console, `console_level` and above of the flow's log (INFO for a service's journal)."""
     home = Path(
         os.environ.setdefault("PREFECT_HOME", str(config.settings.db.resolve().parent / ".prefect"))
     )
     home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The flow's own log (each file, the summary) goes to Prefect at INFO, where
+    # `prefect flow-run logs` and the UI show it; `repflow run` prints its own lines, so its
+    # console shows warnings only.
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", console_level)
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

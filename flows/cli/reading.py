@@ -10,7 +10,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from flows import progress
+from flows import progress, runs
 from flows.cli.common import (
     AthleteOpt,
     ConfigOpt,
@@ -22,6 +22,7 @@ from flows.cli.common import (
     clean_errors,
     err,
     fail,
+    load_config,
     out,
     print_frame,
     read_frame,
@@ -157,16 +158,20 @@ def report(
     config: ConfigOpt = None,
     warehouse: WarehouseOpt = None,
 ) -> None:
-    """Write the offline HTML report (charts, current flags, data quality) from the snapshot."""
-    from report import SnapshotOutdated, UnknownAthlete, write_report  # loads matplotlib
+    """Write the offline HTML report (what to change next session, charts, data quality)."""
+    from report import SnapshotOutdated, UnknownAthlete, write_report
 
+    loaded = load_config(db=db, config=config, warehouse=warehouse)
     snapshot = analyst_target(db, config, warehouse)
+    today = runs.today(loaded.settings.timezone)
     with clean_errors(), progress.charts(err) as drawn:
         try:
-            written = write_report(snapshot, out_dir, athlete, drawn)
+            written = write_report(snapshot, out_dir, loaded.programs, today, athlete, drawn)
         except UnknownAthlete as exc:
             raise fail(str(exc), 2) from None
         except SnapshotOutdated as exc:
             raise fail(str(exc), 1) from None
     athletes = "1 athlete" if written.athletes == 1 else f"{written.athletes} athletes"
-    out.print(f"wrote {written.path} ({athletes}, {written.charts} charts)", markup=False)
+    charts = "1 chart" if written.charts == 1 else f"{written.charts} charts"
+    size = f"{written.bytes / 1_000_000:.1f} MB"
+    out.print(f"wrote {written.path} ({athletes}, {charts}, {size})", markup=False)

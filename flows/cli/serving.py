@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -25,6 +26,7 @@ from flows.cli.common import (
     prepare_prefect,
 )
 from flows.config import config_dir
+from flows.deployment import DEPLOYMENT, prefect_yaml
 from flows.server import LocalServer, healthy
 from schemas.config_files import ConfigError
 from warehouse.lake import redact
@@ -68,7 +70,7 @@ def serve(
     loaded = load_config(catalog=True, **flags)
     settings_file = config_dir(config) / "repflow.toml"
     with clean_errors():  # an unwritable folder for Prefect's state is one line, not a traceback
-        prepare_prefect(loaded)
+        prepare_prefect(loaded, console_level="INFO")  # the runs' lines in the journal
     _stop_requested.clear()
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGINT, _stop_on_signal)  # Ctrl-C: the same stop, flagged the same way
@@ -93,7 +95,7 @@ def serve(
                 stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api_url}))
                 err.print(f"repflow: started a Prefect server, log {server.log_path}", markup=False)
             out.print(
-                f"serving deployment nightly/{serving.DEPLOYMENT} on cron {schedule.cron!r} "
+                f"serving deployment nightly/{DEPLOYMENT} on cron {schedule.cron!r} "
                 f"({schedule.timezone}) against {api_url}; stop with Ctrl-C or SIGTERM",
                 markup=False,
             )
@@ -114,3 +116,25 @@ def serve(
         raise fail(server.error, 1)
     if served:
         out.print("stopped serving; the schedule stays active", markup=False)
+
+
+@app.command("prefect-yaml")
+def write_prefect_yaml(
+    config: ConfigOpt = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to this file (prefect.yaml) instead of stdout."),
+    ] = None,
+) -> None:
+    """Write prefect.yaml for a work pool, its schedule from [schedule] in repflow.toml."""
+    loaded = load_config(config=config)
+    settings_file = config_dir(config) / "repflow.toml"
+    with suppress(ValueError):  # shown relative to here when it is below here
+        settings_file = settings_file.resolve().relative_to(Path.cwd().resolve())
+    text = prefect_yaml(loaded, str(settings_file))
+    if out_file is None:
+        sys.stdout.write(text)
+        return
+    with clean_errors():
+        out_file.write_text(text, encoding="utf-8")
+    out.print(f"wrote {out_file} (cron {loaded.settings.schedule.cron!r})", markup=False)

@@ -7,11 +7,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, NoReturn
@@ -105,12 +107,15 @@ def _open_shell(where: Warehouse, at: int | datetime | None) -> NoReturn:
         how = f"in any DuckDB client: {_attach_sql(redact(where.spec), at)}"
     else:
         how = f"(the snapshot is {where})"
-    shell = shutil.which("duckdb")
+    # On PATH, or beside this Python: where the hint's pip puts it.
+    beside = str(Path(sys.executable).parent)
+    shell = shutil.which("duckdb") or shutil.which("duckdb", path=beside)
     if shell is None:
+        pip = Path(beside) / "pip"
         raise fail(
-            "no duckdb shell on PATH: install the DuckDB CLI "
-            "(https://duckdb.org/docs/installation), or run one query with "
-            f'repflow sql "SELECT ..." {how}',
+            "no duckdb shell on PATH: install the DuckDB CLI of repflow's DuckDB with "
+            f"`{pip if pip.exists() else 'pip'} install duckdb-cli=={version('duckdb')}`, "
+            f'or run one query with repflow sql "SELECT ..." {how}',
             2,
         )
     if not isinstance(where, Lake):

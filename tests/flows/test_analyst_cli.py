@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -55,6 +56,8 @@ def test_sql_without_a_query_or_a_duckdb_shell_says_how_and_exits_2(
     message = result.stderr.strip()
     assert "\n" not in message
     assert "no duckdb shell on PATH" in message and 'repflow sql "SELECT' in message
+    pip = Path(sys.executable).with_name("pip")  # this virtualenv's, where repflow looks next
+    assert f"`{pip} install duckdb-cli=={duckdb.__version__}`" in message
 
 
 def test_sql_shell_before_any_run_says_so_and_does_not_start_the_shell(tmp_path: Path) -> None:

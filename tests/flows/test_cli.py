@@ -30,6 +30,33 @@ def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def flow_run_logs(prefect_home: Path) -> list[tuple[int, str]]:
+    """(level, message) of the last flow run's log in that Prefect home, read as
+    `prefect flow-run logs` reads them (from its database, in Prefect's ephemeral mode)."""
+    script = (
+        "from prefect import get_client\n"
+        "from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId\n"
+        "from prefect.client.schemas.sorting import FlowRunSort\n"
+        "with get_client(sync_client=True) as client:\n"
+        "    (run,) = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)\n"
+        "    ids = LogFilterFlowRunId(any_=[run.id])\n"
+        "    for log in client.read_logs(LogFilter(flow_run_id=ids)):\n"
+        "        print('LOG', log.level, log.message.replace(chr(10), ' '))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(prefect_home),
+        PREFECT_LOGGING_LEVEL="WARNING",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+    )
+    read = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert read.returncode == 0, read.stderr[-2000:]
+    rows = [line.split(" ", 2) for line in read.stdout.splitlines() if line.startswith("LOG ")]
+    return [(int(level), message) for _, level, message in rows]
+
+
 @pytest.mark.slow
 def test_run_end_to_end_flags_in_v_current_flags(workspace: Workspace) -> None:
     workspace.write("a7/machine.csv", csv_text(*ROWS))
@@ -41,6 +68,12 @@ def test_run_end_to_end_flags_in_v_current_flags(workspace: Workspace) -> None:
     assert "a7/machine.csv (canonical_csv): 6 new [" in first.stderr  # the flow's progress lines
     assert " INFO " not in first.stdout + first.stderr  # Prefect stays quiet
     assert (workspace.root / "wh" / ".prefect").is_dir()  # Prefect's state beside the warehouse
+    # ... and the flow run's log in Prefect has each file and the summary, at INFO.
+    logged = flow_run_logs(workspace.root / "wh" / ".prefect")
+    run_line = first.stdout.splitlines()[0]  # `run <id>: succeeded`
+    assert (20, run_line) in logged
+    assert any(level == 20 and "a7/machine.csv (canonical_csv): 6 new" in m for level, m in logged)
+    assert (20, "  flags as of 2026-11-20: 1 raise_load") in logged
     snapshot = workspace.root / "wh" / "analytics.duckdb"
     assert workspace.query(
         "SELECT athlete_id, exercise_id, action, next_sets, next_reps, next_load_kg, evidence "

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 
 import pytest
 from prefect.artifacts import Artifact
 
-from tests.conftest import Workspace, csv_text
+from tests.conftest import ROOT, Workspace, csv_text
 
 pytestmark = pytest.mark.slow
 
@@ -81,3 +83,56 @@ def test_parse_task_does_not_retry_a_bad_file(prefect_harness: None, workspace: 
     result = parse_task.fn(path, "a1", workspace.config())
     assert isinstance(result, str) and "unrecognised format" in result
     assert _retry_on_io is parse_task.retry_condition_fn
+
+
+HOLD_THE_LOCK = """
+import sys
+from pathlib import Path
+from warehouse.lock import run_lock
+with run_lock(Path(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_the_artifact_says_whether_the_rules_ran_and_what_stopped_a_run(
+    prefect_harness: None, workspace: Workspace
+) -> None:
+    from flows.nightly import nightly
+
+    workspace.write("a1/export.csv", csv_text("2026-11-16T07:00:00,Squat,5,100,kg,,working"))
+    settings = {"inbox": str(workspace.inbox), "db": str(workspace.db), "lock_timeout_s": 0.2}
+
+    def said() -> str:
+        artifact = Artifact.get("nightly-summary")
+        assert artifact is not None
+        return str(artifact.data)
+
+    # Years later every exercise is dormant: the rules run and flag nothing.
+    ran = nightly(settings=settings, as_of=date(2029, 1, 1))
+    assert ran.rules_ran and ran.flags is not None and ran.flags.height == 0
+    assert f"# repflow run {ran.run_id}: succeeded" in said()
+    assert "Flags as of 2029-01-01: none (the rules ran" in said()
+    assert "(rules not re-run)" not in said()
+
+    again = nightly(settings=settings, as_of=date(2029, 1, 1))  # nothing new, same date
+    assert not again.rules_ran
+    assert f"# repflow run {again.run_id}" in said()
+    assert "Flags: unchanged (the sets, config and rules are as they last saw them)" in said()
+    assert "Nothing new in the inbox." in said()
+
+    # Another process holds the warehouse (the run lock is re-entrant within one process).
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, str(workspace.db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        state = nightly(settings=settings, as_of=date(2029, 1, 2), return_state=True)
+    finally:
+        holder.communicate("")  # closes its stdin: it lets go and ends
+    assert state.is_failed()
+    assert "# repflow run failed" in said() and "WarehouseLocked: another repflow run" in said()

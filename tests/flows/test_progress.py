@@ -144,7 +144,8 @@ def test_the_bar_shows_a_large_file_while_it_is_read_then_lets_it_go() -> None:
 
 def test_the_log_has_a_line_at_each_quarter_of_a_large_file() -> None:
     screen = StringIO()
-    lines = LogLines(Console(file=screen, force_terminal=False, width=200))
+    console = Console(file=screen, force_terminal=False, width=200)
+    lines = LogLines(lambda line: console.print(line, markup=False))
     big = FileInfo(file_id="b", path="a1/big.csv", sha256="0" * 64, bytes=1000, athlete_id="a1")
     for done in (100, 260, 300, 510, 990, 1000):
         lines.reading(big, done)

@@ -59,7 +59,7 @@ def test_every_repflow_command_in_the_runbook_parses() -> None:
 
 
 def test_the_runbook_names_the_real_make_targets_lock_file_and_deployment() -> None:
-    from flows.serve import DEPLOYMENT
+    from flows.deployment import DEPLOYMENT
 
     text = (ROOT / "docs" / "operations.md").read_text()
     makefile = (ROOT / "Makefile").read_text()

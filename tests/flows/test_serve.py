@@ -218,6 +218,9 @@ def test_serve_without_an_api_url_supervises_its_own_server(
     try:
         assert poll("registered deployment", deployment_for(url, workspace), START_S)
         assert (home / "server.log").exists()
+        # The UI reads where the API is from the server: this port, not Prefect's 4200.
+        ui = get(f"http://127.0.0.1:{port}/ui-settings")
+        assert ui is not None and ui["api_url"] == url
     finally:
         code, out = stop(serve, output)
     assert code == 0, out

@@ -69,6 +69,39 @@ def test_the_server_starts_answers_and_stops_with_its_children(tmp_path: Path) -
     assert local.log_path == tmp_path / "home" / "server.log" and local.log_path.exists()
 
 
+def ui_stand_in(root: Path, port: int) -> list[str]:
+    """A stand-in that answers GET /ui-settings as Prefect does, from its environment."""
+    script = (
+        "import json, os, pathlib, sys\n"
+        f"root = pathlib.Path({str(root)!r})\n"
+        "(root / 'api').mkdir(parents=True, exist_ok=True)\n"
+        "(root / 'api' / 'health').write_text('true')\n"
+        "env = os.environ\n"
+        "url = env.get('PREFECT_UI_API_URL') or env.get('PREFECT_SERVER_UI_API_URL')\n"
+        "(root / 'ui-settings').write_text(json.dumps({'api_url': url}))\n"
+        "sys.argv = ['http.server', '--bind', sys.argv[1], '--directory', str(root), sys.argv[2]]\n"
+        "import runpy; runpy.run_module('http.server', run_name='__main__')\n"
+    )
+    return [sys.executable, "-c", script, HOST, str(port)]
+
+
+@pytest.mark.slow  # starts processes
+@pytest.mark.parametrize("own", [None, "https://prefect.example/api"])
+def test_the_ui_is_pointed_at_the_port_the_server_listens_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own: str | None
+) -> None:
+    import httpx
+
+    for name in ("PREFECT_UI_API_URL", "PREFECT_SERVER_UI_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    if own is not None:  # an operator's own address (a reverse proxy) is kept
+        monkeypatch.setenv("PREFECT_UI_API_URL", own)
+    port = free_port()
+    with LocalServer(tmp_path / "home", port, lambda: None, command=ui_stand_in(tmp_path, port)):
+        answer = httpx.get(f"http://{HOST}:{port}/ui-settings", timeout=5).json()
+    assert answer["api_url"] == (own or f"http://{HOST}:{port}/api")
+
+
 @pytest.mark.slow  # starts processes
 def test_a_dead_server_is_restarted_then_given_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -30,8 +30,10 @@ def test_an_outdated_snapshot_is_named_then_replaced_by_the_next_run(
     con.close()
 
     with pytest.raises(SnapshotOutdated, match=f"schema version 3 and this repflow needs {latest}"):
-        write_report(workspace.snapshot, workspace.root / "out")
+        write_report(workspace.snapshot, workspace.root / "out", config.programs, AS_OF)
     again = pipeline.execute(config, [], "run", AS_OF)
 
     assert again.published and not again.rules_ran  # nothing new: published for the schema
-    assert write_report(workspace.snapshot, workspace.root / "out").charts == 1
+    assert (
+        write_report(workspace.snapshot, workspace.root / "out", config.programs, AS_OF).charts == 1
+    )

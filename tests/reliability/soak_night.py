@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from flows import discovery, pipeline, runs
+from flows import discovery, pipeline
 from flows.config import load
 
 
@@ -41,14 +41,14 @@ def killing(step: Callable[..., Any], at: int, after: bool) -> Callable[..., Any
 
 def main(argv: list[str]) -> int:
     inbox, db, as_of, step, at, when, run_id_file = argv
-    new_run_id = runs.new_run_id
+    new_run_id = pipeline.new_run_id
 
     def recorded(now: datetime) -> str:
         run_id = new_run_id(now)
         Path(run_id_file).write_text(run_id)
         return run_id
 
-    runs.new_run_id = recorded  # execute takes no run id: record the one it makes
+    pipeline.new_run_id = recorded  # execute takes no run id: record the one it makes
     steps = pipeline.Steps()
     steps = replace(steps, **{step: killing(getattr(steps, step), int(at), when == "after")})
     config = load({"inbox": Path(inbox), "db": Path(db)})
