@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_settings import SettingsError
 
 import config as default_config
+from schemas import catalog
 from schemas.config_files import ConfigError, ExercisesFile, ProgramsFile
 from schemas.settings import SETTINGS_FILE, Settings
 
@@ -24,8 +27,40 @@ Model = TypeVar("Model", bound=BaseModel)
 class Config:
     settings: Settings
     programs: ProgramsFile
-    exercises: ExercisesFile
+    exercises: ExercisesFile  # the config folder's additions to the catalog
+    exercises_file: Path
     sha256: str  # fingerprint of everything that can change a flag
+
+    @cached_property
+    def catalog(self) -> catalog.Catalog:
+        """The exercise catalog: the base data with the config folder's exercises.toml on
+        top. Built when a run mirrors it into the warehouse, not by every command."""
+        records, base = _base_catalog()
+        return catalog.build(
+            records,
+            [(str(default_config.CATALOG_FILE), base), (str(self.exercises_file), self.exercises)],
+        )
+
+
+def check_catalog(config: Config) -> int:
+    """Build the exercise catalog now, so that a mistake in exercises.toml stops a command
+    that loads sets before it starts; the number of exercises."""
+    return len(config.catalog.entries)
+
+
+@cache
+def _base_catalog() -> tuple[list[dict[str, Any]], ExercisesFile]:
+    """The catalog's base data shipped in the package: the Free Exercise DB and catalog.toml."""
+    records = json.loads(default_config.FREE_EXERCISE_DB.read_text(encoding="utf-8"))
+    return records, _model(ExercisesFile, default_config.CATALOG_FILE)
+
+
+@cache
+def _base_fingerprint() -> bytes:
+    digest = hashlib.sha256()
+    for path in (default_config.FREE_EXERCISE_DB, default_config.CATALOG_FILE):
+        digest.update(path.read_bytes())
+    return digest.digest()
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -106,8 +141,9 @@ def load(overrides: dict[str, Any] | None = None) -> Config:
     finally:
         SETTINGS_FILE.reset(token)
     programs = _model(ProgramsFile, folder / "programs.toml")
-    exercises = _model(ExercisesFile, folder / "exercises.toml")
-    fingerprint = hashlib.sha256()
+    exercises_file = folder / "exercises.toml"
+    exercises = _model(ExercisesFile, exercises_file)
+    fingerprint = hashlib.sha256(_base_fingerprint())
     for part in (programs, exercises, settings.row_context()):
         fingerprint.update(repr(part).encode())
-    return Config(settings, programs, exercises, fingerprint.hexdigest())
+    return Config(settings, programs, exercises, exercises_file, fingerprint.hexdigest())

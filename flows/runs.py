@@ -131,7 +131,7 @@ def now() -> datetime:
 def prepare(db: Warehouse, config: Config, timeout_s: float) -> None:
     """Migrate the warehouse and mirror the exercise catalog before any file loads."""
     with writer(db, timeout_s=timeout_s) as con:
-        catalog.sync_exercises(con, config.exercises, config.programs)
+        catalog.sync_exercises(con, config.catalog, config.programs)
 
 
 # Every change to `sets` stamps the rows it writes with its run (an edit, a correction), or
@@ -148,9 +148,14 @@ def sets_watermark(db: Warehouse) -> str:
 
 @cache
 def rules_fingerprint() -> str:
-    """The code that turns sets into flags: the rules, and the SQL that gives them the sets."""
+    """The code that turns sets into flags: the rules, the SQL that gives them the sets, and
+    the code that decides each set's exercise (an upgrade of the matcher re-maps sets)."""
     digest = hashlib.sha256()
-    for package, names in (("rules", None), ("warehouse", ("flags.py",))):
+    for package, names in (
+        ("rules", None),
+        ("warehouse", ("flags.py", "catalog.py")),
+        ("schemas", ("catalog.py", "exercise_match.py")),
+    ):
         for entry in sorted(resources.files(package).iterdir(), key=lambda e: e.name):
             if entry.name.endswith(".py") and (names is None or entry.name in names):
                 digest.update(entry.name.encode() + b"\0" + entry.read_bytes())

@@ -216,10 +216,49 @@ class ProgramsFile(Strict):
         return self.assign.get(exercise_id, "default")
 
 
+# The muscles of the Free Exercise DB (config/catalog), which every exercise's are named in.
+Muscle = Literal[
+    "abdominals",
+    "abductors",
+    "adductors",
+    "biceps",
+    "calves",
+    "chest",
+    "forearms",
+    "glutes",
+    "hamstrings",
+    "lats",
+    "lower back",
+    "middle back",
+    "neck",
+    "quadriceps",
+    "shoulders",
+    "traps",
+    "triceps",
+]
+Mechanic = Literal["compound", "isolation"]
+
+
 class Exercise(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    """An exercise of the catalog, or what a later layer changes of one: a key left out keeps
+    what the catalog's base data says (config/catalog)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
     aliases: list[str] = []
-    assisted: bool = False
+    # The Free Exercise DB entry (its `id`) this exercise is: its equipment, mechanic, category
+    # and muscles come from there unless given here.
+    free_exercise_db_id: str | None = None
+    equipment: str | None = None
+    mechanic: Mechanic | None = None
+    category: str | None = None
+    primary_muscles: list[Muscle] | None = None
+    secondary_muscles: list[Muscle] | None = None
+    # The logged load is help (an assisted pull-up or dip): less of it is progress.
+    assisted: bool | None = None
+
+    def names(self) -> list[str]:
+        """The names that map to it: its name, when it gives one, and its aliases."""
+        return [self.name, *self.aliases] if self.name else list(self.aliases)
 
 
 def exercise_key(name: str) -> str:
@@ -228,17 +267,19 @@ def exercise_key(name: str) -> str:
 
 
 class ExercisesFile(Strict):
-    """`exercises.toml`: canonical exercise ids and the names that map to them."""
+    """`exercises.toml`: exercise ids, the names that map to them, and what they train. The
+    catalog's base data (config/catalog/catalog.toml) and a config folder's exercises.toml,
+    which adds to it and overrides it, are both such files."""
 
-    exercises: dict[Slug, Exercise]
+    exercises: dict[Slug, Exercise] = {}
 
     @model_validator(mode="after")
     def aliases_unique(self) -> Self:
         seen: dict[str, str] = {}
         for exercise_id, exercise in self.exercises.items():
-            for alias in [exercise.name, *exercise.aliases]:
+            for alias in exercise.names():
                 key = exercise_key(alias)
-                if not exercise.assisted and re.search(ASSISTED_WORDS, key):
+                if exercise.assisted is False and re.search(ASSISTED_WORDS, key):
                     raise ValueError(
                         f"exercises.{exercise_id}: {alias!r} names an assisted exercise: put it "
                         "on an entry with assisted = true"
@@ -248,11 +289,3 @@ class ExercisesFile(Strict):
                         f"exercises.{exercise_id}: alias {alias!r} already names {seen[key]!r}"
                     )
         return self
-
-    def alias_map(self) -> dict[str, str]:
-        """Every matching key (name and aliases) → exercise_id."""
-        return {
-            exercise_key(alias): exercise_id
-            for exercise_id, exercise in self.exercises.items()
-            for alias in [exercise.name, *exercise.aliases]
-        }

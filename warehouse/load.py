@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from schemas.validate import SET_GROUP, duplicate_rejects, exercise_key
+from warehouse.catalog import RESOLVED, exercise_names
 from warehouse.db import bounded_memory, transaction
 from warehouse.spool import Spool
 
@@ -40,20 +41,6 @@ OLD_VALUES = (
     "s.source_format, s.athlete_id, s.performed_at, s.exercise_key, s.set_index, {change}, "
     "s.set_type, s.reps, s.load_kg, s.load_unit, s.rpe, s.duration_s, s.distance_m, s.file_id, "
     "s.source_line, o.version, $file_id, $version, $run_id, now()"
-)
-# How a name finds its exercise: an alias match; for Garmin, whose names are "Category: Subtype",
-# the category alone; else a slug of its own. warehouse.catalog re-maps stored rows with the same
-# SQL when the catalog changes.
-ALIASES = "alias AS (SELECT unnest(aliases) AS exercise_key, exercise_id FROM exercises)"
-MATCH_ALIASES = """
-    LEFT JOIN alias a ON a.exercise_key = {rows}.exercise_key
-    LEFT JOIN alias g ON {fmt} = 'garmin_fit'
-                     AND g.exercise_key = split_part({rows}.exercise_key, ':', 1)
-"""
-EXERCISE_ID = (
-    "coalesce(a.exercise_id, g.exercise_id, "
-    "nullif(trim(regexp_replace({rows}.exercise_key, '[^a-z0-9]+', '_', 'g'), '_'), ''), "
-    "'unnamed')"
 )
 # The source's workout id, or one derived from the athlete, the format and the session key.
 SESSION_ID = (
@@ -147,15 +134,11 @@ def known_paths(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
 
 def _staged_rows(fmt_param: str, file_param: str) -> str:
     """The SELECT that turns a validated frame (`incoming_frame`) into `sets` columns. A file
-    repeats a few exercise names over many rows: each name is matched to the catalog once."""
+    repeats a few exercise names over many rows: each name is matched to the catalog once
+    (`exercise_names`, staged by `_names`)."""
     fmt = f"coalesce(f.source_format, {fmt_param})"
     return f"""
-        WITH {ALIASES},
-        names AS (
-            SELECT k.exercise_key, k.fmt, {EXERCISE_ID.format(rows="k")} AS exercise_id
-            FROM (SELECT DISTINCT exercise_key, {fmt} AS fmt FROM incoming_frame f) k
-            {MATCH_ALIASES.format(rows="k", fmt="k.fmt")}
-        )
+        WITH names AS ({RESOLVED})
         SELECT
             f.athlete_id,
             {SESSION_ID.format(rows="f", fmt=fmt)} AS session_id,
@@ -552,7 +535,10 @@ def _load(
             _store_muscles(con, parsed.muscles, info, fmt, run_id)
         if reread:  # its rejects are those of the newer reading
             con.execute("DELETE FROM rejects WHERE file_id = ?", [info.file_id])
-        with _incoming(con, parsed, info.file_id, run_id) as (height, rejects, rejected):
+        with (
+            _incoming(con, parsed, info.file_id, run_id) as (height, rejects, rejected),
+            _names(con, fmt),
+        ):
             spooled = _parquet(parsed.sets.sets_pattern) if isinstance(parsed.sets, Spool) else None
             if not reread and _fresh(con, fmt, spooled or "incoming_frame"):
                 merged = Merged(_insert_fresh(con, fmt, info.file_id, run_id), 0, 0, 0)
@@ -584,6 +570,12 @@ def _load(
         )
         _record(con, info, outcome, run_id)
     return outcome
+
+
+def _names(con: duckdb.DuckDBPyConnection, fmt: str) -> contextlib.AbstractContextManager[None]:
+    """The file's exercise names, each once, for `_staged_rows` to map."""
+    query = "SELECT DISTINCT coalesce(source_format, $fmt), exercise_key FROM incoming_frame"
+    return exercise_names(con, query, {"fmt": fmt})
 
 
 @contextlib.contextmanager

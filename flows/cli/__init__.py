@@ -1,6 +1,6 @@
 """The `repflow` command line, one module per command group: loading (`run`, `ingest`,
-`reload`), reading (`flags`, `status`, `report`), shell (`sql`) and serving (`serve`); what
-they share is in flows.cli.common.
+`reload`), reading (`flags`, `status`, `report`), shell (`sql`), exporting (`export`) and
+serving (`serve`); what they share is in flows.cli.common.
 
 Only `run` and `serve` start Prefect; every other command is plain Python, so it starts
 in a fraction of a second. Exit codes: 0 fine, 1 a file failed or the warehouse is held,
@@ -9,10 +9,11 @@ in a fraction of a second. Exit codes: 0 fine, 1 a file failed or the warehouse 
 
 from __future__ import annotations
 
-from flows.cli import loading, reading, serving, shell
+from flows.cli import exporting, loading, reading, serving, shell
 from flows.cli.common import app
 
-COMMAND_GROUPS = (loading, reading, shell, serving)  # importing each registers its commands
+# Importing each registers its commands.
+COMMAND_GROUPS = (loading, reading, shell, exporting, serving)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from flows.config import Config, load
+from flows.config import Config, check_catalog, load
 from flows.printable import printable, printable_column
 from flows.server import ServerError
 from schemas.config_files import ConfigError
@@ -153,9 +153,14 @@ def parse_as_of(value: str | None) -> date | None:
         ) from None
 
 
-def load_config(**flags: Any) -> Config:
+def load_config(catalog: bool = False, **flags: Any) -> Config:
+    """The config of a command's flags; with `catalog`, for a command that loads sets, its
+    exercise catalog checked too."""
     with clean_errors():
-        return load(flags)
+        loaded = load(flags)
+        if catalog:
+            check_catalog(loaded)
+        return loaded
 
 
 def prepare_prefect(config: Config, console_level: str = "WARNING") -> None:

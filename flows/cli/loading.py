@@ -71,7 +71,7 @@ def run(
         "warehouse": warehouse,
         "data_path": data_path,
     }
-    loaded = load_config(**flags)
+    loaded = load_config(catalog=True, **flags)
     # Take the writer's lock before Prefect starts: a second run fails in a second, not after
     # Prefect's start-up, and with one line rather than a failed flow's log.
     with clean_errors(), pipeline.writer_lock(loaded, "run"):
@@ -129,7 +129,9 @@ def ingest(
 ) -> None:
     """Load these files now, without Prefect; the rules run with the next `repflow run`. A
     folder is read like an inbox: its athlete folders, or with --athlete every file in it."""
-    loaded = load_config(db=db, config=config, warehouse=warehouse, data_path=data_path)
+    loaded = load_config(
+        catalog=True, db=db, config=config, warehouse=warehouse, data_path=data_path
+    )
     with clean_errors(), progress.renderer(err, quiet) as observer:
         try:
             found, skipped = discovery.named_files(files, athlete, loaded)
@@ -157,7 +159,7 @@ def reload(
     that fixed a reader), from their copies in the inbox; changed sets are corrections, and the
     rules run again when a set changed. Without Prefect."""
     loaded = load_config(
-        inbox=inbox, db=db, config=config, warehouse=warehouse, data_path=data_path
+        catalog=True, inbox=inbox, db=db, config=config, warehouse=warehouse, data_path=data_path
     )
     day = parse_as_of(as_of) or runs.today(loaded.settings.timezone)
     with clean_errors(), progress.renderer(err, quiet) as observer, run_failed():

@@ -38,21 +38,32 @@ from warehouse.holders import holder
 from warehouse.journal import journal_path
 from warehouse.lock import lock_path
 
+# Loads in kg and, beside them, in the athlete's unit (load_unit), as v_current_flags has them;
+# `assisted`: the load is help (shown as such).
 FLAG_QUERY = f"""
-SELECT athlete_id, exercise_id, kind, action, current_sets, current_reps, current_load_kg,
-       next_sets, next_reps, next_load_kg, load_unit, reason, evidence, f.program_id, as_of,
+SELECT f.athlete_id, f.exercise_id, e.name AS exercise, f.kind, f.action, f.current_sets,
+       f.current_reps, f.current_load_kg, f.current_load, f.next_sets, f.next_reps,
+       f.next_load_kg, f.next_load, f.load_unit, f.reason, f.evidence, f.program_id, f.as_of,
        {FLAG_ASSISTED} AS assisted
-FROM v_current_flags f LEFT JOIN exercises e USING (exercise_id)
-WHERE (? IS NULL OR athlete_id = ?)
-ORDER BY athlete_id, exercise_id, kind DESC, action
+FROM v_current_flags f
+LEFT JOIN exercises e USING (exercise_id)
+WHERE (? IS NULL OR f.athlete_id = ?)
+ORDER BY f.athlete_id, f.exercise_id, f.kind DESC, f.action
 """
+# Excel reads a CSV file as UTF-8 only when it starts with a byte order mark; without one it
+# garbles "×" and every accent.
+BOM = "\ufeff"
 
 
 def print_flags(
-    flags: pl.DataFrame, fmt: Format, shown: int | None = None, rest: str = "repflow flags"
+    flags: pl.DataFrame,
+    fmt: Format,
+    shown: int | None = None,
+    rest: str = "repflow flags",
+    excel: bool = False,
 ) -> None:
     """Print `flags` as `fmt`; as a table, only the first `shown` of them when given, and the
-    command `rest` that lists them all."""
+    command `rest` that lists them all. `excel`: a CSV with the byte order mark Excel needs."""
     # Machine formats go to stdout as they are: rich would wrap long lines at the console's
     # width (breaking a JSON string) and read `[...]` in a reason as markup.
     if fmt is Format.json:
@@ -60,7 +71,10 @@ def print_flags(
         sys.stdout.write("\n")
         return
     if fmt is Format.csv:
-        sys.stdout.write(csv_safe(flags).write_csv())
+        text = (BOM if excel else "") + csv_safe(flags).write_csv()
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))  # UTF-8 whatever the locale says
+        sys.stdout.buffer.flush()
         return
     rows = flags.head(shown) if shown is not None else flags
     # a run's own flags come from the rules, which do not say; the snapshot's do
@@ -103,10 +117,19 @@ def flags(
     db: DbOpt = None,
     athlete: AthleteOpt = None,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    excel: Annotated[
+        bool,
+        typer.Option(
+            "--excel", help="With --format csv: start with the byte order mark Excel needs."
+        ),
+    ] = False,
     config: ConfigOpt = None,
     warehouse: WarehouseOpt = None,
 ) -> None:
-    """Print the current flags (from the analyst snapshot, or the DuckLake)."""
+    """Print the current flags (from the analyst snapshot, or the DuckLake). In CSV and JSON,
+    loads are in kg and, beside them, in the athlete's unit (current_load, next_load)."""
+    if excel and format is not Format.csv:
+        raise typer.BadParameter("only with --format csv", param_hint="--excel")
     where = analyst_target(db, config, warehouse)
     frame = read_frame(where, FLAG_QUERY, [athlete, athlete])
     if frame.height == 0 and format is Format.table:
@@ -115,7 +138,7 @@ def flags(
             why = why_no_current_flags(where, loaded, athlete)
         out.print(why or NOT_RUN, markup=False)
         return
-    print_flags(frame, format)
+    print_flags(frame, format, excel=excel)
 
 
 RUNS_QUERY = f"SELECT {', '.join(journal.RUN_COLUMNS)} FROM runs"

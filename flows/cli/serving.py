@@ -67,7 +67,7 @@ def serve(
 
     Uses the Prefect server at PREFECT_API_URL, or starts and watches a local one."""
     flags = {"inbox": inbox, "db": db, "config": config}
-    loaded = load_config(**flags)
+    loaded = load_config(catalog=True, **flags)
     settings_file = config_dir(config) / "repflow.toml"
     with clean_errors():  # an unwritable folder for Prefect's state is one line, not a traceback
         prepare_prefect(loaded, console_level="INFO")  # the runs' lines in the journal

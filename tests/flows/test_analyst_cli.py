@@ -158,3 +158,34 @@ def test_many_flags_print_as_plain_columns_every_one(capsys: pytest.CaptureFixtu
         for row in rows
     )
     assert set(rule) == {"-", " "}
+
+
+def test_export_writes_every_table_and_view_as_parquet_for_a_bi_tool(
+    sample_snapshot: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "bi"
+    db = sample_snapshot.with_name("warehouse.duckdb")
+    result = repflow("export", "--format", "parquet", str(folder), "--db", str(db), cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    con = duckdb.connect(str(sample_snapshot), read_only=True)
+    try:
+        objects = [
+            row[0]
+            for row in con.execute(
+                "SELECT table_name FROM duckdb_tables() UNION ALL "
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+            ).fetchall()
+        ]
+        assert {"sets", "exercises", "v_weekly_sets_by_muscle", "v_changes_since"} <= set(objects)
+        assert sorted(p.name for p in folder.iterdir()) == sorted(f"{o}.parquet" for o in objects)
+        for name in objects:
+            columns = [c[0] for c in con.execute(f"SELECT * FROM {name} LIMIT 0").description]
+            rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()
+            exported = pl.read_parquet(folder / f"{name}.parquet")
+            assert exported.columns == columns, name
+            if name != "v_adherence":  # its current week moves with the clock
+                assert (exported.height,) == rows, name
+    finally:
+        con.close()
+    assert f"to {folder}" in result.stdout

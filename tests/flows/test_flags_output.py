@@ -71,3 +71,48 @@ def test_json_and_csv_flags_round_trip_every_long_reason(workspace: Workspace) -
     assert as_csv.returncode == 0, as_csv.stderr
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout, newline="")))
     assert [row["reason"] for row in rows] == reasons
+
+
+def test_csv_for_excel_has_a_byte_order_mark_and_the_loads_in_each_athlete_s_unit(
+    workspace: Workspace,
+) -> None:
+    workspace.write(
+        "kai/export.csv",
+        csv_text(*(f"2026-11-{d}T07:0{n}:00,Squat,5,135,lb,," for d in (16, 18) for n in range(3))),
+    )
+    workspace.write(
+        "lea/export.csv",
+        csv_text(
+            *(f"2026-11-{d}T07:0{n}:00,Squat,5,62.5,kg,," for d in (16, 18) for n in range(3))
+        ),
+    )
+    config = workspace.config()
+    files, skipped = discovery.inbox_files(config)
+    pipeline.execute(config, files, "run", AS_OF, skipped=skipped)
+    excel = repflow(
+        "flags", "--db", str(workspace.db), "--format", "csv", "--excel", cwd=workspace.root
+    )
+    assert excel.returncode == 0, excel.stderr
+    assert excel.stdout.startswith("\ufeff")
+    rows = {
+        row["athlete_id"]: row
+        for row in csv.DictReader(io.StringIO(excel.stdout.removeprefix("\ufeff"), newline=""))
+        if row["kind"] == "progression"
+    }
+    assert (rows["kai"]["load_unit"], rows["kai"]["current_load"]) == ("lb", "135.0")
+    assert (rows["lea"]["load_unit"], rows["lea"]["current_load"]) == ("kg", "62.5")
+    for row in rows.values():
+        assert row["exercise"] == "Squat"  # the catalog's name beside the id
+        next_load = float(row["next_load"])
+        assert f"@ {next_load:g} {row['load_unit']}" in row["reason"]
+        per_kg = 0.45359237 if row["load_unit"] == "lb" else 1
+        assert next_load == round(float(row["next_load_kg"]) / per_kg, 2)
+    plain = repflow("flags", "--db", str(workspace.db), "--format", "csv", cwd=workspace.root)
+    assert plain.stdout == excel.stdout.removeprefix("\ufeff")
+    as_json = repflow("flags", "--db", str(workspace.db), "--format", "json", cwd=workspace.root)
+    progression = [f for f in json.loads(as_json.stdout) if f["kind"] == "progression"]
+    assert {f["athlete_id"]: f["next_load"] for f in progression} == {
+        a: float(row["next_load"]) for a, row in rows.items()
+    }
+    wrong = repflow("flags", "--db", str(workspace.db), "--excel", cwd=workspace.root)
+    assert wrong.returncode == 2 and "--excel" in wrong.stderr

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -12,15 +13,16 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from flows import cli, discovery, pipeline
+from flows.config import load
 from report import write_report
 from report.data import read
 from rules import evaluate, evaluate_relation
-from schemas.config_files import ExercisesFile, exercise_key
+from schemas.config_files import ConfigError, ExercisesFile, exercise_key
 from tests.cases import LB, S, assigned, history, last_day, sets_of, shipped_programs
 from tests.conftest import Workspace, csv_text
 from tests.rules.test_engine import progression, rx
 from tests.rules.test_own import PROGRAMS
-from tests.schemas.test_config_files import shipped
+from tests.schemas.test_config_files import write_config
 from warehouse.db import writer
 from warehouse.flags import rule_sets
 
@@ -102,14 +104,15 @@ def test_a_record_is_less_help_at_the_same_or_more_reps() -> None:
 
 
 def test_catalog_names_in_the_apps_map_to_the_assisted_entries() -> None:
-    catalog = ExercisesFile.model_validate(shipped("exercises.toml"))
+    catalog = load({}).catalog
     aliases = catalog.alias_map()
     for name in ("Pull Up (Assisted)", "Chin Up (Assisted)", "Assisted Pull Up"):
         assert aliases[exercise_key(name)] == "assisted_pull_up", name
     for name in ("Dip (Assisted)", "Chest Dip (Assisted)", "Machine Assisted Dip"):
         assert aliases[exercise_key(name)] == "assisted_dip", name
-    assert catalog.exercises["assisted_pull_up"].assisted
-    assert not catalog.exercises["pull_up"].assisted
+    assert catalog.entries["assisted_pull_up"].assisted
+    assert catalog.entries["band_assisted_pull_up"].assisted
+    assert not catalog.entries["pull_up"].assisted
 
 
 @pytest.mark.parametrize(
@@ -124,14 +127,23 @@ def test_catalog_names_in_the_apps_map_to_the_assisted_entries() -> None:
         "Подтягивания в гравитроне",
     ],
 )
-def test_an_assisted_name_never_goes_on_an_unassisted_entry(name: str) -> None:
-    data = shipped("exercises.toml")
-    data["exercises"]["pull_up"]["aliases"].append(name)
+def test_an_assisted_name_never_goes_on_an_unassisted_entry(tmp_path: Path, name: str) -> None:
+    """Whichever layer gives the name: the config folder's exercises.toml over the catalog."""
+    folder = write_config(
+        tmp_path, "exercises.toml", f"[exercises.pull_up]\naliases = [{name!r}]\n"
+    )
+    with pytest.raises(ConfigError, match=r"exercises\.pull_up: .* names an assisted exercise"):
+        load({"config": str(folder)}).catalog  # noqa: B018
     with pytest.raises(ValidationError, match="names an assisted exercise"):
-        ExercisesFile.model_validate(data)
-    data["exercises"]["pull_up"]["aliases"].remove(name)
-    data["exercises"]["assisted_pull_up"]["aliases"].append(name)
-    ExercisesFile.model_validate(data)
+        ExercisesFile.model_validate(
+            {"exercises": {"pull_up": {"aliases": [name], "assisted": False}}}
+        )
+    folder = write_config(
+        tmp_path, "exercises.toml", f"[exercises.assisted_pull_up]\naliases = [{name!r}]\n"
+    )
+    assert load({"config": str(folder)}).catalog.alias_map()[exercise_key(name)] == (
+        "assisted_pull_up"
+    )
 
 
 ROWS = [
@@ -145,7 +157,8 @@ ROWS = [
 def test_the_warehouse_tells_the_rules_which_exercises_are_assisted(workspace: Workspace) -> None:
     assert workspace.ingest("a1/log.csv", csv_text(*ROWS)).status == "loaded"
     assert workspace.query(
-        "SELECT exercise_id, assisted FROM exercises WHERE exercise_id LIKE '%pull_up' ORDER BY 1"
+        "SELECT exercise_id, assisted FROM exercises "
+        "WHERE exercise_id IN ('assisted_pull_up', 'pull_up') ORDER BY 1"
     ) == [("assisted_pull_up", True), ("pull_up", False)]
     with writer(workspace.db) as con:
         seen = con.execute(
@@ -153,7 +166,10 @@ def test_the_warehouse_tells_the_rules_which_exercises_are_assisted(workspace: W
         ).fetchall()
         flags = evaluate_relation(con, "rule_sets", PROGRAMS, date(2026, 11, 17))
         with pytest.raises(Exception, match="NOT NULL"):
-            con.execute("INSERT INTO exercises VALUES ('x', 'X', 'default', [], NULL)")
+            con.execute(
+                "INSERT INTO exercises (exercise_id, name, program_id, aliases, assisted) "
+                "VALUES ('x', 'X', 'default', [], NULL)"
+            )
     # a name the catalog does not know says itself that it is assisted
     assert seen == [
         ("assisted_pull_up", True),
@@ -179,7 +195,12 @@ def test_flags_and_the_report_show_help_as_help(workspace: Workspace) -> None:
     assert printed.exit_code == 0, printed.output
     lines = [line for line in printed.output.splitlines() if "assisted_pull" in line]
     assert lines and "1×8 with 25 kg" in lines[0], printed.output
-    rows = read(workspace.snapshot).flags.filter(pl.col("exercise_id") == "pull_up")
+    today = date(2026, 11, 17)
+    data = read(workspace.snapshot, config.programs, today)
+    rows = data.flags.filter(pl.col("exercise_id") == "pull_up")
     assert rows["assisted"].to_list() == [False]
-    html = write_report(workspace.snapshot, workspace.root / "out").path.read_text()
+    assisted = data.exercises.filter(pl.col("exercise_id") == "assisted_pull_up")
+    assert assisted["assisted"].to_list() == [True]  # its chart mirrors the load too
+    out = workspace.root / "out"
+    html = write_report(workspace.snapshot, out, config.programs, today).path.read_text()
     assert "1×8 with 25 kg assistance" in html and "1×5 @ 10 kg" in html

@@ -422,6 +422,6 @@ def test_jefit_names_map_to_the_catalog() -> None:
     from flows.config import load
     from schemas.config_files import exercise_key
 
-    aliases = load({}).exercises.alias_map()
+    aliases = load({}).catalog.alias_map()
     for name in ("Hyperextensions - Back Extensions", "Back Extensions - Hyperextensions"):
         assert aliases[exercise_key(name)] == "back_extension"

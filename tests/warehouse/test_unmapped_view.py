@@ -1,45 +1,46 @@
-"""v_unmapped_exercises lists the names the loader could not map, as the loader maps them."""
+"""v_unmapped_exercises lists the names the loader could not map: sets whose exercise the
+catalog does not have."""
 
 from __future__ import annotations
 
 from flows import runs
-from tests.conftest import Workspace
+from tests.conftest import Workspace, csv_text
 from warehouse.db import writer
 
 ROW = (
-    "INSERT INTO sets VALUES (?, 's1', TIMESTAMPTZ '2026-11-16 07:00:00+00', ?, ?, 'x', 1, "
+    "INSERT INTO sets VALUES (?, 's1', TIMESTAMPTZ '2026-11-16 07:00:00+00', ?, ?, ?, 1, "
     "'working', 5, 60, 'kg', NULL, NULL, NULL, NULL, ?, 'f1', 2, 'r1', NULL, NULL)"
 )
 
 
-def test_a_garmin_name_mapped_by_its_category_is_not_unmapped(workspace: Workspace) -> None:
-    config = workspace.config()
-    runs.prepare(workspace.db, config, 0)
-    rows = [
-        ("Hyperextension: Swiss Ball", "hyperextension: swiss ball", "garmin_fit"),  # category
-        ("Carry: Farmers Walk", "carry: farmers walk", "garmin_fit"),  # category unknown
-        ("Hyperextension: Swiss Ball", "hyperextension: swiss ball", "canonical_csv"),  # no rule
-        ("Back Squat", "back squat", "canonical_csv"),  # an alias
+def test_names_the_catalog_maps_are_no_candidates(workspace: Workspace) -> None:
+    workspace.ingest(
+        "a1/export.csv",
+        csv_text(
+            "2026-11-16T07:00:00,Back Squat,5,60,kg,,",  # an alias
+            "2026-11-16T07:01:00,Bench Press (Dumbbell),5,20,kg,,",  # the matcher
+            "2026-11-16T07:02:00,Carry: Farmers Walk Uphill,5,20,kg,,",  # nothing
+            "2026-11-16T07:03:00,Zercher Tire Drag,5,20,kg,,",  # nothing
+        ),
+    )
+    assert workspace.query("SELECT exercise_key, sets FROM v_unmapped_exercises ORDER BY 1") == [
+        ("carry: farmers walk uphill", 1),
+        ("zercher tire drag", 1),
     ]
-    with writer(workspace.db) as con:
-        for raw, key, fmt in rows:
-            con.execute(ROW, ["a1", raw, key, fmt])
-    unmapped = workspace.query("SELECT exercise_key, sets FROM v_unmapped_exercises ORDER BY 1")
-    assert unmapped == [("carry: farmers walk", 1), ("hyperextension: swiss ball", 1)]
 
 
 def test_unmapped_names_per_athlete_add_up_to_the_catalog_candidates(workspace: Workspace) -> None:
     config = workspace.config()
     runs.prepare(workspace.db, config, 0)
     rows = [
-        ("a1", "Carry: Farmers Walk", "carry: farmers walk", "garmin_fit"),
-        ("a1", "Hyperextension: Swiss Ball", "hyperextension: swiss ball", "garmin_fit"),  # mapped
-        ("a2", "carry:  Farmers Walk", "carry: farmers walk", "canonical_csv"),
-        ("a2", "carry:  Farmers Walk", "carry: farmers walk", "canonical_csv"),
+        ("a1", "Carry: Farmers Walk", "carry: farmers walk", "carry_farmers_walk", "garmin_fit"),
+        ("a1", "Hyperextension: Swiss Ball", "hyperextension: swiss ball", "back_extension", "x"),
+        ("a2", "carry:  Farmers Walk", "carry: farmers walk", "carry_farmers_walk", "x"),
+        ("a2", "carry:  Farmers Walk", "carry: farmers walk", "carry_farmers_walk", "x"),
     ]
     with writer(workspace.db) as con:
-        for athlete, raw, key, fmt in rows:
-            con.execute(ROW, [athlete, raw, key, fmt])
+        for row in rows:
+            con.execute(ROW, list(row))
     per_athlete = workspace.query(
         "SELECT athlete_id, exercise_key, example_name, sets FROM v_unmapped_by_athlete ORDER BY 1"
     )
