@@ -56,6 +56,7 @@ class ParsedFile:
     known: int = 0  # rows of a re-export stored already: neither validated nor loaded again
     reader_version: int = 1  # of the format's reader (sources.reader_version)
     notes: Notes = field(default_factory=Notes)  # how it was read: listed, not stored
+    rep_metrics: pl.DataFrame | None = None  # each rep's data, where the source records it
 
     def tables(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The sets and the rejects as frames, read back from the spool if there is one."""
@@ -79,6 +80,7 @@ class ArrowFile:
     known: int = 0
     reader_version: int = 1
     notes: Notes = field(default_factory=Notes)
+    rep_metrics: pa.Table | None = None
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ArrowFile:
@@ -86,6 +88,7 @@ class ArrowFile:
         sets, rejects = parsed.tables()
         groups = parsed.sets.groups().to_arrow() if isinstance(parsed.sets, Spool) else None
         machines = None if parsed.machines is None else parsed.machines.to_arrow()
+        reps = None if parsed.rep_metrics is None else parsed.rep_metrics.to_arrow()
         return cls(
             parsed.format,
             sets.to_arrow(),
@@ -96,12 +99,14 @@ class ArrowFile:
             parsed.known,
             parsed.reader_version,
             parsed.notes,
+            reps,
         )
 
     def frames(self) -> ParsedFile:
         machines = None if self.machines is None else _frame(self.machines)
         sets, rejects = _frame(self.sets), _frame(self.rejects)
-        read = (self.skipped, machines, self.known, self.reader_version, self.notes)
+        reps = None if self.rep_metrics is None else _frame(self.rep_metrics)
+        read = (self.skipped, machines, self.known, self.reader_version, self.notes, reps)
         if self.groups is None:
             return ParsedFile(self.format, sets, rejects, *read)
         spool = Spool()
@@ -160,6 +165,7 @@ def _parse(
             known,
             version,
             parsed.notes,
+            parsed.rep_metrics,
         )
 
     if athlete_id is None and not parsed.names_athletes:

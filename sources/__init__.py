@@ -23,6 +23,7 @@ from sources import (
     jefit_csv,
     liftosaur_csv,
     machine_json,
+    speediance_json,
     strong_csv,
     zip_bundle,
 )
@@ -39,6 +40,7 @@ READERS: tuple[ModuleType, ...] = (
     alpha_progression_csv,
     liftosaur_csv,
     machine_json,
+    speediance_json,
     garmin_fit,
     zip_bundle,
 )

@@ -24,6 +24,8 @@ CANONICAL_COLUMNS = (
     "duration_s",
     "distance_m",
     "device_id",
+    "target_reps",
+    "rest_s",
 )
 # Bookkeeping columns every reader fills: where the row came from, its raw text, and why its
 # structure is broken (null when it is not).
@@ -67,6 +69,8 @@ class Parsed:
     skipped: int = 0
     names_athletes: bool = False
     machines: pl.DataFrame | None = None  # connected machines the file describes
+    # Per-rep data of machines that record it, by the `source_line` of the set (rep_metrics)
+    rep_metrics: pl.DataFrame | None = None
     notes: Notes = Notes()
     more: Iterator[pl.DataFrame] = field(default_factory=lambda: iter(()))
 

@@ -78,6 +78,7 @@ def read(path: Path) -> Parsed:
         raise UnreadableFile(f"not a readable zip: {exc}") from None
     parts: list[pl.DataFrame] = []
     machines: list[pl.DataFrame] = []
+    reps: list[pl.DataFrame] = []
     formats: set[str] = set()
     skipped, used, offset, names_athletes = 0, 0, 0, False
     with archive, tempfile.TemporaryDirectory(prefix="repflow-zip-") as folder:
@@ -101,6 +102,8 @@ def read(path: Path) -> Parsed:
                 pl.lit(parsed.format).alias("source_format"),
                 pl.concat_str([pl.lit(f"{member.filename}: "), pl.col("raw")]).alias("raw"),
             )
+            if parsed.rep_metrics is not None:  # by the set's line, shifted as the set's
+                reps.append(parsed.rep_metrics.with_columns(pl.col("source_line") + offset))
             offset = int(rows["source_line"].max() or offset)
             parts.append(rows)
             skipped += parsed.skipped
@@ -115,5 +118,6 @@ def read(path: Path) -> Parsed:
         skipped=skipped,
         names_athletes=names_athletes,
         machines=pl.concat(machines) if machines else None,
+        rep_metrics=pl.concat(reps) if reps else None,
         notes=Notes(ignored=tuple(ignored), unknown=tuple(unknown)),
     )
