@@ -100,6 +100,7 @@ class ParsedFile:
     notes: Notes = field(default_factory=Notes)  # how it was read: listed, not stored
     decisions: Decisions = field(default_factory=Decisions)  # its unit, its date order: stored
     muscles: pl.DataFrame | None = None  # muscle groups it gives its exercises: stored
+    rep_metrics: pl.DataFrame | None = None  # each rep's data, where the source records it
 
     def tables(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The sets and the rejects as frames, read back from the spool if there is one."""
@@ -125,6 +126,7 @@ class ArrowFile:
     notes: Notes = field(default_factory=Notes)
     decisions: Decisions = field(default_factory=Decisions)
     muscles: pa.Table | None = None
+    rep_metrics: pa.Table | None = None
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ArrowFile:
@@ -133,6 +135,7 @@ class ArrowFile:
         groups = parsed.sets.groups().to_arrow() if isinstance(parsed.sets, Spool) else None
         machines = None if parsed.machines is None else parsed.machines.to_arrow()
         muscles = None if parsed.muscles is None else parsed.muscles.to_arrow()
+        reps = None if parsed.rep_metrics is None else parsed.rep_metrics.to_arrow()
         return cls(
             parsed.format,
             sets.to_arrow(),
@@ -145,12 +148,15 @@ class ArrowFile:
             parsed.notes,
             parsed.decisions,
             muscles,
+            reps,
         )
 
     def frames(self) -> ParsedFile:
         machines = None if self.machines is None else _frame(self.machines)
         muscles = None if self.muscles is None else _frame(self.muscles)
         sets, rejects = _frame(self.sets), _frame(self.rejects)
+        muscles = None if self.muscles is None else _frame(self.muscles)
+        reps = None if self.rep_metrics is None else _frame(self.rep_metrics)
         read = (
             self.skipped,
             machines,
@@ -159,6 +165,7 @@ class ArrowFile:
             self.notes,
             self.decisions,
             muscles,
+            reps,
         )
         if self.groups is None:
             return ParsedFile(self.format, sets, rejects, *read)
@@ -288,6 +295,7 @@ def _parse(
             parsed.notes,
             parsed.decisions,
             parsed.muscles,
+            parsed.rep_metrics,
         )
 
     if athlete_id is None and not parsed.names_athletes:

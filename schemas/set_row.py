@@ -152,6 +152,8 @@ class SetRow(BaseModel):
     rpe: Annotated[float | None, text(TextSpec(Grammar.DECIMAL, ge=1, le=10))] = None
     rir: Annotated[float | None, text(TextSpec(Grammar.DECIMAL, ge=0, le=9))] = None
     device_id: Annotated[str | None, text(TextSpec(Grammar.TEXT, max_length=128))] = None
+    target_reps: Annotated[int | None, text(TextSpec(Grammar.INT, ge=0, le=1000))] = None
+    rest_s: Annotated[float | None, text(TextSpec(Grammar.DECIMAL, ge=0, le=86_400))] = None
 
     @field_validator("reps", mode="after")
     @classmethod

@@ -41,6 +41,8 @@ RECORD_COLUMNS = (
     "duration_s",
     "distance_m",
     "device_id",
+    "target_reps",
+    "rest_s",
     "source_format",
     "source_line",
     "line_hash",
@@ -180,6 +182,8 @@ def _records(valid: pl.DataFrame, context: RowContext) -> pl.DataFrame:
         duration_s=value["duration_s"],
         distance_m=value["distance_m"],
         device_id=value["device_id"],
+        target_reps=value["target_reps"],
+        rest_s=value["rest_s"],
         source_format=(
             pl.col("source_format") if "source_format" in valid.columns else pl.lit(None, pl.String)
         ),

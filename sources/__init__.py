@@ -23,6 +23,7 @@ from sources import (
     jefit_csv,
     liftosaur_csv,
     machine_json,
+    speediance_json,
     strong_csv,
     stronglifts_csv,
     zip_bundle,
@@ -47,11 +48,12 @@ READERS: tuple[ModuleType, ...] = (
     gymbook_csv,
     stronglifts_csv,
     machine_json,
+    speediance_json,
 )
 HEAD_BYTES = 64 * 1024
 # The text formats read whole, where one line can take the memory of many (sources.content).
 WHOLE_TEXT = tuple(r for r in READERS if r.FORMAT.endswith("_csv") and r is not canonical_csv)
-WHOLE_TEXT += (machine_json,)
+WHOLE_TEXT += (machine_json, speediance_json)
 
 
 def describe(head: bytes) -> str:

@@ -24,6 +24,8 @@ CANONICAL_COLUMNS = (
     "duration_s",
     "distance_m",
     "device_id",
+    "target_reps",
+    "rest_s",
 )
 # Bookkeeping columns every reader fills: where the row came from, its raw text, and why its
 # structure is broken (null when it is not).
@@ -109,6 +111,8 @@ class Parsed:
     skipped: int = 0
     names_athletes: bool = False
     machines: pl.DataFrame | None = None  # connected machines the file describes
+    # Per-rep data of machines that record it, by the `source_line` of the set (rep_metrics)
+    rep_metrics: pl.DataFrame | None = None
     notes: Notes = Notes()
     decisions: Decisions = Decisions()
     muscles: pl.DataFrame | None = None  # muscle groups the file gives (MUSCLE_SCHEMA)

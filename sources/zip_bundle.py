@@ -86,6 +86,7 @@ def read(path: Source, hints: ReadHints) -> Parsed:
     machines: list[pl.DataFrame] = []
     muscles: list[pl.DataFrame] = []
     decided: list[tuple[str, Decisions]] = []
+    reps: list[pl.DataFrame] = []
     formats: set[str] = set()
     skipped, used, offset, names_athletes = 0, 0, 0, False
     with archive, tempfile.TemporaryDirectory(prefix="repflow-zip-") as folder:
@@ -109,6 +110,8 @@ def read(path: Source, hints: ReadHints) -> Parsed:
                 pl.lit(parsed.format).alias("source_format"),
                 pl.concat_str([pl.lit(f"{member.filename}: "), pl.col("raw")]).alias("raw"),
             )
+            if parsed.rep_metrics is not None:  # by the set's line, shifted as the set's
+                reps.append(parsed.rep_metrics.with_columns(pl.col("source_line") + offset))
             offset = int(rows["source_line"].max() or offset)
             parts.append(rows)
             skipped += parsed.skipped
@@ -126,6 +129,7 @@ def read(path: Source, hints: ReadHints) -> Parsed:
         skipped=skipped,
         names_athletes=names_athletes,
         machines=pl.concat(machines) if machines else None,
+        rep_metrics=pl.concat(reps) if reps else None,
         notes=Notes(ignored=tuple(ignored), unknown=tuple(unknown)),
         decisions=_decided(decided),
         muscles=pl.concat(muscles).unique(maintain_order=True) if muscles else None,

@@ -49,8 +49,8 @@ SESSION_ID = (
 )
 SET_COLUMNS = (
     "athlete_id, session_id, performed_at, exercise_raw, exercise_key, exercise_id, set_index, "
-    "set_type, reps, load_kg, load_unit, rpe, duration_s, distance_m, device_id, source_format, "
-    "file_id, source_line, line_hash, line_check, run_id"
+    "set_type, reps, load_kg, load_unit, rpe, duration_s, distance_m, device_id, target_reps, "
+    "rest_s, source_format, file_id, source_line, line_hash, line_check, run_id"
 )
 
 
@@ -145,7 +145,7 @@ def _staged_rows(fmt_param: str, file_param: str) -> str:
             f.performed_at, f.exercise_raw, f.exercise_key,
             coalesce(n.exercise_id, 'unnamed') AS exercise_id,
             f.set_index, f.set_type, f.reps, f.load_kg, f.load_unit, f.rpe, f.duration_s,
-            f.distance_m, f.device_id, {fmt} AS source_format,
+            f.distance_m, f.device_id, f.target_reps, f.rest_s, {fmt} AS source_format,
             {file_param} AS file_id, f.source_line, f.line_hash, f.line_check
         FROM incoming_frame f
         LEFT JOIN names n ON n.exercise_key = f.exercise_key AND n.fmt = {fmt}
@@ -320,6 +320,7 @@ def _merge(
                 exercise_id = i.exercise_id, set_type = i.set_type, reps = i.reps,
                 load_kg = i.load_kg, load_unit = i.load_unit, rpe = i.rpe,
                 duration_s = i.duration_s, distance_m = i.distance_m, device_id = i.device_id,
+                target_reps = i.target_reps, rest_s = i.rest_s,
                 file_id = i.file_id, source_line = i.source_line, line_hash = i.line_hash,
                 line_check = i.line_check, run_id = $run_id
             FROM incoming i
@@ -457,6 +458,8 @@ class Loadable(Protocol):
     @property
     def machines(self) -> pl.DataFrame | None: ...
     @property
+    def rep_metrics(self) -> pl.DataFrame | None: ...
+    @property
     def known(self) -> int: ...
     @property
     def reader_version(self) -> int: ...
@@ -508,6 +511,40 @@ def _store_muscles(
         con.unregister("muscles_frame")
 
 
+# Each rep of a set stored from this file (or before it, by another) that has none stored yet. A
+# rep's loads convert to kg as its set's did: by the set's load_kg over the load it was read
+# with, so the unit the file's loads were read in is decided once, for the set.
+STORE_REPS = """
+    INSERT INTO rep_metrics
+    SELECT coalesce(f.source_format, $fmt), f.athlete_id, f.performed_at, f.exercise_key,
+           f.set_index, r.rep, r.performed_at,
+           r.load_left * k.per_load, r.load_right * k.per_load,
+           r.power_w_left, r.power_w_right, r.speed_m_s_left, r.speed_m_s_right,
+           r.rom_m_left, r.rom_m_right, $file_id, $run_id
+    FROM reps_frame r
+    JOIN incoming_frame f USING (source_line)
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN r.set_load > 0 THEN f.load_kg / r.set_load ELSE 1 END AS per_load
+    ) k
+    WHERE NOT EXISTS (
+        SELECT 1 FROM rep_metrics m
+        WHERE m.source_format = coalesce(f.source_format, $fmt) AND m.athlete_id = f.athlete_id
+          AND m.performed_at = f.performed_at AND m.exercise_key = f.exercise_key
+          AND m.set_index = f.set_index AND m.rep = r.rep
+    )
+"""
+
+
+def _store_reps(
+    con: duckdb.DuckDBPyConnection, reps: pl.DataFrame, fmt: str, file_id: str, run_id: str
+) -> None:
+    con.register("reps_frame", reps.to_arrow())
+    try:
+        con.execute(STORE_REPS, {"fmt": fmt, "file_id": file_id, "run_id": run_id})
+    finally:
+        con.unregister("reps_frame")
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     info: FileInfo,
@@ -546,6 +583,8 @@ def _load(
                 _stage(con, fmt, info.file_id)
                 merged = _merge(con, info.file_id, run_id, version, reread)
                 con.execute("DROP TABLE incoming")
+            if parsed.rep_metrics is not None and parsed.rep_metrics.height:
+                _store_reps(con, parsed.rep_metrics, fmt, info.file_id, run_id)
         con.register("rejects_frame", rejects.to_arrow())
         try:
             _insert_rejects(con, "rejects_frame", info.file_id, run_id)

@@ -43,7 +43,7 @@ def store_sets(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
         SELECT athlete_id, session_id, performed_at, exercise_id, exercise_id, exercise_id,
                row_number() OVER (PARTITION BY session_id, exercise_id ORDER BY performed_at),
                set_type, reps, load_kg, load_unit, rpe, NULL, NULL, NULL, 'canonical_csv',
-               file_id, source_line, 'load', NULL, NULL  -- no row hashes
+               file_id, source_line, 'load', NULL, NULL, NULL, NULL  -- no row hashes, targets
         FROM history_frame
         """
     )

@@ -72,7 +72,7 @@ def insert(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
     con.execute(
         "INSERT INTO sets SELECT athlete, session, started, exercise, exercise, exercise, n, "
         "set_type, reps, kg, unit, NULL, NULL, NULL, NULL, 'canonical_csv', 'f1', 1, 'r1', "
-        "NULL, NULL FROM frame"
+        "NULL, NULL, NULL, NULL FROM frame"
     )
 
 

@@ -9,7 +9,7 @@ from warehouse.db import writer
 
 ROW = (
     "INSERT INTO sets VALUES (?, 's1', TIMESTAMPTZ '2026-11-16 07:00:00+00', ?, ?, ?, 1, "
-    "'working', 5, 60, 'kg', NULL, NULL, NULL, NULL, ?, 'f1', 2, 'r1', NULL, NULL)"
+    "'working', 5, 60, 'kg', NULL, NULL, NULL, NULL, ?, 'f1', 2, 'r1', NULL, NULL, NULL, NULL)"
 )
 
 
