@@ -28,11 +28,12 @@ from prefect.settings import (
 from prefect.states import Failed, State
 from prefect.task_runners import TaskRunner
 
-from flows import discovery, loading, parsing, pipeline, progress, runs, summary
+from flows import batch_parse, discovery, loading, parsing, pipeline, progress, runs, summary
 from flows.config import Config, load
 from schemas.config_files import ConfigError
 from schemas.set_row import RowContext
 from schemas.settings import Settings
+from sources.base import ReadHints
 from warehouse.lake import redact, redact_error
 
 IO_RETRY_DELAYS: list[float] = [1, 5]
@@ -51,14 +52,15 @@ def _retry_on_io(task: Any, task_run: TaskRun, state: State) -> bool:
 
 # The night's steps run in the flow's own process as plain calls: a task a file cost about 0.4 s
 # of Prefect's bookkeeping each, and at 5,000 files flooded its event queue ("Subscription queue
-# is full") and its database. Only a parse on a Dask worker is a task, which Dask needs.
-parse_to_arrow_task = task(
+# is full") and its database. Only a parse on a Dask worker is a task, which Dask needs: one a
+# batch of files, not one a file.
+parse_batch_task = task(
     name="parse",
     cache_policy=NO_CACHE,
     retries=len(IO_RETRY_DELAYS),
     retry_delay_seconds=IO_RETRY_DELAYS,
     retry_condition_fn=_retry_on_io,
-)(parsing.parse_to_arrow)
+)(batch_parse.parse_batch_to_arrow)
 
 
 @flow(name="nightly", log_prints=False, validate_parameters=False)
@@ -140,21 +142,22 @@ def _on_dask() -> bool:
     return context is not None and isinstance(context.task_runner, DaskTaskRunner)
 
 
-# Parses queued per worker thread: enough that no worker waits for the writer, few enough that
-# the parsed files held at once stay a handful however large the inbox.
+# Batches queued per worker thread: enough that no worker waits for the writer, few enough that
+# the parsed batches held at once stay a handful however large the inbox.
 PARSES_PER_SLOT = 2
 
 
 def _parse_on_cluster(config: Config) -> loading.ParseAhead:
-    """Parses submitted to the flow's task runner (Dask), running ahead of the single writer."""
+    """Parses of batches submitted to the flow's task runner (Dask), running ahead of the single
+    writer."""
     runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
     window = PARSES_PER_SLOT * _slots(runner, config.settings)
     context = config.settings.row_context()
 
     def parse_ahead(
-        items: Iterator[loading.Item], _: Config
-    ) -> Iterator[tuple[loading.Item, loading.Pending | None]]:
-        return loading.submit_ahead(items, lambda item: _submit(item, context, config), window)
+        batches: Iterator[list[loading.Item]], _: Config
+    ) -> Iterator[tuple[list[loading.Item], loading.Pending | None]]:
+        return loading.submit_ahead(batches, lambda batch: _submit(batch, context, config), window)
 
     return parse_ahead
 
@@ -168,18 +171,23 @@ def _slots(runner: TaskRunner[Any], settings: Settings) -> int:
     return settings.dask_workers or os.cpu_count() or 1
 
 
-def _submit(item: loading.Item, context: RowContext, config: Config) -> loading.Pending:
-    # An absolute path: a worker's current folder (or host) is not this process's. The worker
-    # reads the file itself, and parses it only if its bytes are those this process hashed. The
-    # hints are looked up here, where the warehouse is: as it stands when the parse is submitted.
-    assert item.info is not None
-    path, athlete = str(item.found.path.absolute()), item.found.athlete_id
-    hints = parsing.hints_for(config, athlete)
-    future = parse_to_arrow_task.submit(path, athlete, context, hints, item.info.sha256)
+def _submit(batch: list[loading.Item], context: RowContext, config: Config) -> loading.Pending:
+    # Absolute paths: a worker's current folder (or host) is not this process's. The worker
+    # reads each file itself, and parses it only if its bytes are those this process hashed.
+    # The hints are looked up here, where the warehouse is: as it stands when the batch is
+    # submitted (the batch's own earlier files are the worker's to add).
+    hints: dict[str | None, ReadHints] = {}
+    files = []
+    for item in loading.new_items(batch):
+        assert item.info is not None
+        athlete = item.found.athlete_id
+        if athlete not in hints:
+            hints[athlete] = parsing.hints_for(config, athlete)
+        files.append((str(item.found.path.absolute()), athlete, hints[athlete], item.info.sha256))
+    future = parse_batch_task.submit(files, context)
 
-    def arrived() -> parsing.ParsedFile | str:
-        result = future.result()
-        return result if isinstance(result, str) else result.frames()
+    def arrived() -> list[parsing.ParsedFile | str]:
+        return [each if isinstance(each, str) else each.frames() for each in future.result()]
 
     return arrived
 

@@ -29,7 +29,7 @@ from schemas.set_row import RowContext
 from schemas.settings import Settings
 from schemas.validate import one_rule_fails_all, validate
 from sources import content, timestamps, units
-from sources.base import Decisions, Earlier, Notes, ReadHints
+from sources.base import Decisions, Earlier, Notes, Parsed, ReadHints
 from sources.content import ChangedWhileRead, Content, LongLine, Source
 from sources.csv_text import UnreadableFile
 from warehouse.db import target
@@ -279,29 +279,8 @@ def _parse(
     long_line: LongLine | None,
 ) -> ParsedFile:
     parsed = sources.read(source, hints, long_line)
-
-    def done(
-        sets: pl.DataFrame | Spool, rejects: pl.DataFrame | Spool, known: int = 0
-    ) -> ParsedFile:
-        version = sources.reader_version(parsed.format)
-        return ParsedFile(
-            parsed.format,
-            sets,
-            rejects,
-            parsed.skipped,
-            parsed.machines,
-            known,
-            version,
-            parsed.notes,
-            parsed.decisions,
-            parsed.muscles,
-            parsed.rep_metrics,
-        )
-
-    if athlete_id is None and not parsed.names_athletes:
-        raise UnreadableFile(
-            "no athlete folder: put the file in inbox/<athlete_id>/, or name athletes in it"
-        )
+    done = partial(parsed_file, parsed)
+    athlete_named(parsed, athlete_id)
     batches = parsed.batches()
     first = next(batches)
     second = next(batches, None)
@@ -317,7 +296,7 @@ def _parse(
     seed = row_seed(context, athlete_id, parsed.format)
     if second is None:
         validated = validate(with_row_hashes(first, seed), context, athlete_id)
-        _fails_whole(validated.sets.height, validated.rejects)
+        fails_whole(validated.sets.height, validated.rejects)
         return done(validated.sets, validated.rejects)
     # A large file: each batch validated and spooled in turn, so memory holds a few batches:
     # the next one is read and the last one written while this one is validated.
@@ -331,14 +310,41 @@ def _parse(
             del batch, validated
         spool.finish()  # a write's error (a full disk) is the parse's
         if spool.height == 0:
-            _fails_whole(0, spool.rejects())
+            fails_whole(0, spool.rejects())
     except BaseException:
         spool.remove()  # after its pending write, so that no part outlives the folder
         raise
     return done(spool, spool)
 
 
-def _fails_whole(sets: int, rejects: pl.DataFrame) -> None:
+def parsed_file(
+    parsed: Parsed, sets: pl.DataFrame | Spool, rejects: pl.DataFrame | Spool, known: int = 0
+) -> ParsedFile:
+    """A file read (`parsed`) with its validated sets and rejects."""
+    return ParsedFile(
+        parsed.format,
+        sets,
+        rejects,
+        parsed.skipped,
+        parsed.machines,
+        known,
+        sources.reader_version(parsed.format),
+        parsed.notes,
+        parsed.decisions,
+        parsed.muscles,
+        parsed.rep_metrics,
+    )
+
+
+def athlete_named(parsed: Parsed, athlete_id: str | None) -> None:
+    """A file outside any athlete's folder must name the athlete of each row."""
+    if athlete_id is None and not parsed.names_athletes:
+        raise UnreadableFile(
+            "no athlete folder: put the file in inbox/<athlete_id>/, or name athletes in it"
+        )
+
+
+def fails_whole(sets: int, rejects: pl.DataFrame) -> None:
     """A file whose rows all fail the same rule fails as a whole, with that rule and an example
     (DESIGN.md): not `loaded` with nothing in it, its rows not kept as rejects."""
     if sets == 0 and (reason := one_rule_fails_all(rejects)) is not None:

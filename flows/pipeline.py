@@ -19,10 +19,11 @@ from pathlib import Path
 import polars as pl
 
 import sources
+from flows.batch_parse import parse_batch
 from flows.config import Config
 from flows.discovery import Discovered
-from flows.loading import Parse, ParseAhead, Progress, Read, Store, process_files, store
-from flows.parsing import hints_for, parse, parse_with, read_found
+from flows.loading import Parse, ParseAhead, Progress, Read, Store, process_files, store_entries
+from flows.parsing import hints_for, parse_with, read_found
 from flows.runs import (
     RunSummary,
     failure,
@@ -52,9 +53,9 @@ class Steps:
     """The steps a run calls; the Prefect flow swaps in task-wrapped versions."""
 
     read: Read = read_found
-    parse: Parse = parse
-    parse_ahead: ParseAhead | None = None  # None: `parse` each file in turn
-    store: Store = store
+    parse: Parse = parse_batch
+    parse_ahead: ParseAhead | None = None  # None: `parse` each batch in turn
+    store: Store = store_entries
     flag: Callable[[Warehouse, Config, date, str], pl.DataFrame] = flag
     publish: Callable[[Warehouse, Path, float], int | None] = publish
 

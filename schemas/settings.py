@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     # A file modified less than this long ago is still being written (a sync, a download): it
     # waits for the next run. 0 in tests and the bench, which write their files just before.
     settle_s: float = Field(default=2.0, ge=0, le=3600)
+    # New files are parsed and stored in batches of up to this many files and bytes (a large
+    # file alone): a small file's fixed costs are paid once per batch (docs/performance.md).
+    batch_files: int = Field(default=500, ge=1, le=100_000)
+    batch_bytes: int = Field(default=32 << 20, ge=1, le=1 << 40)
     # Where the per-file parse runs: this process, or a Dask cluster (docs/scaling.md).
     runner: Literal["local", "dask"] = "local"
     dask_workers: int | None = Field(default=None, ge=1, le=1024)  # None: one per CPU core

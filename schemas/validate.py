@@ -59,6 +59,14 @@ REJECT_SCHEMA = {
 }
 # A rejected row keeps its raw text, up to this many characters (a 100 MB line is not stored).
 MAX_RAW_CHARS = 4096
+# Several small files validated as one frame (flows/batch_parse.py) carry their place in the
+# batch in this column: what is per file (numbering, repeated keys, line order) is per its value.
+FILE = "batch_file"
+
+
+def _per_file(frame: pl.DataFrame, *columns: str) -> list[str]:
+    """`columns`, after the batch's file column when `frame` has one."""
+    return [FILE, *columns] if FILE in frame.columns else list(columns)
 
 
 @dataclass(frozen=True)
@@ -99,8 +107,20 @@ def validate(
     else:
         numbered = number(records.with_columns(derived=pl.col("set_index").is_null()))
         records, duplicates = numbered.select(*RECORD_COLUMNS, "raw", "derived"), records.clear()
-    rejects = pl.concat([rejects, duplicate_rejects(duplicates)]).sort("source_line")
-    return Validated(sets=records, rejects=rejects)
+    rejects = pl.concat([rejects, duplicate_rejects(duplicates)])
+    return Validated(sets=records, rejects=rejects.sort(_per_file(rejects, "source_line")))
+
+
+def with_folder_athlete(rows: pl.DataFrame, folder_athlete: str | None) -> pl.DataFrame:
+    """The folder's athlete on every row that names none."""
+    if folder_athlete is None:
+        return rows
+    given = pl.col("athlete_id") if "athlete_id" in rows.columns else pl.lit(None, pl.String)
+    return rows.with_columns(
+        athlete_id=pl.when(given.str.strip_chars().str.len_chars() > 0)
+        .then(given)
+        .otherwise(pl.lit(folder_athlete))
+    )
 
 
 def checked(
@@ -108,14 +128,9 @@ def checked(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The rows that pass the contract as set records, not yet numbered (their `raw` kept),
     and the rows that fail it as rejects with every reason."""
-    rows = rows.with_columns(pl.col("source_line").cast(pl.Int64))
-    if folder_athlete is not None:
-        given = pl.col("athlete_id") if "athlete_id" in rows.columns else pl.lit(None, pl.String)
-        rows = rows.with_columns(
-            athlete_id=pl.when(given.str.strip_chars().str.len_chars() > 0)
-            .then(given)
-            .otherwise(pl.lit(folder_athlete))
-        )
+    rows = with_folder_athlete(
+        rows.with_columns(pl.col("source_line").cast(pl.Int64)), folder_athlete
+    )
     broken = rows.filter(pl.col("structure_error").is_not_null())
     checks = check(rows.filter(pl.col("structure_error").is_null()), context)
     records = _records(checks.filter(is_valid()), context)
@@ -146,7 +161,9 @@ def _records(valid: pl.DataFrame, context: RowContext) -> pl.DataFrame:
     zones = sorted({context.timezone, *context.athlete_timezones.values()})
     performed_at = value["performed_at"].dt.truncate("1s")
     # Both derive from values that repeat on many rows: computed once per distinct value.
-    valid = valid.sort("source_line").with_columns(__performed_at=performed_at, __zone=timezone)
+    valid = valid.sort(_per_file(valid, "source_line")).with_columns(
+        __performed_at=performed_at, __zone=timezone
+    )
     dates, keys = per_distinct_each(
         [
             (
@@ -190,6 +207,7 @@ def _records(valid: pl.DataFrame, context: RowContext) -> pl.DataFrame:
         source_line=pl.col("source_line"),
         **{c: _hash_column(valid, c) for c in HASH_COLUMNS},
         raw=pl.col("raw"),
+        **({FILE: pl.col(FILE)} if FILE in valid.columns else {}),
     )
     return records
 
@@ -217,16 +235,18 @@ def number(records: pl.DataFrame) -> pl.DataFrame:
     """Number the sets without a number, counting every set of their group in file order."""
     # source_line is never null, so its running count is the position (twice as fast as an
     # int_range over the same groups).
-    position = pl.col("source_line").cum_count().over(SET_GROUP).cast(pl.Int64)
-    return records.with_columns(set_index=pl.coalesce("set_index", position))
+    position = pl.col("source_line").cum_count().over(_per_file(records, *SET_GROUP))
+    return records.with_columns(set_index=pl.coalesce("set_index", position.cast(pl.Int64)))
 
 
 def split_repeats(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split off the rows whose key an earlier row of the file already has."""
-    first = records.select(pl.struct(NATURAL_KEY).is_first_distinct()).to_series()
+    key = _per_file(records, *NATURAL_KEY)
+    first = records.select(pl.struct(key).is_first_distinct()).to_series()
+    columns = _per_file(records, *RECORD_COLUMNS)
     if first.all():  # the usual case: no copy of a million rows to drop none
-        return records.select(RECORD_COLUMNS), records.clear()
-    return records.filter(first).select(RECORD_COLUMNS), records.filter(~first)
+        return records.select(columns), records.clear()
+    return records.filter(first).select(columns), records.filter(~first)
 
 
 def _errors_json(errors: list[dict[str, object]]) -> str:
@@ -248,9 +268,10 @@ def _reject_frame(rows: pl.DataFrame, errors: list[str], hashed: bool = False) -
         {"source_line": rows["source_line"], "raw": rows["raw"], "errors": errors, **hashes},
         schema={name: REJECT_SCHEMA[name] for name in ("source_line", "raw", "errors", *hashes)},
     )
-    return frame.with_columns(
+    frame = frame.with_columns(
         pl.lit(None, pl.UInt64).alias(c) for c in HASH_COLUMNS if c not in hashes
     )
+    return frame.with_columns(rows[FILE]) if FILE in rows.columns else frame
 
 
 def _explain(rejected: pl.DataFrame, context: RowContext) -> pl.DataFrame:

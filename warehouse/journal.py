@@ -147,9 +147,12 @@ class Interrupted:
     run_id: str
     started_at: str
     parsing: str | None  # the file it was about to parse when it died, if any
+    files: int = 1  # the files of that file's batch: the one that killed it is one of them
 
     def __str__(self) -> str:
         where = f" while it parsed {self.parsing!r}" if self.parsing else ""
+        if self.parsing and self.files > 1:
+            where += f" and {self.files - 1} more file{'s' * (self.files > 2)} of its batch"
         return f"run {self.run_id} (started {self.started_at}) ended without a record{where}"
 
 
@@ -167,7 +170,8 @@ def interrupted(records: list[dict[str, Any]], current: str) -> list[Interrupted
         if record.get("event") == "start":
             found[run_id] = Interrupted(run_id, started, None)
         elif record.get("event") == "parse":  # its start may be before the tail read
-            found[run_id] = Interrupted(run_id, started, str(record.get("path")))
+            files = int(record.get("files", 1))
+            found[run_id] = Interrupted(run_id, started, str(record.get("path")), files)
     return list(found.values())
 
 
@@ -201,7 +205,8 @@ def runs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row["pid"] = record.get("pid")
             row.update(status="interrupted", error=str(Interrupted(run_id, record["at"], None)))
         elif event == "parse" and row["status"] == "interrupted":
-            parsing = Interrupted(run_id, str(row["started_at"]), str(record.get("path")))
+            files = int(record.get("files", 1))
+            parsing = Interrupted(run_id, str(row["started_at"]), str(record.get("path")), files)
             row["error"] = str(parsing)
         elif event == "end":
             row.update({k: record.get(k) for k in RUN_COLUMNS if k in record})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple, Protocol
 
 import duckdb
@@ -132,7 +133,7 @@ def known_paths(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     return {(row[0], row[1]) for row in rows.fetchall()}
 
 
-def _staged_rows(fmt_param: str, file_param: str) -> str:
+def staged_rows(fmt_param: str, file_param: str) -> str:
     """The SELECT that turns a validated frame (`incoming_frame`) into `sets` columns. A file
     repeats a few exercise names over many rows: each name is matched to the catalog once
     (`exercise_names`, staged by `_names`)."""
@@ -152,7 +153,7 @@ def _staged_rows(fmt_param: str, file_param: str) -> str:
     """
 
 
-def _fresh(con: duckdb.DuckDBPyConnection, fmt: str, spooled: str = "incoming_frame") -> bool:
+def fresh(con: duckdb.DuckDBPyConnection, fmt: str, spooled: str = "incoming_frame") -> bool:
     """True when no stored set can share a key with `incoming_frame`: none of its formats and
     athletes has a set stored in its time range. Then the rows are inserted as they are,
     without the anti-join and the revision join (the first load of a file, or a new week).
@@ -186,7 +187,7 @@ def _fresh(con: duckdb.DuckDBPyConnection, fmt: str, spooled: str = "incoming_fr
 def _insert_fresh(con: duckdb.DuckDBPyConnection, fmt: str, file_id: str, run_id: str) -> int:
     inserted = con.execute(
         f"INSERT INTO sets ({SET_COLUMNS}) SELECT *, $run_id AS run_id FROM "
-        f"({_staged_rows('$fmt', '$file_id')})",
+        f"({staged_rows('$fmt', '$file_id')})",
         {"fmt": fmt, "file_id": file_id, "run_id": run_id},
     ).fetchone()
     return inserted[0] if inserted else 0
@@ -194,7 +195,7 @@ def _insert_fresh(con: duckdb.DuckDBPyConnection, fmt: str, file_id: str, run_id
 
 def _stage(con: duckdb.DuckDBPyConnection, fmt: str, file_id: str) -> None:
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE incoming AS {_staged_rows('$fmt', '$file_id')}",
+        f"CREATE OR REPLACE TEMP TABLE incoming AS {staged_rows('$fmt', '$file_id')}",
         {"fmt": fmt, "file_id": file_id},
     )
 
@@ -388,9 +389,23 @@ def _insert_rejects(con: duckdb.DuckDBPyConnection, source: str, file_id: str, r
     )
 
 
-def _record(
+def ingested_now() -> datetime:
+    """When a file is recorded: later than any file recorded before it by this process, also
+    within one batch's transaction (where now() stands still), so the latest of an athlete's
+    files is the last stored (`EARLIER_READS`)."""
+    global _last_ingested
+    at = max(datetime.now(UTC), _last_ingested + timedelta(microseconds=1))
+    _last_ingested = at
+    return at
+
+
+_last_ingested = datetime.min.replace(tzinfo=UTC)
+
+
+def record(
     con: duckdb.DuckDBPyConnection, info: FileInfo, outcome: FileOutcome, run_id: str
 ) -> None:
+    """Record a file in `ingested_files`, in the caller's transaction."""
     # A failed attempt is replaced by the next attempt on the same file and path; a file that
     # could not be read at all (no sha256) by the next record of its path, whatever it holds.
     con.execute(
@@ -403,7 +418,7 @@ def _record(
         "error, rows_loaded, rows_revised, rows_unchanged, rows_rejected, rows_skipped, run_id, "
         "ingested_at, reader_version, unit, unit_source, unit_evidence, date_order, "
         "date_order_source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             info.file_id,
             info.path,
@@ -419,6 +434,7 @@ def _record(
             outcome.rejected,
             outcome.skipped,
             run_id,
+            ingested_now(),
             outcome.reader_version,
             outcome.unit,
             outcome.unit_source,
@@ -564,54 +580,72 @@ def load_file(
 def _load(
     con: duckdb.DuckDBPyConnection, info: FileInfo, parsed: Loadable, run_id: str, reread: bool
 ) -> FileOutcome:
-    fmt, version = parsed.format, parsed.reader_version
     with transaction(con):
-        if parsed.machines is not None and parsed.machines.height:
-            _store_machines(con, parsed.machines, info.file_id)
-        if parsed.muscles is not None and parsed.muscles.height and info.athlete_id is not None:
-            _store_muscles(con, parsed.muscles, info, fmt, run_id)
-        if reread:  # its rejects are those of the newer reading
-            con.execute("DELETE FROM rejects WHERE file_id = ?", [info.file_id])
-        with (
-            _incoming(con, parsed, info.file_id, run_id) as (height, rejects, rejected),
-            _names(con, fmt),
-        ):
-            spooled = _parquet(parsed.sets.sets_pattern) if isinstance(parsed.sets, Spool) else None
-            if not reread and _fresh(con, fmt, spooled or "incoming_frame"):
-                merged = Merged(_insert_fresh(con, fmt, info.file_id, run_id), 0, 0, 0)
-            else:
-                _stage(con, fmt, info.file_id)
-                merged = _merge(con, info.file_id, run_id, version, reread)
-                con.execute("DROP TABLE incoming")
-            if parsed.rep_metrics is not None and parsed.rep_metrics.height:
-                _store_reps(con, parsed.rep_metrics, fmt, info.file_id, run_id)
-        con.register("rejects_frame", rejects.to_arrow())
-        try:
-            _insert_rejects(con, "rejects_frame", info.file_id, run_id)
-        finally:
-            con.unregister("rejects_frame")
-        changed = merged.loaded + merged.revised + merged.corrected
-        outcome = FileOutcome(
-            status="loaded",
-            format=fmt,
-            loaded=merged.loaded,
-            revised=merged.revised,
-            unchanged=height - changed + parsed.known,
-            rejected=rejected,
-            skipped=parsed.skipped,
-            corrected=merged.corrected + merged.removed,
-            reader_version=version,
-            unit=parsed.decisions.unit,
-            unit_source=parsed.decisions.unit_source,
-            unit_evidence=parsed.decisions.unit_evidence,
-            date_order=parsed.decisions.date_order,
-            date_order_source=parsed.decisions.date_order_source,
-        )
-        _record(con, info, outcome, run_id)
+        return load_in(con, info, parsed, run_id, reread)
+
+
+def load_in(
+    con: duckdb.DuckDBPyConnection,
+    info: FileInfo,
+    parsed: Loadable,
+    run_id: str,
+    reread: bool = False,
+) -> FileOutcome:
+    """`load_file` inside the caller's transaction (a batch's: warehouse/load_batch.py)."""
+    fmt, version = parsed.format, parsed.reader_version
+    if parsed.machines is not None and parsed.machines.height:
+        _store_machines(con, parsed.machines, info.file_id)
+    if parsed.muscles is not None and parsed.muscles.height and info.athlete_id is not None:
+        _store_muscles(con, parsed.muscles, info, fmt, run_id)
+    if reread:  # its rejects are those of the newer reading
+        con.execute("DELETE FROM rejects WHERE file_id = ?", [info.file_id])
+    with (
+        _incoming(con, parsed, info.file_id, run_id) as (height, rejects, rejected),
+        exercise_names_of(con, fmt),
+    ):
+        spooled = _parquet(parsed.sets.sets_pattern) if isinstance(parsed.sets, Spool) else None
+        if not reread and fresh(con, fmt, spooled or "incoming_frame"):
+            merged = Merged(_insert_fresh(con, fmt, info.file_id, run_id), 0, 0, 0)
+        else:
+            _stage(con, fmt, info.file_id)
+            merged = _merge(con, info.file_id, run_id, version, reread)
+            con.execute("DROP TABLE incoming")
+        if parsed.rep_metrics is not None and parsed.rep_metrics.height:
+            _store_reps(con, parsed.rep_metrics, fmt, info.file_id, run_id)
+    con.register("rejects_frame", rejects.to_arrow())
+    try:
+        _insert_rejects(con, "rejects_frame", info.file_id, run_id)
+    finally:
+        con.unregister("rejects_frame")
+    outcome = loaded_outcome(parsed, merged, height, rejected)
+    record(con, info, outcome, run_id)
     return outcome
 
 
-def _names(con: duckdb.DuckDBPyConnection, fmt: str) -> contextlib.AbstractContextManager[None]:
+def loaded_outcome(parsed: Loadable, merged: Merged, height: int, rejected: int) -> FileOutcome:
+    """A stored file's outcome: `height` sets to store, `rejected` rows rejected."""
+    changed = merged.loaded + merged.revised + merged.corrected
+    return FileOutcome(
+        status="loaded",
+        format=parsed.format,
+        loaded=merged.loaded,
+        revised=merged.revised,
+        unchanged=height - changed + parsed.known,
+        rejected=rejected,
+        skipped=parsed.skipped,
+        corrected=merged.corrected + merged.removed,
+        reader_version=parsed.reader_version,
+        unit=parsed.decisions.unit,
+        unit_source=parsed.decisions.unit_source,
+        unit_evidence=parsed.decisions.unit_evidence,
+        date_order=parsed.decisions.date_order,
+        date_order_source=parsed.decisions.date_order_source,
+    )
+
+
+def exercise_names_of(
+    con: duckdb.DuckDBPyConnection, fmt: str
+) -> contextlib.AbstractContextManager[None]:
     """The file's exercise names, each once, for `_staged_rows` to map."""
     query = "SELECT DISTINCT coalesce(source_format, $fmt), exercise_key FROM incoming_frame"
     return exercise_names(con, query, {"fmt": fmt})
@@ -643,4 +677,4 @@ def record_outcome(
 ) -> None:
     """Record a file that loaded nothing: a duplicate, or a failure with its reason."""
     with transaction(con):
-        _record(con, info, outcome, run_id)
+        record(con, info, outcome, run_id)

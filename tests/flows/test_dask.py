@@ -25,36 +25,38 @@ def item(n: int, kind: loading.Kind = "new") -> loading.Item:
     return loading.Item(discovery.Discovered(Path(f"f{n}"), f"f{n}", "a1"), None, None, kind)
 
 
-def test_submit_ahead_keeps_a_bounded_window_and_the_file_order() -> None:
-    items = [item(n) for n in range(10)]
+def test_submit_ahead_keeps_a_bounded_window_and_the_batch_order() -> None:
+    batches = [[item(2 * n), item(2 * n + 1)] for n in range(10)]
     submitted: list[str] = []
 
-    def submit(new: loading.Item) -> loading.Pending:
-        submitted.append(new.found.relative)
-        return lambda: new.found.relative
+    def submit(batch: list[loading.Item]) -> loading.Pending:
+        submitted.append(batch[0].found.relative)
+        return lambda: [new.found.relative for new in batch]
 
     seen: list[str] = []
-    for _, pending in loading.submit_ahead(items, submit, window=3):
-        # The one handed out and `window` more are under way, until the files run out.
-        assert len(submitted) - len(seen) == min(3 + 1, len(items) - len(seen))
+    for _, pending in loading.submit_ahead(batches, submit, window=3):
+        # The one handed out and `window` more are under way, until the batches run out.
+        assert len(submitted) - len(seen) == min(3 + 1, len(batches) - len(seen))
         assert pending is not None
-        seen.append(str(pending()))
-    assert seen == [new.found.relative for new in items] == submitted
+        seen.append(str(pending()[0]))
+    assert seen == [batch[0].found.relative for batch in batches] == submitted
 
 
-def test_submit_ahead_submits_only_new_files_and_hands_out_every_file_in_order() -> None:
+def test_submit_ahead_submits_only_batches_with_new_files_and_hands_out_every_batch() -> None:
     kinds: list[loading.Kind] = ["seen", "new", "duplicate", "seen", "new", "deferred", "new"]
-    items = [item(n, kind) for n, kind in enumerate(kinds)]
+    batches = [[item(n, kind)] for n, kind in enumerate(kinds)]
+    batches[3].append(item(7, "new"))  # a batch with a new file among others
     submitted: list[str] = []
 
-    def submit(new: loading.Item) -> loading.Pending:
-        submitted.append(new.found.relative)
-        return lambda: new.found.relative
+    def submit(batch: list[loading.Item]) -> loading.Pending:
+        submitted.append(batch[-1].found.relative)
+        return lambda: [batch[-1].found.relative]
 
-    handed = list(loading.submit_ahead(items, submit, window=1))
-    assert [got for got, _ in handed] == items
-    assert [pending is not None for _, pending in handed] == [k == "new" for k in kinds]
-    assert submitted == ["f1", "f4", "f6"]
+    handed = list(loading.submit_ahead(batches, submit, window=1))
+    assert [got for got, _ in handed] == batches
+    expected = [any(i.kind == "new" for i in batch) for batch in batches]
+    assert [pending is not None for _, pending in handed] == expected
+    assert submitted == ["f1", "f7", "f4", "f6"]
 
 
 @pytest.mark.parametrize(

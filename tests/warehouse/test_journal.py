@@ -87,13 +87,13 @@ def test_every_run_is_in_the_journal_and_a_run_killed_in_a_parse_is_named(
         f"""
         import os, signal
         from datetime import date
-        from flows import discovery, parsing, pipeline
+        from flows import batch_parse, discovery, pipeline
         from flows.config import load
 
-        def dying(read, athlete, config):
-            if athlete == "a1":
+        def dying(reads, config):
+            if any(athlete == "a1" for _, athlete in reads):
                 os.kill(os.getpid(), signal.SIGKILL)
-            return parsing.parse(read, athlete, config)
+            return batch_parse.parse_batch(reads, config)
 
         config = load({{"inbox": {str(workspace.inbox)!r}, "db": {str(workspace.db)!r},
                         "settle_s": 0}})
@@ -105,8 +105,10 @@ def test_every_run_is_in_the_journal_and_a_run_killed_in_a_parse_is_named(
     assert killed.returncode == -signal.SIGKILL
     summary = run(workspace)
     (gone,) = summary.interrupted
-    assert gone.parsing == "a1/big.csv"
-    assert any("while it parsed 'a1/big.csv'" in line for line in report.lines(summary))
+    # Both files are one batch: the run names the first and how many more it was parsing.
+    assert gone.parsing == "a1/big.csv" and gone.files == 2
+    said = "while it parsed 'a1/big.csv' and 1 more file of its batch"
+    assert any(said in line for line in report.lines(summary))
     assert summary.count("loaded") == 2  # no quarantine: the file is simply read again
     assert run(workspace).interrupted == []  # said once
     records = journal.read(workspace.journal)

@@ -118,7 +118,7 @@ def test_a_fresh_load_stores_what_the_merge_would(
 
     other = Workspace(tmp_path_factory.mktemp("merged"))
     other.write("a1/export.csv", csv_text(*rows))
-    monkeypatch.setattr(load, "_fresh", lambda *args: False)
+    monkeypatch.setattr(load, "fresh", lambda *args: False)
     assert _run(other).total("loaded") == len(rows) - 1
     assert _sets(other) == fresh
 
@@ -137,7 +137,7 @@ def test_fresh_means_no_stored_set_of_the_same_format_and_athlete_in_the_time_ra
 
     def fresh(con: duckdb.DuckDBPyConnection, incoming: pl.DataFrame) -> bool:
         con.register("incoming_frame", incoming.to_arrow())
-        return load._fresh(con, "canonical_csv")
+        return load.fresh(con, "canonical_csv")
 
     with writer(workspace.db) as con:
         assert not fresh(con, frame("a1", 7))  # inside the range

@@ -1,0 +1,229 @@
+"""Storing a batch of files in one transaction, with exactly what storing them one by one in
+file order gives. The common night (new per-workout files, no stored set in their range, no
+key shared between two of them) is one INSERT of their sets, one of their rejects and one of
+their `ingested_files` rows; any other batch is stored file by file inside the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from warehouse.db import transaction
+from warehouse.load import (
+    SET_COLUMNS,
+    FileInfo,
+    FileOutcome,
+    Loadable,
+    Merged,
+    exercise_names_of,
+    fresh,
+    ingested_now,
+    load_file,
+    load_in,
+    loaded_outcome,
+    record,
+    record_outcome,
+    staged_rows,
+)
+from warehouse.spool import Spool
+
+# Errors that are not a file's: the disk, memory, the database itself. They fail the run, and
+# no file is marked failed for them (the next run retries). Any other error storing a file is
+# that file's data (or a bug it meets): it fails that file alone.
+NOT_A_FILES = (
+    OSError,
+    MemoryError,
+    duckdb.OperationalError,  # I/O, out of memory, connection, transaction conflicts
+    duckdb.FatalException,
+    duckdb.InternalException,
+    duckdb.InterruptException,
+    duckdb.PermissionException,
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file of a batch: its rows to store, or the outcome to record as it is (a duplicate,
+    a failure)."""
+
+    info: FileInfo
+    parsed: Loadable | None = None
+    outcome: FileOutcome | None = None
+
+
+def store_batch(
+    con: duckdb.DuckDBPyConnection, entries: Sequence[Entry], run_id: str
+) -> list[FileOutcome]:
+    """Store `entries` in file order, all or nothing; each file's outcome. A spooled (large)
+    file is stored with its own memory bounds, in a transaction of its own."""
+    if any(isinstance(entry.parsed and entry.parsed.sets, Spool) for entry in entries):
+        return [_store_alone(con, entry, run_id) for entry in entries]
+    with transaction(con):
+        together = _together(con, entries, run_id)
+        if together is not None:
+            return together
+        return [_store_in(con, entry, run_id) for entry in entries]
+
+
+def _store_alone(con: duckdb.DuckDBPyConnection, entry: Entry, run_id: str) -> FileOutcome:
+    if entry.parsed is None:
+        assert entry.outcome is not None
+        record_outcome(con, entry.info, entry.outcome, run_id)
+        return entry.outcome
+    return load_file(con, entry.info, entry.parsed, run_id)
+
+
+def _store_in(con: duckdb.DuckDBPyConnection, entry: Entry, run_id: str) -> FileOutcome:
+    if entry.parsed is None:
+        assert entry.outcome is not None
+        record(con, entry.info, entry.outcome, run_id)
+        return entry.outcome
+    return load_in(con, entry.info, entry.parsed, run_id)
+
+
+def _plain(parsed: Loadable) -> bool:
+    """A file of sets and rejects alone: no machines, muscle groups or reps to store with them,
+    and no rows looked up as stored already."""
+    extras = (parsed.machines, parsed.muscles, parsed.rep_metrics)
+    return parsed.known == 0 and all(extra is None or extra.height == 0 for extra in extras)
+
+
+def _together(
+    con: duckdb.DuckDBPyConnection, entries: Sequence[Entry], run_id: str
+) -> list[FileOutcome] | None:
+    """The batch stored set-based, when that is what storing its files one by one would store:
+    every file plain, no key in two of its files, no stored set in its range for its athletes
+    (`fresh`). None otherwise, with nothing written."""
+    loads = [
+        (entry.info, entry.parsed, entry.parsed.sets, entry.parsed.rejects)
+        for entry in entries
+        if entry.parsed is not None and _plain(entry.parsed)
+    ]
+    if len(loads) < 2 or len(loads) < sum(entry.parsed is not None for entry in entries):
+        return None
+    tables = {
+        info.file_id: (parsed, sets, rejects)
+        for info, parsed, sets, rejects in loads
+        if isinstance(sets, pl.DataFrame) and isinstance(rejects, pl.DataFrame)
+    }
+    if len(tables) < len(loads):  # spooled, or a copy of a file of the batch: file by file
+        return None
+    sets = _frame([(file_id, own[1], own[0].format) for file_id, own in tables.items()])
+    key = ["source_format", "athlete_id", "performed_at", "exercise_key", "set_index"]
+    if sets.height and sets.select(pl.struct(key).is_duplicated().any()).item():
+        return None
+    con.register("incoming_frame", sets.to_arrow())
+    try:
+        fmt = loads[0][1].format
+        if not fresh(con, fmt):
+            return None
+        with exercise_names_of(con, fmt):
+            con.execute(
+                f"INSERT INTO sets ({SET_COLUMNS}) SELECT *, $run_id AS run_id FROM "
+                f"({staged_rows('$fmt', 'f.file_id')})",
+                {"fmt": fmt, "run_id": run_id},
+            )
+    finally:
+        con.unregister("incoming_frame")
+    rejects = _frame([(file_id, own[2], None) for file_id, own in tables.items()])
+    con.register("rejects_frame", rejects.to_arrow())
+    try:
+        con.execute(
+            "INSERT INTO rejects (file_id, source_line, raw, errors, run_id, line_hash, "
+            "line_check) SELECT file_id, source_line, raw, CAST(errors AS JSON), $run_id, "
+            "line_hash, line_check FROM rejects_frame",
+            {"run_id": run_id},
+        )
+    finally:
+        con.unregister("rejects_frame")
+    outcomes = []
+    for entry in entries:
+        if entry.parsed is None:
+            assert entry.outcome is not None
+            outcomes.append(entry.outcome)
+            continue
+        _, own_sets, own_rejects = tables[entry.info.file_id]
+        merged = Merged(own_sets.height, 0, 0, 0)
+        outcomes.append(loaded_outcome(entry.parsed, merged, own_sets.height, own_rejects.height))
+    _record_all(con, [entry.info for entry in entries], outcomes, run_id)
+    return outcomes
+
+
+def _frame(parts: list[tuple[str, pl.DataFrame, str | None]]) -> pl.DataFrame:
+    """The files' rows as one frame, each with its file's id, and for sets its format (a file's
+    rows name their own only when it holds several): as each file's own load stages them."""
+    return pl.concat(
+        [
+            rows.with_columns(
+                file_id=pl.lit(file_id),
+                **(
+                    {} if fmt is None else {"source_format": pl.col("source_format").fill_null(fmt)}
+                ),
+            )
+            for file_id, rows, fmt in parts
+        ],
+        how="vertical_relaxed",
+    )
+
+
+RECORD_COLUMNS = (
+    "file_id, path, sha256, bytes, format, athlete_id, status, error, rows_loaded, "
+    "rows_revised, rows_unchanged, rows_rejected, rows_skipped, run_id, ingested_at, "
+    "reader_version, unit, unit_source, unit_evidence, date_order, date_order_source"
+)
+
+
+def _record_all(
+    con: duckdb.DuckDBPyConnection,
+    infos: list[FileInfo],
+    outcomes: list[FileOutcome],
+    run_id: str,
+) -> None:
+    """`record` of every file at once: no two files of a run share a path, so no record of one
+    replaces another's."""
+    rows = [
+        (
+            info.file_id,
+            info.path,
+            info.sha256,
+            info.bytes,
+            outcome.format,
+            info.athlete_id,
+            outcome.status,
+            outcome.error,
+            outcome.loaded,
+            outcome.revised,
+            outcome.unchanged,
+            outcome.rejected,
+            outcome.skipped,
+            run_id,
+            ingested_now(),
+            outcome.reader_version,
+            outcome.unit,
+            outcome.unit_source,
+            outcome.unit_evidence,
+            outcome.date_order,
+            outcome.date_order_source,
+        )
+        for info, outcome in zip(infos, outcomes, strict=True)
+    ]
+    names = [name.strip() for name in RECORD_COLUMNS.split(",")]
+    frame = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+    con.register("records_frame", frame.to_arrow())
+    try:
+        con.execute(
+            "DELETE FROM ingested_files i USING records_frame r "
+            "WHERE (i.file_id = r.file_id AND i.path = r.path) "
+            "OR (i.path = r.path AND i.athlete_id IS NOT DISTINCT FROM r.athlete_id "
+            "AND i.sha256 = '')"
+        )
+        con.execute(
+            f"INSERT INTO ingested_files ({RECORD_COLUMNS}) SELECT {RECORD_COLUMNS} "
+            "FROM records_frame"
+        )
+    finally:
+        con.unregister("records_frame")
