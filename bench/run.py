@@ -1,6 +1,6 @@
 """Measure repflow against its baselines, side by side, in one run: medians of several runs.
 
-    python -m bench.run [--rows N] [--repeat K] [--files F] [--quick]
+    python -m bench.run [--rows N] [--repeat K] [--files F] [--many-files 1000,10000] [--quick]
 
 Each figure is a ratio to a baseline measured in the same process on the same file, because
 these machines are shared and noisy. The nightly flow's files per second on Dask (1 and 2
@@ -26,6 +26,7 @@ import duckdb
 import polars as pl
 
 import sources
+from bench import many_files
 from bench.inbox import build
 from flows import discovery, loading, parsing, runs
 from flows.config import Config, load
@@ -371,13 +372,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--files", type=int, default=200, help="files for the runner comparison")
     parser.add_argument("--sessions", type=int, default=20, help="sessions in each of those files")
+    parser.add_argument("--many-files", default="1000,10000", help="small files (0: skip them)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     args = parser.parse_args()
     # The bench writes its files just before it reads them: they count as settled at once.
     os.environ["REPFLOW_SETTLE_S"] = "0"
     if args.quick:
         args.rows, args.large_rows, args.rule_sets, args.repeat = 5_000, 0, 20_000, 1
-        args.files, args.sessions = 8, 2
+        args.files, args.sessions, args.many_files = 8, 2, "0"
     with tempfile.TemporaryDirectory(prefix="repflow-bench-") as name:
         folder = Path(name)
         csv = folder / "sets.csv"
@@ -469,6 +471,11 @@ def main() -> None:
                 ratio = runs[0][1] / seconds  # above 1: faster than the local runner
                 rate = args.files / seconds
                 print(f"{label:40} {what:34} {seconds:9.2f} {rate:7.2f} {ratio:5.2f}")
+        # Whole processes against DuckDB over the same small files (bench/many_files.py).
+        counts = [int(count) for count in args.many_files.split(",") if int(count)]
+        if counts:
+            print()
+            print("\n".join(many_files.report(many_files.measure(folder, counts, 1))))
         print(f"\n{'stage, in one process':40} {'files/s':>9} {'rows/s':>9}")
         for stage, seconds, count, read in stage_rates(folder / "inbox", folder):
             print(f"{stage:40} {count / seconds:9.1f} {read / seconds:9,.0f}")
