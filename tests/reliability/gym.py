@@ -39,6 +39,9 @@ EXERCISES = {
 # Values the contract rejects in every one of the four layouts: (load, reps).
 BAD_VALUES = (("20", "x"), ("20", "2000"), ("-20", "8"), ("heavy", "8"), ("20", "-3"))
 BAD_EXERCISE = "Cable Fly"  # no athlete trains it: a bad row never renumbers a stored set
+# A killed night stores batches of this many files: a kill falls before or after a batch's
+# transaction, with a file of it stored or not.
+STORE_BATCH = 2
 # The kill points: (step, after the call rather than before it).
 KILLS = (("store", False), ("store", True), ("flag", False), ("flag", True), ("publish", False))
 
@@ -63,7 +66,7 @@ class Lift:
 @dataclass(frozen=True)
 class Kill:
     step: str  # store, flag or publish
-    at: int  # the call of that step that dies (the k-th stored file)
+    at: int  # the call of that step that dies (the k-th batch stored)
     after: bool  # after the call returns, rather than before it starts
 
     def __str__(self) -> str:
@@ -333,7 +336,8 @@ class Gym:
             self.kills[later] = kill  # no file to die at: the next free night dies there
             kill = None
         if kill is not None:
-            at = self.plan.randint(1, night.new_files) if kill.step == "store" else 1
+            batches = -(-night.new_files // STORE_BATCH)  # calls of the store step at least
+            at = self.plan.randint(1, batches) if kill.step == "store" else 1
             night.kill = Kill(kill.step, at, kill.after)
             self.counts[f"killed {'after' if kill.after else 'before'} {kill.step}"] += 1
         return night

@@ -1,5 +1,6 @@
 """One night of the soak test (test_soak.py) as a process that SIGKILLs itself at a chosen
-call of a step: before or after the k-th file stored, the rules, or the publish. The caller
+call of a step: before or after the k-th batch stored (gym.STORE_BATCH files each), the rules,
+or the publish. The caller
 picks the point from its seed, never a timer, so the kill falls at the same place every time.
 
     python -m tests.reliability.soak_night INBOX DB AS_OF STEP AT before|after RUN_ID_FILE
@@ -20,6 +21,7 @@ from typing import Any
 
 from flows import discovery, pipeline
 from flows.config import load
+from tests.reliability.gym import STORE_BATCH
 
 
 def killing(step: Callable[..., Any], at: int, after: bool) -> Callable[..., Any]:
@@ -51,7 +53,7 @@ def main(argv: list[str]) -> int:
     pipeline.new_run_id = recorded  # execute takes no run id: record the one it makes
     steps = pipeline.Steps()
     steps = replace(steps, **{step: killing(getattr(steps, step), int(at), when == "after")})
-    config = load({"inbox": Path(inbox), "db": Path(db), "settle_s": 0})
+    config = load({"inbox": Path(inbox), "db": Path(db), "settle_s": 0, "batch_files": STORE_BATCH})
     files, skipped = discovery.inbox_files(config)
     pipeline.execute(config, files, "run", date.fromisoformat(as_of), steps, skipped=skipped)
     return 3

@@ -28,6 +28,10 @@ pytestmark = pytest.mark.slow
 AS_OF = date(2026, 11, 30)
 # Kill moments are stratified over the load: seed i of N falls in the i-th N-th of it.
 SEEDS = range(12)
+# The killed loaders store batches of these many files, by seed: file by file, a few files each
+# (kills fall inside a batch and between two), and the whole inbox as one batch. The reference
+# and the rerun store one batch: their results must not depend on it.
+BATCH_FILES = (1, 3, 500)
 STATE_QUERIES = {
     "sets": "SELECT * EXCLUDE (run_id) FROM sets ORDER BY ALL",
     "set_revisions": "SELECT * EXCLUDE (run_id, revised_at) FROM set_revisions ORDER BY ALL",
@@ -117,9 +121,10 @@ content._read_all = syncing
 """
 
 
-def loader(workspace: Workspace, syncing: bool = False) -> list[str]:
+def loader(workspace: Workspace, syncing: bool = False, batch_files: int = 500) -> list[str]:
     """A loading process that prints `ready` once imported, so that kills time the load alone;
-    with `syncing`, two files change while they are read (SYNCING)."""
+    with `syncing`, two files change while they are read (SYNCING). It stores batches of
+    `batch_files` files, each in one transaction."""
     changes = SYNCING.replace("INBOX", repr(str(workspace.inbox))) if syncing else ""
     script = textwrap.dedent(
         f"""
@@ -130,7 +135,7 @@ def loader(workspace: Workspace, syncing: bool = False) -> list[str]:
         {textwrap.indent(changes, " " * 8).strip()}
         print("ready", flush=True)
         config = load({{"inbox": {str(workspace.inbox)!r}, "db": {str(workspace.db)!r},
-                       "settle_s": 0}})
+                       "settle_s": 0, "batch_files": {batch_files}}})
         files, skipped = discovery.inbox_files(config)
         pipeline.execute(config, files, "run", date(2026, 11, 30), skipped=skipped)
         """
@@ -154,10 +159,15 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[
     return state(workspace.db), time.monotonic() - started
 
 
-def start_loader(workspace: Workspace, syncing: bool = False) -> subprocess.Popen[bytes]:
+def start_loader(
+    workspace: Workspace, syncing: bool = False, batch_files: int = 500
+) -> subprocess.Popen[bytes]:
     """The loader, returned once it has imported what it needs and is about to load."""
     process = subprocess.Popen(
-        loader(workspace, syncing), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        loader(workspace, syncing, batch_files),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     assert process.stdout is not None and process.stdout.readline() == b"ready\n"
     return process
@@ -194,7 +204,7 @@ def test_files_changed_while_read_and_a_kill_then_rerun_equal_a_run_over_the_fin
     workspace = Workspace(tmp_path)
     build_inbox(workspace.inbox)
     finals = final_versions(workspace.inbox)
-    process = start_loader(workspace, syncing=True)
+    process = start_loader(workspace, syncing=True, batch_files=BATCH_FILES[seed % 3])
     if seed < len(SYNC_SEEDS) - 1:
         time.sleep((seed + random.Random(seed).random()) / (len(SYNC_SEEDS) - 1) * duration)
         process.send_signal(signal.SIGKILL)
@@ -220,7 +230,7 @@ def test_killed_load_then_rerun_equals_an_uninterrupted_run(
     workspace = Workspace(tmp_path)
     build_inbox(workspace.inbox)
     delay = (seed + random.Random(seed).random()) / len(SEEDS) * duration
-    process = start_loader(workspace)
+    process = start_loader(workspace, batch_files=BATCH_FILES[seed % 3])
     time.sleep(delay)
     process.send_signal(signal.SIGKILL)
     process.wait()
