@@ -266,6 +266,8 @@ def parse_with(
 ) -> ParsedFile | str:
     try:
         return _parse(source, athlete_id, context, hints, stored, long_line)
+    except OSError:  # the bytes were read already: a full disk, not the file's fault
+        raise
     except Exception as exc:
         return read_failure(exc)
 

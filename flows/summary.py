@@ -68,12 +68,12 @@ def rules_said(summary: RunSummary) -> str | None:
     (`ingest`)."""
     if summary.rules_ran:
         counts = ", ".join(f"{n} {action}" for action, n in flag_counts(summary).items())
-        if counts:
-            return f"flags as of {summary.as_of}: {counts}"
-        why = summary.silence or (
-            "no exercise has working sets within its program's dormant_days of that date"
+        if counts or summary.silence:  # a silence is said on a line of its own
+            return f"flags as of {summary.as_of}: {counts or 'none'}"
+        return (
+            f"flags as of {summary.as_of}: none (the rules ran: no exercise has working sets "
+            "within its program's dormant_days of that date)"
         )
-        return f"flags as of {summary.as_of}: none (the rules ran: {why})"
     if summary.as_of is not None:
         return "flags: unchanged (the sets, config and rules are as they last saw them)"
     return None
@@ -125,6 +125,7 @@ def lines(summary: RunSummary) -> list[str]:
         f"  sets: {summary.total('loaded')} new, {summary.total('revised')} revised, "
         f"{summary.total('rejected')} rejected",
         *([f"  {said}"] if said else []),
+        *([f"  why none: {summary.silence}"] if summary.rules_ran and summary.silence else []),
         *(f"  {note}" for note in notes(summary)),
     ]
 
@@ -132,6 +133,7 @@ def lines(summary: RunSummary) -> list[str]:
 def markdown(summary: RunSummary) -> str:
     """The run's Prefect artifact: the same facts as `lines`, as markdown."""
     said = rules_said(summary)
+    silent = summary.silence if summary.rules_ran else None
     counts = flag_counts(summary)
     flags = "\n".join(f"| {action} | {n} |" for action, n in counts.items())
     rows = "\n".join(f"| {cell(file_line(i, o))} |" for i, o in summary.files)
@@ -144,6 +146,7 @@ def markdown(summary: RunSummary) -> str:
         f"| {summary.total('loaded')} | {summary.total('revised')} "
         f"| {summary.total('rejected')} |\n\n"
         + (f"## Flags\n\n{said[0].upper()}{said[1:]}.\n\n" if said else "")
+        + (f"**Why no flag:** {cell(silent)}\n\n" if silent else "")
         + (f"| action | flags |\n|---|---|\n{flags}\n\n" if counts else "")
         + "## Files\n\n"
         + (f"| file |\n|---|\n{rows}\n" if rows else "Nothing new in the inbox.\n")

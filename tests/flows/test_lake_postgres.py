@@ -139,8 +139,7 @@ ANALYST = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from warehouse.db import reader
-    from warehouse import journal
-from warehouse.lake import Lake
+    from warehouse.lake import Lake
 
     lake, stop = Lake("postgres", sys.argv[1]), Path(sys.argv[2])
     # One statement, so both counts come from the same snapshot.

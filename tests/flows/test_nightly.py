@@ -58,8 +58,9 @@ def test_the_dask_parse_task_retries_io_errors_only(
 
     path = workspace.write("a1/bad.csv", "not,a,log\n")
     sha256 = parsing.fingerprint(path, "a1/bad.csv", "a1").sha256
-    context = workspace.config().settings.row_context()
-    result = parse_to_arrow_task.fn(str(path), "a1", context, sha256)
+    config = workspace.config()
+    context, hints = config.settings.row_context(), parsing.hints_for(config, "a1")
+    result = parse_to_arrow_task.fn(str(path), "a1", context, hints, sha256)
     assert isinstance(result, str) and "unrecognised format" in result
     assert parse_to_arrow_task.retry_condition_fn is _retry_on_io
     assert parse_to_arrow_task.retries == 2
@@ -92,7 +93,8 @@ def test_the_artifact_says_whether_the_rules_ran_and_what_stopped_a_run(
     ran = nightly(settings=settings, as_of=date(2029, 1, 1))
     assert ran.rules_ran and ran.flags is not None and ran.flags.height == 0
     assert f"# repflow run {ran.run_id}: succeeded" in said()
-    assert "Flags as of 2029-01-01: none (the rules ran" in said()
+    assert "Flags as of 2029-01-01: none." in said()
+    assert "**Why no flag:** Every exercise is dormant" in said()
     assert "(rules not re-run)" not in said()
 
     again = nightly(settings=settings, as_of=date(2029, 1, 1))  # nothing new, same date

@@ -164,7 +164,8 @@ def real_gym(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if export.is_file() and export.name != "README.md":
             (root / "inbox" / export.stem).mkdir(parents=True)
             shutil.copy(export, root / "inbox" / export.stem / export.name)
-    config = load({"inbox": root / "inbox", "db": root / "warehouse.duckdb"})
+    # settle_s 0: the files were copied in just now, and are not being written
+    config = load({"inbox": root / "inbox", "db": root / "warehouse.duckdb", "settle_s": 0})
     files, skipped = discovery.inbox_files(config)
     pipeline.execute(config, files, "run", GYM_AS_OF, skipped=skipped)
     return config.settings.db

@@ -230,7 +230,9 @@ def test_2016_layout_without_notes(workspace: Workspace) -> None:
     assert (outcome.loaded, outcome.rejected, outcome.unit, outcome.unit_source) == (
         3, 0, "lb", "file",
     )  # fmt: skip
-    stored = workspace.query("SELECT load_unit, round(load_kg, 4), distance_m FROM sets ORDER BY 1")
+    stored = workspace.query(
+        "SELECT load_unit, round(load_kg, 4), distance_m FROM sets ORDER BY source_line"
+    )
     assert stored[:2] == [("lb", round(135 * 0.45359237, 4), None)] * 2
 
 
