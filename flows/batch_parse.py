@@ -130,6 +130,8 @@ def parse_many(
             parsed = sources.read(file.source, hints, file.long_line)
             athlete_named(parsed, file.athlete_id)
             more = next(parsed.more, None)
+        except OSError:  # the bytes were read already: a full disk, the run's, as in parse_with
+            raise
         except Exception as exc:  # fails alone, as parse_with would say
             results[n] = read_failure(exc)
             continue
@@ -176,6 +178,8 @@ def _validate_together(
     try:
         frame = pl.concat([rows for _, _, rows in together], how="diagonal_relaxed")
         validated = validate(frame, context, None)
+    except OSError:
+        raise
     except Exception:  # one file's rows broke the batch: each file alone, so that one fails
         for n, _, _ in together:
             file = files[n]

@@ -5,7 +5,7 @@ sets; rests are skipped; an active set outside every strength session is rejecte
 (`outside_strength_session`), never dropped. The exercise is the watch's first guess of
 `category` (with its `category_subtype` name from the FIT profile), `Unknown` when it had none.
 FIT stores weight in kg; `weight_display_unit` is the unit the athlete sees and gets advice in.
-Decoding is per message by nature; FIT files are small.
+Decoding is per message by nature: only the messages read are decoded (sources/fit_messages.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import polars as pl
 from garmin_fit_sdk import Decoder, Profile, Stream
 
 from schemas.set_row import LB_TO_KG
+from sources import fit_messages
 from sources.base import Parsed, ReadHints, text_frame
 from sources.content import Source
 from sources.csv_text import UnreadableFile
@@ -34,14 +35,25 @@ def detect(head: bytes) -> bool:
 
 
 def _decode(path: Source) -> dict[str, list[dict[str, Any]]]:
-    data = bytearray(path.read_bytes())
-    decoder = Decoder(Stream.from_byte_array(data))
+    """The messages the reader reads. A session's last record is read only for a session that
+    gives no end of its own (`_session_end`): a second decode, with the records."""
+    data = path.read_bytes()
+    decoder = Decoder(Stream.from_byte_array(bytearray(data)))
     if not decoder.is_fit():
         raise UnreadableFile("not a FIT file (no .FIT header)")
     if not decoder.check_integrity():
         raise UnreadableFile("the FIT file is damaged or truncated: its CRC does not match")
-    decoder = Decoder(Stream.from_byte_array(data))
-    messages, errors = decoder.read(convert_datetimes_to_dates=True)
+    wanted = frozenset({fit_messages.FILE_ID, fit_messages.SESSION, fit_messages.SET})
+    messages = _messages(data, wanted)
+    if any(_session_end(session, None, [], []) is None for session in _strength(messages)):
+        messages = _messages(data, wanted | {fit_messages.RECORD})
+    return messages
+
+
+def _messages(data: bytes, wanted: frozenset[int]) -> dict[str, list[dict[str, Any]]]:
+    cut = fit_messages.only(data, wanted)
+    decoder = Decoder(Stream.from_byte_array(bytearray(data if cut is None else cut)))
+    messages, errors = decoder.read(convert_datetimes_to_dates=True, enable_crc_check=cut is None)
     if errors:
         raise UnreadableFile(f"the FIT file could not be decoded: {errors[0]}")
     # The SDK's own typing says little; its messages are dicts of lists of dicts.
@@ -112,13 +124,23 @@ def _strength_windows(messages: dict[str, list[dict[str, Any]]]) -> list[tuple[d
         if (start := _when(m.get("start_time")))
     ]
     windows = []
-    for session in sessions:
-        if session.get("sport") == "training" and session.get("sub_sport") == "strength_training":
-            start = session["start_time"]
-            later = next((s for s in starts if s > start), None)
-            end = _session_end(session, later, records, set_ends)
-            windows.append((start, end or start))
+    for session in _strength(messages):
+        start = session["start_time"]
+        later = next((s for s in starts if s > start), None)
+        end = _session_end(session, later, records, set_ends)
+        windows.append((start, end or start))
     return windows
+
+
+def _strength(messages: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The strength sessions (sport `training`, sub-sport `strength_training`) with a start."""
+    return [
+        session
+        for session in messages.get("session_mesgs", [])
+        if _when(session.get("start_time"))
+        and session.get("sport") == "training"
+        and session.get("sub_sport") == "strength_training"
+    ]
 
 
 def _display_unit(message: dict[str, Any]) -> str:
