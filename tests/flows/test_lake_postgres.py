@@ -280,7 +280,8 @@ def test_a_catalog_killed_mid_run_ends_the_run_with_a_recorded_failure(
             AS_OF.isoformat(),
             "--quiet",
         ]
-        env = {**os.environ, **prefect_home, "REPFLOW_SETTLE_S": "0"}
+        # Batches of 10 files: the journal has a parse record a batch to wait for.
+        env = {**os.environ, **prefect_home, "REPFLOW_SETTLE_S": "0", "REPFLOW_BATCH_FILES": "10"}
         run = subprocess.Popen(
             command,
             cwd=workspace.root,

@@ -51,19 +51,24 @@ def test_nightly_flow_loads_flags_and_writes_artifacts(
 def test_the_dask_parse_task_retries_io_errors_only(
     prefect_harness: None, workspace: Workspace
 ) -> None:
-    """A parse on a Dask worker is a task, retried when its read fails with an OSError; a bad
-    file is a result, not an error, and is not retried. (A local run retries its reads in
-    plain Python: tests/flows/test_reading.py.)"""
-    from flows.nightly import _retry_on_io, parse_to_arrow_task
+    """A parse on a Dask worker is a task (one a batch of files), retried when a read fails
+    with an OSError; a bad file is a result, not an error, and is not retried. (A local run
+    retries its reads in plain Python: tests/flows/test_reading.py.)"""
+    from flows.nightly import _retry_on_io, parse_batch_task
 
-    path = workspace.write("a1/bad.csv", "not,a,log\n")
-    sha256 = parsing.fingerprint(path, "a1/bad.csv", "a1").sha256
+    bad = workspace.write("a1/bad.csv", "not,a,log\n")
+    good = workspace.write("a1/good.csv", csv_text("2026-11-16T07:00:00,Squat,5,100,kg,,working"))
     config = workspace.config()
     context, hints = config.settings.row_context(), parsing.hints_for(config, "a1")
-    result = parse_to_arrow_task.fn(str(path), "a1", context, hints, sha256)
-    assert isinstance(result, str) and "unrecognised format" in result
-    assert parse_to_arrow_task.retry_condition_fn is _retry_on_io
-    assert parse_to_arrow_task.retries == 2
+    files = [
+        (str(path), "a1", hints, parsing.fingerprint(path, path.name, "a1").sha256)
+        for path in (bad, good)
+    ]
+    failed, loaded = parse_batch_task.fn(files, context)
+    assert isinstance(failed, str) and "unrecognised format" in failed
+    assert not isinstance(loaded, str) and loaded.sets.num_rows == 1
+    assert parse_batch_task.retry_condition_fn is _retry_on_io
+    assert parse_batch_task.retries == 2
 
 
 HOLD_THE_LOCK = """
