@@ -209,7 +209,7 @@ def _by_file(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
 
 class Decided:
     """Per athlete and format, what the batch's earlier files decided for the later ones: what
-    `warehouse.load.EARLIER_READS` would find once they are stored. A unit inferred, and a
+    `warehouse.ingested.EARLIER_READS` would find once they are stored. A unit inferred, and a
     day/month order shown, carry over (`units.STICKY`, `timestamps.STICKY`)."""
 
     def __init__(self, by: dict[tuple[str | None, str], dict[str, str | None]] | None = None):

@@ -28,8 +28,8 @@ from flows.parsing import (
 from flows.runs import RunSummary
 from sources.content import ChangedWhileRead, Content
 from warehouse.db import Warehouse, target, writer
+from warehouse.ingested import FileInfo, FileOutcome, known_paths, loaded_file_ids
 from warehouse.journal import Journal
-from warehouse.load import FileInfo, FileOutcome, known_paths, loaded_file_ids
 from warehouse.load_batch import NOT_A_FILES, Entry, store_batch
 
 # Parses a batch of new files, each as it was read, with its athlete: a result per file, in order.

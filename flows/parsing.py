@@ -195,7 +195,7 @@ def read_hints(
 
 
 class EarlierReads(Mapping[str, Earlier]):
-    """An athlete's earlier files per format (warehouse.load.earlier_reads), asked of the
+    """An athlete's earlier files per format (warehouse.ingested.earlier_reads), asked of the
     warehouse when a reader first needs them: most files state their unit and write no date
     in numbers. Only a unit inferred and an order shown by a file's own dates carry over."""
 

@@ -1,4 +1,5 @@
-"""Loading one file: its record, its new and edited sets, and its rejects, in one transaction.
+"""Loading one file: its new and edited sets, its rejects and its record (warehouse/ingested.py),
+in one transaction.
 
 Deduplication is an anti-join on the natural key (source_format, athlete_id, performed_at,
 exercise_key, set_index), never a constraint, so the same SQL runs on DuckLake.
@@ -8,19 +9,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Literal, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import duckdb
 import polars as pl
 
-from schemas.validate import SET_GROUP, duplicate_rejects, exercise_key
+from schemas.validate import duplicate_rejects, exercise_key
 from warehouse.catalog import RESOLVED, exercise_names
 from warehouse.db import bounded_memory, transaction
+from warehouse.ingested import FileInfo, FileOutcome, record
 from warehouse.spool import Spool
+from warehouse.unspool import drop_spool, parquet, unspool
 
-Status = Literal["loaded", "duplicate", "failed"]
 VALUE_COLUMNS = ("reps", "load_kg", "rpe", "set_type", "duration_s", "distance_m")
 KEY_MATCH = (
     "s.source_format = i.source_format AND s.athlete_id = i.athlete_id "
@@ -53,84 +53,6 @@ SET_COLUMNS = (
     "set_type, reps, load_kg, load_unit, rpe, duration_s, distance_m, device_id, target_reps, "
     "rest_s, source_format, file_id, source_line, line_hash, line_check, run_id"
 )
-
-
-@dataclass(frozen=True)
-class FileInfo:
-    """A file as discovered: where it is, what it holds, and whose it is."""
-
-    file_id: str
-    path: str
-    sha256: str
-    bytes: int
-    athlete_id: str | None
-
-
-@dataclass(frozen=True)
-class FileOutcome:
-    status: Status
-    format: str | None = None
-    error: str | None = None
-    loaded: int = 0
-    revised: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    skipped: int = 0
-    corrected: int = 0  # stored sets a fixed reader changed or removed (set_corrections)
-    reader_version: int | None = None
-    # What was decided for the file (sources.base.Decisions): stored, and listed.
-    unit: str | None = None  # the unit its loads were read in
-    unit_source: str | None = None  # file_unit, file, loads, earlier_files or setting
-    unit_evidence: str | None = None  # what was decided, and from what
-    date_order: str | None = None  # dmy or mdy, for dates written in numbers
-    date_order_source: str | None = None  # file, earlier_files, setting or undecided
-    # How the file was read (sources.base.Notes): listed in the run's summary, not stored.
-    ignored: tuple[str, ...] = ()  # members of a bundle ignored as junk
-    unknown: tuple[str, ...] = ()  # members of a bundle in no known format, with why
-    decoded_as: str | None = None  # an encoding other than UTF-8
-
-
-# Per format, the unit and the day/month order of this athlete's latest loaded files whose own
-# were decided, not stated or set (the sources are the readers' to name: `sticky_*`).
-EARLIER_READS = """
-    SELECT format,
-           arg_max(unit, ingested_at) FILTER (WHERE list_contains($units, unit_source)),
-           arg_max(date_order, ingested_at) FILTER (WHERE list_contains($orders, date_order_source))
-    FROM ingested_files
-    WHERE athlete_id = $athlete AND status = 'loaded' AND file_id IS DISTINCT FROM $excluding
-    GROUP BY format
-"""
-
-
-def earlier_reads(
-    con: duckdb.DuckDBPyConnection,
-    athlete_id: str,
-    sticky_units: tuple[str, ...],
-    sticky_orders: tuple[str, ...],
-    excluding: str | None = None,
-) -> dict[str, tuple[str | None, str | None]]:
-    """Per format: the unit and the day/month order this athlete's earlier files of that format
-    were read in, the latest whose unit came from one of `sticky_units` (and whose order from
-    one of `sticky_orders`); the file `excluding` (one being read again) left out."""
-    params = {
-        "athlete": athlete_id,
-        "units": list(sticky_units),
-        "orders": list(sticky_orders),
-        "excluding": excluding,
-    }
-    rows = con.execute(EARLIER_READS, params).fetchall()
-    return {fmt: (unit, order) for fmt, unit, order in rows if unit or order}
-
-
-def loaded_file_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute("SELECT DISTINCT file_id FROM ingested_files WHERE status = 'loaded'")
-    return {row[0] for row in rows.fetchall()}
-
-
-def known_paths(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
-    """(file_id, path) pairs already recorded: a repeat sighting is not recorded again."""
-    rows = con.execute("SELECT file_id, path FROM ingested_files WHERE status <> 'failed'")
-    return {(row[0], row[1]) for row in rows.fetchall()}
 
 
 def staged_rows(fmt_param: str, file_param: str) -> str:
@@ -198,76 +120,6 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: str, file_id: str) -> None:
         f"CREATE OR REPLACE TEMP TABLE incoming AS {staged_rows('$fmt', '$file_id')}",
         {"fmt": fmt, "file_id": file_id},
     )
-
-
-# Key of a set within one file, for the duplicate check: validate() finds a file's repeated
-# keys in polars when it reads the file at once; a spooled file's span batches.
-FILE_KEY = "athlete_id, performed_at, exercise_key, set_index"
-GROUP = ", ".join(SET_GROUP)
-GROUP_MATCH = " AND ".join(f"o.{c} = s.{c}" for c in (*SET_GROUP, "batch"))
-# Sets without a number were numbered within their batch: a group that goes on from earlier
-# batches continues from the number of sets it had in them.
-OFFSETS = f"""
-    CREATE OR REPLACE TEMP TABLE spool_offsets AS
-    SELECT * FROM (
-        SELECT {GROUP}, batch,
-               (sum(sets) OVER (PARTITION BY {GROUP} ORDER BY batch) - sets)::BIGINT AS earlier
-        FROM {{groups}}
-    )
-    WHERE earlier > 0
-"""
-CONTINUED = f"""
-    SELECT s.* EXCLUDE (set_index, derived, batch),
-           s.set_index + CASE WHEN s.derived THEN coalesce(o.earlier, 0) ELSE 0 END AS set_index
-    FROM {{sets}} s LEFT JOIN spool_offsets o ON {GROUP_MATCH}
-"""
-# Later rows of a repeated key: only rows whose key hash repeats are compared in full.
-REPEATS = f"""
-    CREATE OR REPLACE TEMP TABLE spool_repeats AS
-    SELECT source_line FROM (
-        SELECT source_line,
-               row_number() OVER (PARTITION BY {FILE_KEY} ORDER BY source_line) AS copy
-        FROM spooled
-        WHERE hash({FILE_KEY}) IN (
-            SELECT h FROM (SELECT hash({FILE_KEY}) AS h FROM spooled)
-            GROUP BY h HAVING count(*) > 1
-        )
-    )
-    WHERE copy > 1
-"""
-
-
-def _unspool(con: duckdb.DuckDBPyConnection, spool: Spool) -> pl.DataFrame:
-    """Stage a spool as the view `incoming_frame`, its sets numbered and each key's later rows
-    left out; return those later rows, to be rejected."""
-    sets = _parquet(spool.sets_pattern)
-    if spool.unnumbered:
-        con.execute(OFFSETS.format(groups=_parquet(spool.groups_pattern)))
-        rows = CONTINUED.format(sets=sets)
-    else:
-        rows = f"SELECT * EXCLUDE (derived, batch) FROM {sets}"
-    # A view: the spool is read as it is needed, never held whole.
-    con.execute(f"CREATE OR REPLACE TEMP VIEW spooled AS {rows}")
-    con.execute(REPEATS)
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW incoming_frame AS SELECT * EXCLUDE (raw) FROM spooled "
-        "WHERE source_line NOT IN (SELECT source_line FROM spool_repeats)"
-    )
-    return con.execute(
-        "SELECT * FROM spooled WHERE source_line IN (SELECT source_line FROM spool_repeats) "
-        "ORDER BY source_line"
-    ).pl()
-
-
-def _parquet(pattern: str) -> str:
-    return "read_parquet('{}')".format(pattern.replace("'", "''"))
-
-
-def _drop_spool(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DROP VIEW IF EXISTS incoming_frame")
-    con.execute("DROP TABLE IF EXISTS spool_repeats")
-    con.execute("DROP VIEW IF EXISTS spooled")
-    con.execute("DROP TABLE IF EXISTS spool_offsets")
 
 
 class Merged(NamedTuple):
@@ -386,62 +238,6 @@ def _insert_rejects(con: duckdb.DuckDBPyConnection, source: str, file_id: str, r
         "INSERT INTO rejects (file_id, source_line, raw, errors, run_id, line_hash, line_check) "
         f"SELECT ?, source_line, raw, CAST(errors AS JSON), ?, line_hash, line_check FROM {source}",
         [file_id, run_id],
-    )
-
-
-def ingested_now() -> datetime:
-    """When a file is recorded: later than any file recorded before it by this process, also
-    within one batch's transaction (where now() stands still), so the latest of an athlete's
-    files is the last stored (`EARLIER_READS`)."""
-    global _last_ingested
-    at = max(datetime.now(UTC), _last_ingested + timedelta(microseconds=1))
-    _last_ingested = at
-    return at
-
-
-_last_ingested = datetime.min.replace(tzinfo=UTC)
-
-
-def record(
-    con: duckdb.DuckDBPyConnection, info: FileInfo, outcome: FileOutcome, run_id: str
-) -> None:
-    """Record a file in `ingested_files`, in the caller's transaction."""
-    # A failed attempt is replaced by the next attempt on the same file and path; a file that
-    # could not be read at all (no sha256) by the next record of its path, whatever it holds.
-    con.execute(
-        "DELETE FROM ingested_files WHERE (file_id = ? AND path = ?) "
-        "OR (path = ? AND athlete_id IS NOT DISTINCT FROM ? AND sha256 = '')",
-        [info.file_id, info.path, info.path, info.athlete_id],
-    )
-    con.execute(
-        "INSERT INTO ingested_files (file_id, path, sha256, bytes, format, athlete_id, status, "
-        "error, rows_loaded, rows_revised, rows_unchanged, rows_rejected, rows_skipped, run_id, "
-        "ingested_at, reader_version, unit, unit_source, unit_evidence, date_order, "
-        "date_order_source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            info.file_id,
-            info.path,
-            info.sha256,
-            info.bytes,
-            outcome.format,
-            info.athlete_id,
-            outcome.status,
-            outcome.error,
-            outcome.loaded,
-            outcome.revised,
-            outcome.unchanged,
-            outcome.rejected,
-            outcome.skipped,
-            run_id,
-            ingested_now(),
-            outcome.reader_version,
-            outcome.unit,
-            outcome.unit_source,
-            outcome.unit_evidence,
-            outcome.date_order,
-            outcome.date_order_source,
-        ],
     )
 
 
@@ -603,7 +399,7 @@ def load_in(
         _incoming(con, parsed, info.file_id, run_id) as (height, rejects, rejected),
         exercise_names_of(con, fmt),
     ):
-        spooled = _parquet(parsed.sets.sets_pattern) if isinstance(parsed.sets, Spool) else None
+        spooled = parquet(parsed.sets.sets_pattern) if isinstance(parsed.sets, Spool) else None
         if not reread and fresh(con, fmt, spooled or "incoming_frame"):
             merged = Merged(_insert_fresh(con, fmt, info.file_id, run_id), 0, 0, 0)
         else:
@@ -659,10 +455,10 @@ def _incoming(
     still to insert, and how many rows the file rejects in all."""
     sets, rejects = parsed.sets, parsed.rejects
     if isinstance(sets, Spool):
-        duplicates = duplicate_rejects(_unspool(con, sets))
-        _insert_rejects(con, _parquet(sets.rejects_pattern), file_id, run_id)
+        duplicates = duplicate_rejects(unspool(con, sets))
+        _insert_rejects(con, parquet(sets.rejects_pattern), file_id, run_id)
         yield sets.height - duplicates.height, duplicates, sets.rejected + duplicates.height
-        _drop_spool(con)  # after a failure, the rollback drops them
+        drop_spool(con)  # after a failure, the rollback drops them
         return
     assert isinstance(rejects, pl.DataFrame)  # spooled with the sets, or not at all
     con.register("incoming_frame", sets.to_arrow())
@@ -670,11 +466,3 @@ def _incoming(
         yield sets.height, rejects, rejects.height
     finally:
         con.unregister("incoming_frame")
-
-
-def record_outcome(
-    con: duckdb.DuckDBPyConnection, info: FileInfo, outcome: FileOutcome, run_id: str
-) -> None:
-    """Record a file that loaded nothing: a duplicate, or a failure with its reason."""
-    with transaction(con):
-        record(con, info, outcome, run_id)

@@ -13,20 +13,16 @@ import duckdb
 import polars as pl
 
 from warehouse.db import transaction
+from warehouse.ingested import FileInfo, FileOutcome, record, record_all, record_outcome
 from warehouse.load import (
     SET_COLUMNS,
-    FileInfo,
-    FileOutcome,
     Loadable,
     Merged,
     exercise_names_of,
     fresh,
-    ingested_now,
     load_file,
     load_in,
     loaded_outcome,
-    record,
-    record_outcome,
     staged_rows,
 )
 from warehouse.spool import Spool
@@ -149,7 +145,7 @@ def _together(
         _, own_sets, own_rejects = tables[entry.info.file_id]
         merged = Merged(own_sets.height, 0, 0, 0)
         outcomes.append(loaded_outcome(entry.parsed, merged, own_sets.height, own_rejects.height))
-    _record_all(con, [entry.info for entry in entries], outcomes, run_id)
+    record_all(con, [entry.info for entry in entries], outcomes, run_id)
     return outcomes
 
 
@@ -168,62 +164,3 @@ def _frame(parts: list[tuple[str, pl.DataFrame, str | None]]) -> pl.DataFrame:
         ],
         how="vertical_relaxed",
     )
-
-
-RECORD_COLUMNS = (
-    "file_id, path, sha256, bytes, format, athlete_id, status, error, rows_loaded, "
-    "rows_revised, rows_unchanged, rows_rejected, rows_skipped, run_id, ingested_at, "
-    "reader_version, unit, unit_source, unit_evidence, date_order, date_order_source"
-)
-
-
-def _record_all(
-    con: duckdb.DuckDBPyConnection,
-    infos: list[FileInfo],
-    outcomes: list[FileOutcome],
-    run_id: str,
-) -> None:
-    """`record` of every file at once: no two files of a run share a path, so no record of one
-    replaces another's."""
-    rows = [
-        (
-            info.file_id,
-            info.path,
-            info.sha256,
-            info.bytes,
-            outcome.format,
-            info.athlete_id,
-            outcome.status,
-            outcome.error,
-            outcome.loaded,
-            outcome.revised,
-            outcome.unchanged,
-            outcome.rejected,
-            outcome.skipped,
-            run_id,
-            ingested_now(),
-            outcome.reader_version,
-            outcome.unit,
-            outcome.unit_source,
-            outcome.unit_evidence,
-            outcome.date_order,
-            outcome.date_order_source,
-        )
-        for info, outcome in zip(infos, outcomes, strict=True)
-    ]
-    names = [name.strip() for name in RECORD_COLUMNS.split(",")]
-    frame = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
-    con.register("records_frame", frame.to_arrow())
-    try:
-        con.execute(
-            "DELETE FROM ingested_files i USING records_frame r "
-            "WHERE (i.file_id = r.file_id AND i.path = r.path) "
-            "OR (i.path = r.path AND i.athlete_id IS NOT DISTINCT FROM r.athlete_id "
-            "AND i.sha256 = '')"
-        )
-        con.execute(
-            f"INSERT INTO ingested_files ({RECORD_COLUMNS}) SELECT {RECORD_COLUMNS} "
-            "FROM records_frame"
-        )
-    finally:
-        con.unregister("records_frame")

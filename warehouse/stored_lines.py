@@ -19,7 +19,8 @@ import polars as pl
 
 from schemas.row_hash import HASH_COLUMNS
 from warehouse.db import Warehouse, WarehouseLocked, bounded_memory, writer
-from warehouse.load import SESSION_ID, earlier_reads
+from warehouse.ingested import earlier_reads
+from warehouse.load import SESSION_ID
 
 # Two differently salted hashes of the group: both colliding is not met in practice (and a
 # key collision can only make a file fall back to the full read).
@@ -156,7 +157,7 @@ class StoredLines:
         sticky_orders: tuple[str, ...],
         excluding: str | None = None,
     ) -> dict[str, tuple[str | None, str | None]]:
-        """warehouse.load.earlier_reads for `athlete`; nothing for a file of no folder athlete,
+        """warehouse.ingested.earlier_reads for `athlete`; nothing for a file of no folder athlete,
         or before anything is stored."""
         con = self._connection() if athlete is not None else None
         if con is None or athlete is None:
