@@ -73,10 +73,31 @@ def execute(
     record the run, and publish the analyst snapshot. A run that fails on the way (an error in
     the rules, a full disk) records `failed` with the error before the error goes on, and
     publishes nothing; the runs journal keeps every run, also one that could not write."""
-    settings = config.settings
-    where = target(settings)
     summary = RunSummary(new_run_id(now()), command, now(), as_of=as_of)
     summary.skipped_paths += skipped or []
+    with started(config, summary) as (where, journal):
+        process_files(
+            files,
+            config,
+            summary,
+            read_step=steps.read,
+            parse_step=steps.parse,
+            parse_ahead=steps.parse_ahead,
+            store_step=steps.store,
+            progress=progress,
+            journal=journal,
+        )
+        conclude(where, config, summary, steps)
+    return summary
+
+
+@contextmanager
+def started(config: Config, summary: RunSummary) -> Iterator[tuple[Warehouse, Journal]]:
+    """A run under way: in the runs journal, holding the run lock, the warehouse migrated and
+    the catalog synced, and its `runs` row written (`failed` with the error when the block
+    raises). Yields the warehouse and the journal."""
+    settings = config.settings
+    where = target(settings)
     with (
         opened_journal(config) as journal,
         journaled(journal, summary),
@@ -86,26 +107,21 @@ def execute(
         since_last(journal, summary)
         prepare(where, config, settings.lock_timeout_s)
         with recorded(where, summary, config):
-            process_files(
-                files,
-                config,
-                summary,
-                read_step=steps.read,
-                parse_step=steps.parse,
-                parse_ahead=steps.parse_ahead,
-                store_step=steps.store,
-                progress=progress,
-                journal=journal,
-            )
-            if as_of is not None and rules_due(where, summary, config):
-                judge(where, config, summary, steps.flag)
-            finish(where, summary, config)
-            if publish_due(where, summary, settings.analytics_path):
-                summary.lake_snapshot = steps.publish(
-                    where, settings.analytics_path, settings.lock_timeout_s
-                )
-                summary.published = True
-    return summary
+            yield where, journal
+
+
+def conclude(where: Warehouse, config: Config, summary: RunSummary, steps: Steps) -> None:
+    """The end of a run that stored its files: the rules when they are due, the run's row, and
+    the analyst snapshot when it is behind."""
+    settings = config.settings
+    if summary.as_of is not None and rules_due(where, summary, config):
+        judge(where, config, summary, steps.flag)
+    finish(where, summary, config)
+    if publish_due(where, summary, settings.analytics_path):
+        summary.lake_snapshot = steps.publish(
+            where, settings.analytics_path, settings.lock_timeout_s
+        )
+        summary.published = True
 
 
 def opened_journal(config: Config) -> Journal:
@@ -169,19 +185,10 @@ def reload(config: Config, as_of: date, progress: Progress | None = None) -> Run
     """Read again, with today's readers, the stored files an older reader read (`repflow
     reload`): what a fixed reader changes is a correction (set_corrections), not an edit. The
     rules run again when they are due. A file no longer in the inbox keeps its sets."""
-    settings = config.settings
-    where = target(settings)
     summary = RunSummary(new_run_id(now()), "reload", now(), as_of=as_of)
-    with (
-        opened_journal(config) as journal,
-        journaled(journal, summary),
-        run_lock(where, settings.lock_timeout_s),
-        lake_writers(),
-    ):
-        since_last(journal, summary)
-        prepare(where, config, settings.lock_timeout_s)
-        with recorded(where, summary, config):
-            _reread(where, config, summary, progress)
+    with started(config, summary) as (where, _):
+        _reread(where, config, summary, progress)
+        conclude(where, config, summary, Steps())
     return summary
 
 
@@ -216,9 +223,3 @@ def _reread(
         summary.files.append((info, outcome))
         if progress is not None:
             progress.file_done(info, outcome, time.monotonic() - started)
-    if summary.as_of is not None and rules_due(where, summary, config):
-        judge(where, config, summary)
-    finish(where, summary, config)
-    if publish_due(where, summary, settings.analytics_path):
-        summary.lake_snapshot = publish(where, settings.analytics_path, settings.lock_timeout_s)
-        summary.published = True

@@ -177,6 +177,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The soak's length and seed (tests/reliability/test_soak.py): `make soak` plays a year."""
     group = parser.getgroup("soak")
-    group.addoption("--soak-nights", type=int, default=30, help="nights the soak test plays")
+    group.addoption("--soak-nights", type=int, default=15, help="nights the soak test plays")
     group.addoption("--soak-athletes", type=int, default=12, help="athletes in the soak's gym")
     group.addoption("--soak-seed", type=int, default=17, help="seed of the soak's gym")

@@ -8,7 +8,7 @@ Prefect flow (`repflow run`). At the end the warehouse must equal one clean run 
 athlete's last export, hold each edit and each bad row exactly once, and record every run
 that was not killed.
 
-`make test` plays a short soak (30 nights of 12 athletes); `make soak` plays the year.
+`make test` plays a short soak (15 nights of 12 athletes); `make soak` plays the year.
 """
 
 from __future__ import annotations
