@@ -106,6 +106,40 @@ def ingested_now() -> datetime:
 _last_ingested = datetime.min.replace(tzinfo=UTC)
 
 
+RECORD_COLUMNS = (
+    "file_id, path, sha256, bytes, format, athlete_id, status, error, rows_loaded, "
+    "rows_revised, rows_unchanged, rows_rejected, rows_skipped, run_id, ingested_at, "
+    "reader_version, unit, unit_source, unit_evidence, date_order, date_order_source"
+)
+
+
+def _record_row(info: FileInfo, outcome: FileOutcome, run_id: str) -> tuple[object, ...]:
+    """A file's row of `ingested_files`, in RECORD_COLUMNS' order."""
+    return (
+        info.file_id,
+        info.path,
+        info.sha256,
+        info.bytes,
+        outcome.format,
+        info.athlete_id,
+        outcome.status,
+        outcome.error,
+        outcome.loaded,
+        outcome.revised,
+        outcome.unchanged,
+        outcome.rejected,
+        outcome.skipped,
+        run_id,
+        ingested_now(),
+        outcome.reader_version,
+        outcome.unit,
+        outcome.unit_source,
+        outcome.unit_evidence,
+        outcome.date_order,
+        outcome.date_order_source,
+    )
+
+
 def record(
     con: duckdb.DuckDBPyConnection, info: FileInfo, outcome: FileOutcome, run_id: str
 ) -> None:
@@ -117,35 +151,10 @@ def record(
         "OR (path = ? AND athlete_id IS NOT DISTINCT FROM ? AND sha256 = '')",
         [info.file_id, info.path, info.path, info.athlete_id],
     )
+    placeholders = ", ".join("?" for _ in RECORD_COLUMNS.split(","))
     con.execute(
-        "INSERT INTO ingested_files (file_id, path, sha256, bytes, format, athlete_id, status, "
-        "error, rows_loaded, rows_revised, rows_unchanged, rows_rejected, rows_skipped, run_id, "
-        "ingested_at, reader_version, unit, unit_source, unit_evidence, date_order, "
-        "date_order_source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            info.file_id,
-            info.path,
-            info.sha256,
-            info.bytes,
-            outcome.format,
-            info.athlete_id,
-            outcome.status,
-            outcome.error,
-            outcome.loaded,
-            outcome.revised,
-            outcome.unchanged,
-            outcome.rejected,
-            outcome.skipped,
-            run_id,
-            ingested_now(),
-            outcome.reader_version,
-            outcome.unit,
-            outcome.unit_source,
-            outcome.unit_evidence,
-            outcome.date_order,
-            outcome.date_order_source,
-        ],
+        f"INSERT INTO ingested_files ({RECORD_COLUMNS}) VALUES ({placeholders})",
+        list(_record_row(info, outcome, run_id)),
     )
 
 
@@ -157,13 +166,6 @@ def record_outcome(
         record(con, info, outcome, run_id)
 
 
-RECORD_COLUMNS = (
-    "file_id, path, sha256, bytes, format, athlete_id, status, error, rows_loaded, "
-    "rows_revised, rows_unchanged, rows_rejected, rows_skipped, run_id, ingested_at, "
-    "reader_version, unit, unit_source, unit_evidence, date_order, date_order_source"
-)
-
-
 def record_all(
     con: duckdb.DuckDBPyConnection,
     infos: list[FileInfo],
@@ -173,30 +175,7 @@ def record_all(
     """`record` of every file at once: no two files of a run share a path, so no record of one
     replaces another's."""
     rows = [
-        (
-            info.file_id,
-            info.path,
-            info.sha256,
-            info.bytes,
-            outcome.format,
-            info.athlete_id,
-            outcome.status,
-            outcome.error,
-            outcome.loaded,
-            outcome.revised,
-            outcome.unchanged,
-            outcome.rejected,
-            outcome.skipped,
-            run_id,
-            ingested_now(),
-            outcome.reader_version,
-            outcome.unit,
-            outcome.unit_source,
-            outcome.unit_evidence,
-            outcome.date_order,
-            outcome.date_order_source,
-        )
-        for info, outcome in zip(infos, outcomes, strict=True)
+        _record_row(info, outcome, run_id) for info, outcome in zip(infos, outcomes, strict=True)
     ]
     names = [name.strip() for name in RECORD_COLUMNS.split(",")]
     frame = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
