@@ -19,17 +19,12 @@ from pathlib import Path
 
 import duckdb
 
+from bench.run import COLUMNS as BENCH_COLUMNS
+
 EXERCISES = ("Squat", "Bench Press", "Deadlift", "Barbell Row")
 HEADER = "performed_at,exercise,reps,load,unit,rpe,set_type"
-COLUMNS = {
-    "performed_at": "TIMESTAMPTZ",
-    "exercise": "VARCHAR",
-    "reps": "INTEGER",
-    "load": "DOUBLE",
-    "unit": "VARCHAR",
-    "rpe": "DOUBLE",
-    "set_type": "VARCHAR",
-}
+# The bench file's columns, without the athlete: a per-workout file is in its athlete's folder.
+COLUMNS = {name: kind for name, kind in BENCH_COLUMNS.items() if name != "athlete_id"}
 
 
 def write_inbox(inbox: Path, files: int, sets: int = 20, athletes: int = 200) -> None:
