@@ -12,6 +12,18 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+# The bench file's columns and their DuckDB types, as the DuckDB baselines read them.
+COLUMNS = {
+    "athlete_id": "VARCHAR",
+    "performed_at": "TIMESTAMPTZ",
+    "exercise": "VARCHAR",
+    "reps": "INTEGER",
+    "load": "DOUBLE",
+    "unit": "VARCHAR",
+    "rpe": "DOUBLE",
+    "set_type": "VARCHAR",
+}
+
 FORMATS = ("canonical", "strong", "hevy", "machine")
 ATHLETES = 12
 EXERCISES = ("Back Extension", "Squat", "Bench Press")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.run import COLUMNS as BENCH_COLUMNS
+from bench.inbox import COLUMNS as BENCH_COLUMNS
 
 EXERCISES = ("Squat", "Bench Press", "Deadlift", "Barbell Row")
 HEADER = "performed_at,exercise,reps,load,unit,rpe,set_type"

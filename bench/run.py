@@ -27,7 +27,7 @@ import polars as pl
 
 import sources
 from bench import many_files
-from bench.inbox import build
+from bench.inbox import COLUMNS, build
 from flows import discovery, loading, parsing, runs
 from flows.config import Config, load
 from flows.reexport import row_seed
@@ -38,17 +38,6 @@ from sources import content
 from warehouse.db import writer
 from warehouse.flags import rule_sets
 from warehouse.load import FileInfo
-
-COLUMNS = {
-    "athlete_id": "VARCHAR",
-    "performed_at": "TIMESTAMPTZ",
-    "exercise": "VARCHAR",
-    "reps": "INTEGER",
-    "load": "DOUBLE",
-    "unit": "VARCHAR",
-    "rpe": "DOUBLE",
-    "set_type": "VARCHAR",
-}
 
 
 def generate(path: Path, rows: int, bad_every: int = 100) -> None:
