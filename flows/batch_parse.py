@@ -33,7 +33,7 @@ from flows.parsing import (
 from flows.reexport import StoredRows, row_seed
 from schemas.row_hash import with_row_hashes
 from schemas.set_row import RowContext
-from schemas.validate import FILE, validate, with_folder_athlete
+from schemas.validate import FILE, each_row, validate, with_folder_athlete
 from sources import content, timestamps, units
 from sources.base import Decisions, Earlier, Parsed, ReadHints
 from sources.content import ChangedWhileRead, Content, LongLine, Source
@@ -122,12 +122,18 @@ def parse_many(
             _alone(files[0], decided.hints(files[0].hints, files[0].athlete_id), context, stored)
         ]
     results: list[ParsedFile | str | None] = [None] * len(files)
-    together: list[tuple[int, Parsed, pl.DataFrame]] = []
+    together: list[tuple[int, Parsed]] = []
     deciding: dict[int, Decided] = {}  # a file that decides for later ones: what was before it
+    # Small files of a format that takes no hints are read at once; the rest one by one, below.
+    read = sources.read_together([(file.source, file.long_line) for file in files])
     for n, file in enumerate(files):
         hints = decided.hints(file.hints, file.athlete_id)
         try:
-            parsed = sources.read(file.source, hints, file.long_line)
+            parsed = read[n]
+            if isinstance(parsed, Exception):
+                raise parsed
+            if parsed is None:
+                parsed = sources.read(file.source, hints, file.long_line)
             athlete_named(parsed, file.athlete_id)
             more = next(parsed.more, None)
         except OSError:  # the bytes were read already: a full disk, the run's, as in parse_with
@@ -141,9 +147,7 @@ def parse_many(
         if more is not None or parsed.rows.height >= reexport.MIN_ROWS:  # not small: alone
             results[n] = _alone(file, hints, context, stored)
             continue
-        seed = row_seed(context, file.athlete_id, parsed.format)
-        rows = with_folder_athlete(with_row_hashes(parsed.rows, seed), file.athlete_id)
-        together.append((n, parsed, rows.with_columns(pl.lit(n, pl.Int64).alias(FILE))))
+        together.append((n, parsed))
     _validate_together(together, files, decided, context, stored, results)
     done = [result if result is not None else "internal error: not parsed" for result in results]
     for n, result in enumerate(done):
@@ -166,7 +170,7 @@ def _alone(
 
 
 def _validate_together(
-    together: list[tuple[int, Parsed, pl.DataFrame]],
+    together: list[tuple[int, Parsed]],
     files: Sequence[ToParse],
     decided: Decided,
     context: RowContext,
@@ -176,12 +180,12 @@ def _validate_together(
     if not together:
         return
     try:
-        frame = pl.concat([rows for _, _, rows in together], how="diagonal_relaxed")
+        frame = _as_one(together, files, context)
         validated = validate(frame, context, None)
     except OSError:
         raise
     except Exception:  # one file's rows broke the batch: each file alone, so that one fails
-        for n, _, _ in together:
+        for n, _ in together:
             file = files[n]
             hints = decided.hints(file.hints, file.athlete_id)
             results[n] = parse_with(
@@ -190,7 +194,7 @@ def _validate_together(
         return
     sets = _by_file(validated.sets)
     rejects = _by_file(validated.rejects)
-    for n, parsed, _ in together:
+    for n, parsed in together:
         own_sets, own_rejects = sets.get(n, sets[-1]), rejects.get(n, rejects[-1])
         try:
             fails_whole(own_sets.height, own_rejects)
@@ -198,6 +202,26 @@ def _validate_together(
             results[n] = read_failure(exc)
             continue
         results[n] = parsed_file(parsed, own_sets, own_rejects)
+
+
+def _as_one(
+    together: list[tuple[int, Parsed]], files: Sequence[ToParse], context: RowContext
+) -> pl.DataFrame:
+    """The files' rows as one frame, in file order, each row with its file's place (FILE), the
+    hashes of its text and its folder's athlete: as each file alone would have them. Files
+    read the same way (one seed: athlete and format; the same columns) are hashed together."""
+    alike: dict[tuple[bytes, tuple[str, ...]], list[tuple[int, pl.DataFrame]]] = {}
+    for n, parsed in together:
+        seed = row_seed(context, files[n].athlete_id, parsed.format)
+        alike.setdefault((seed, tuple(parsed.rows.columns)), []).append((n, parsed.rows))
+    frames = []
+    for (seed, _), own in alike.items():
+        rows = with_row_hashes(pl.concat([rows for _, rows in own]), seed)
+        place = each_row([n for n, _ in own], [rows.height for _, rows in own], FILE, pl.Int64)
+        athlete = files[own[0][0]].athlete_id  # the seed's: one athlete a group
+        frames.append(with_folder_athlete(rows.with_columns(place), athlete))
+    frame = pl.concat(frames, how="diagonal_relaxed")
+    return frame.sort(FILE, maintain_order=True) if len(frames) > 1 else frame
 
 
 def _by_file(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:

@@ -9,6 +9,8 @@ changed are corrections, and `repflow reload` re-reads the files an older versio
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from dataclasses import replace
 from types import ModuleType
 
@@ -30,7 +32,7 @@ from sources import (
 )
 from sources.base import Parsed, ReadHints
 from sources.content import LongLine, Source
-from sources.csv_text import UnreadableFile, decoded_as
+from sources.csv_text import BATCH_BYTES, UnreadableFile, decoded_as
 
 # Binary formats first: they are known by their magic bytes, which no text format can start with,
 # and a zip stored uncompressed holds readable CSV that a text format might claim.
@@ -104,4 +106,51 @@ def read(path: Source, hints: ReadHints | None = None, long_line: LongLine | Non
     return parsed
 
 
-__all__ = ["READERS", "Parsed", "ReadHints", "UnreadableFile", "detect", "read", "reader_version"]
+def read_together(
+    files: Sequence[tuple[Source, LongLine | None]],
+) -> list[Parsed | Exception | None]:
+    """What `read` gives each small file of a format read many at once (a reader with
+    `read_many`, which takes no hints), for all of them in one call; None for every other file,
+    to be read alone. A file's failure is its entry; an OSError is raised, as `read` raises it."""
+    done: list[Parsed | Exception | None] = [None] * len(files)
+    texts: dict[ModuleType, list[tuple[int, str]]] = {}
+    for n, (source, long_line) in enumerate(files):
+        with source.open("rb") as handle:
+            data = handle.read(TOGETHER_BYTES)
+        reader = _reads_many(data, long_line)
+        # Not all UTF-8: read alone, which notes the fallback encoding.
+        with contextlib.suppress(UnicodeDecodeError):
+            if reader is not None:
+                texts.setdefault(reader, []).append((n, data.decode("utf-8-sig")))
+    for reader, own in texts.items():
+        for (n, _), parsed in zip(own, reader.read_many([text for _, text in own]), strict=True):
+            done[n] = parsed
+    return done
+
+
+# A text file under this size is one piece to csv_text, and may be read with others.
+TOGETHER_BYTES = BATCH_BYTES - 1
+
+
+def _reads_many(data: bytes, long_line: LongLine | None) -> ModuleType | None:
+    if long_line is not None or len(data) >= TOGETHER_BYTES or not data:
+        return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16: read alone
+        return None
+    try:
+        reader = detect(data[:HEAD_BYTES])
+    except UnreadableFile:
+        return None
+    return reader if hasattr(reader, "read_many") else None
+
+
+__all__ = [
+    "READERS",
+    "Parsed",
+    "ReadHints",
+    "UnreadableFile",
+    "detect",
+    "read",
+    "read_together",
+    "reader_version",
+]

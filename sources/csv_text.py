@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import codecs
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -76,8 +76,7 @@ def header_names(line: str, separator: str) -> list[str]:
 
 
 def _lines(text: str, first_line: int = 1) -> pl.DataFrame:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = pl.Series("text", [text]).str.split("\n").explode(empty_as_null=False)
+    lines = pl.Series("text", [_newlines(text)]).str.split("\n").explode(empty_as_null=False)
     return pl.DataFrame(lines).with_row_index("line", offset=first_line)
 
 
@@ -151,7 +150,10 @@ def split_fields(records: pl.DataFrame, separator: str) -> pl.DataFrame:
         return plain
     if plain.height == 0:
         return complex_
-    return pl.concat([plain, complex_]).sort("line")
+    # Back in the records' order (by position: the records of several files share lines).
+    at = pl.int_range(records.height, dtype=pl.UInt32, eager=True)
+    order = pl.concat([at.filter(simple), at.filter(~simple)]).arg_sort()
+    return pl.concat([plain, complex_])[order]
 
 
 def _split_quoted(records: pl.DataFrame, separator: str) -> pl.DataFrame:
@@ -266,12 +268,11 @@ def stream_records(
         raise UnreadableFile("the file is empty")
     if "error" in records.columns:  # the header is a line over the limit
         raise UnreadableFile(f"the header line: {records['error'][0]}")
-    table = split_fields(records.head(1), separator)
-    header = [cell.strip() for cell in table["fields"][0].to_list()]
+    header = _header(split_fields(records.head(1), separator))
     if len(header) > MAX_COLUMNS:
         raise UnreadableFile(f"the header has {len(header)} columns (at most {MAX_COLUMNS})")
     names = _unique(header)
-    repeated = sorted({cell.lower() for cell in header if header.count(cell) > 1})
+    repeated = _repeated(header)
 
     def batches() -> Iterator[pl.DataFrame]:
         yield _rows(records.slice(1), names, separator, ragged)
@@ -279,6 +280,60 @@ def stream_records(
             yield _rows(piece, names, separator, ragged)
 
     return CsvStream(header=names, batches=batches(), repeated=repeated)
+
+
+# The file of each record, when the records of several small files are split together.
+FILE = "__file"
+
+
+def read_tables(texts: Sequence[str], separator: str) -> list[CsvTable | None]:
+    """Several small files' texts split at once, each as `stream_records` reads it: the same
+    header, rows and line numbers, at one call's fixed cost rather than one per file.
+
+    A text whose records may span lines (an odd number of quotes on a line), or that holds no
+    record, is None: `stream_table` reads it alone."""
+    lines = (
+        pl.DataFrame(
+            {FILE: list(range(len(texts))), "text": [_newlines(text) for text in texts]},
+            schema={FILE: pl.UInt32, "text": pl.String},
+        )
+        .with_columns(pl.col("text").str.split("\n"))
+        .explode("text", empty_as_null=False)
+        .with_columns(line=(pl.int_range(pl.len(), dtype=pl.UInt32).over(FILE) + 1))
+    )
+    odd = pl.col("text").str.count_matches('"', literal=True) % 2 == 1
+    spanning = set(lines.filter(odd)[FILE].unique().to_list())
+    blank = pl.col("text").str.strip_chars().str.len_chars() == 0
+    records = lines.filter(~blank & ~pl.col(FILE).is_in(list(spanning)))
+    first = pl.int_range(pl.len()).over(FILE) == 0
+    headers = records.filter(first)
+    tables: list[CsvTable | None] = [None] * len(texts)
+    data = records.filter(~first)
+    for _, group in headers.group_by("text", maintain_order=True):
+        files = group[FILE]
+        header = _header(split_fields(group.head(1), separator))
+        if len(header) > MAX_COLUMNS:
+            continue  # read alone, which says why
+        names, repeated = _unique(header), _repeated(header)
+        rows = _rows(data.filter(pl.col(FILE).is_in(files.implode())), names, separator)
+        own = rows.partition_by(FILE, as_dict=True, include_key=False, maintain_order=True)
+        empty = rows.clear().drop(FILE)
+        for file in files.to_list():
+            part = own.get((file,), empty)
+            tables[file] = CsvTable(header=names, rows=part, repeated=repeated)
+    return tables
+
+
+def _newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _header(table: pl.DataFrame) -> list[str]:
+    return [cell.strip() for cell in table["fields"][0].to_list()]
+
+
+def _repeated(header: list[str]) -> list[str]:
+    return sorted({cell.lower() for cell in header if header.count(cell) > 1})
 
 
 def _record_pieces(texts: Iterator[str | Overlong]) -> Iterator[pl.DataFrame]:
@@ -325,6 +380,7 @@ def _rows(
             pl.col("text").alias("raw"),
             "structure_error",
             *[pl.col("fields").list.get(i, null_on_oob=True).alias(n) for i, n in enumerate(names)],
+            *([FILE] if FILE in records.columns else []),
         )
     )
 
@@ -345,6 +401,8 @@ def _chunks(path: Source, batch_bytes: int) -> Iterator[bytes | Overlong]:
             pending.append(block)
             last = block.rfind(b"\n")
             open_line = open_line + len(block) if last < 0 else len(block) - last - 1
+            if len(block) < batch_bytes and open_line <= MAX_LINE_BYTES:
+                break  # the end of the file: what is left is one piece, as a small file is
             if open_line > MAX_LINE_BYTES:
                 yield from _overlong(b"".join(pending), open_line, handle, batch_bytes)
                 pending, open_line = [], 0

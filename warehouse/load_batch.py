@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from schemas.validate import each_row
 from warehouse.db import transaction
 from warehouse.ingested import FileInfo, FileOutcome, record, record_all, record_outcome
 from warehouse.load import (
@@ -152,15 +153,11 @@ def _together(
 def _frame(parts: list[tuple[str, pl.DataFrame, str | None]]) -> pl.DataFrame:
     """The files' rows as one frame, each with its file's id, and for sets its format (a file's
     rows name their own only when it holds several): as each file's own load stages them."""
-    return pl.concat(
-        [
-            rows.with_columns(
-                file_id=pl.lit(file_id),
-                **(
-                    {} if fmt is None else {"source_format": pl.col("source_format").fill_null(fmt)}
-                ),
-            )
-            for file_id, rows, fmt in parts
-        ],
-        how="vertical_relaxed",
-    )
+    frame = pl.concat([rows for _, rows, _ in parts], how="vertical_relaxed")
+    heights = [rows.height for _, rows, _ in parts]
+    ids = each_row([file_id for file_id, _, _ in parts], heights, "file_id", pl.String)
+    frame = frame.with_columns(ids)
+    if parts[0][2] is None:  # rejects
+        return frame
+    fmt = each_row([fmt for _, _, fmt in parts], heights, "format", pl.String)
+    return frame.with_columns(pl.col("source_format").fill_null(fmt))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
-from sources.csv_text import UnreadableFile, decode, read_table
+from sources.content import Held
+from sources.csv_text import UnreadableFile, decode, read_table, read_tables, stream_table
 
 
 def rows(data: bytes, separator: str = ",") -> list[dict]:
@@ -61,3 +65,45 @@ def test_raw_text_is_kept_for_rejects() -> None:
     table = read_table(b"a,b\n1,2\n", ",")
     assert table.rows["raw"].to_list() == ["1,2"]
     assert table.rows.schema["source_line"] in (pl.UInt32, pl.Int64, pl.UInt64)
+
+
+# Cells with what makes CSV hard: quotes, separators and line breaks inside them, blanks.
+CELLS = st.sampled_from(
+    ["", "1", " 2 ", "x y", '"q"', '"a,b"', '"say ""hi"""', '"two\nlines"', '"']
+)
+HEADERS = st.sampled_from(["a,b,c", "a,b", "a,a,b", '"a","b"', "x"])
+
+
+@st.composite
+def csv_texts(draw: st.DrawFn) -> str:
+    """A small CSV file's text: a header, perhaps after blank lines; ragged rows, blank lines,
+    any line ending, and perhaps no last line break."""
+    rows = [draw(HEADERS)]
+    for _ in range(draw(st.integers(0, 6))):
+        rows.append(",".join(draw(st.lists(CELLS, min_size=1, max_size=4))))
+        if draw(st.integers(0, 5)) == 0:
+            rows.append(draw(st.sampled_from(["", "  "])))
+    ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = ending.join(rows) + draw(st.sampled_from(["", ending]))
+    return draw(st.sampled_from(["", " \n", "\n\n"])) + text if draw(st.booleans()) else text
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(csv_texts(), min_size=1, max_size=6))
+def test_many_small_texts_read_at_once_are_each_what_reading_it_alone_gives(
+    texts: list[str],
+) -> None:
+    """csv_text.read_tables: each text's header, rows (line numbers, structure errors) and
+    repeated names as stream_table gives them; a text it leaves (None) has a record over lines."""
+    for text, table in zip(texts, read_tables(texts, ","), strict=True):
+        alone = stream_table(Held(text.encode()), ",")
+        rows = pl.concat(list(alone.batches))
+        if table is None:
+            assert any(line.count('"') % 2 for line in text.replace("\r", "\n").split("\n"))
+            continue
+        assert (table.header, table.repeated) == (alone.header, alone.repeated)
+        assert_frame_equal(table.rows, rows)
+
+
+def test_a_text_without_records_is_left_to_be_read_alone() -> None:
+    assert read_tables(["", " \n\n", "a,b\n1,2"], ",")[:2] == [None, None]
