@@ -62,6 +62,9 @@ class Progress(Protocol):
         """A file not stored by this run: loaded by an earlier one (`why` None), or left for
         the next run, and why."""
 
+    def batch_done(self) -> None:
+        """Every file of a batch is told: a log may write their lines now, at once."""
+
 
 Kind = Literal["new", "duplicate", "seen", "deferred", "unreadable"]
 
@@ -293,6 +296,8 @@ class Writer:
                 self.stored(entries[tell], outcomes[tell], started)
             else:
                 tell()
+        if self.progress is not None:
+            self.progress.batch_done()
 
     def decide(self, item: Item, result: ParsedFile | str | None, told: list[Told]) -> Entry | None:
         """What becomes of one file: None when it is not stored (seen, or left for the next

@@ -223,3 +223,4 @@ def _reread(
         summary.files.append((info, outcome))
         if progress is not None:
             progress.file_done(info, outcome, time.monotonic() - started)
+            progress.batch_done()

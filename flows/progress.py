@@ -43,15 +43,23 @@ class LogLines:
     """One plain line per file (what, format, rows, rejects, time): for logs, cron and CI, and
     the flow run's log in Prefect. A large file also gets a line at each quarter read.
 
-    `say` writes a line: to a console, or to a logger."""
+    `say` writes lines: to a console, or to a logger. A batch's lines are written together once
+    it is stored, when they are all known: a log record a file cost more than a small file's
+    parse."""
 
     def __init__(self, say: Callable[[str], object]) -> None:
         self.say = say
         self.quarters = 0  # of the large file being read, logged so far
         self.done = 0
+        self.pending: list[str] = []  # the batch's lines, not written yet
 
     def begin(self, files: int) -> None:
         self.say(f"{files} file(s) found")
+
+    def batch_done(self) -> None:
+        if self.pending:
+            self.say("\n".join(self.pending))
+            self.pending = []
 
     def reading(self, info: FileInfo, done_bytes: int) -> None:
         # A line at each quarter: a log shows that a long file goes on, without a line a batch.
@@ -61,15 +69,16 @@ class LogLines:
         quarters = min(4 * done_bytes // max(info.bytes, 1), 3)
         if quarters > self.quarters:
             self.quarters = quarters
+            self.batch_done()  # the lines before it first
             self.say(f"reading    {printable(info.path)}: {25 * quarters}%")
 
     def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
         self.quarters = self.done = 0
-        self.say(f"{printable(file_line(info, outcome))} [{elapsed_s:.2f} s]")
+        self.pending.append(f"{printable(file_line(info, outcome))} [{elapsed_s:.2f} s]")
 
     def passed(self, path: str, why: str | None) -> None:
         if why is not None:  # a file loaded by an earlier run gets no line
-            self.say(printable(deferred_line(path, why)))
+            self.pending.append(printable(deferred_line(path, why)))
 
 
 class Bar:
@@ -134,6 +143,9 @@ class Bar:
             self.bar.console.print(printable(deferred_line(path, why)), markup=False)
         self.bar.update(self.task, advance=1, detail=self._detail(self.bar.tasks[0].total))
 
+    def batch_done(self) -> None:
+        pass  # the bar moves with each file
+
     def _detail(self, files: float | None) -> str:
         of = "?" if files is None else f"{files:.0f}"
         return f"{self.files}/{of} files · {self.rows} rows stored · {self.rejects} rejected"
@@ -160,6 +172,10 @@ class Both:
     def passed(self, path: str, why: str | None) -> None:
         for observer in self.observers:
             observer.passed(path, why)
+
+    def batch_done(self) -> None:
+        for observer in self.observers:
+            observer.batch_done()
 
 
 @contextmanager

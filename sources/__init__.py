@@ -17,6 +17,7 @@ from types import ModuleType
 from sources import (
     alpha_progression_csv,
     canonical_csv,
+    csv_text,
     fitbod_csv,
     fitnotes_csv,
     garmin_fit,
@@ -32,7 +33,7 @@ from sources import (
 )
 from sources.base import Parsed, ReadHints
 from sources.content import LongLine, Source
-from sources.csv_text import BATCH_BYTES, UnreadableFile, decoded_as
+from sources.csv_text import UnreadableFile, decoded_as
 
 # Binary formats first: they are known by their magic bytes, which no text format can start with,
 # and a zip stored uncompressed holds readable CSV that a text format might claim.
@@ -116,7 +117,7 @@ def read_together(
     texts: dict[ModuleType, list[tuple[int, str]]] = {}
     for n, (source, long_line) in enumerate(files):
         with source.open("rb") as handle:
-            data = handle.read(TOGETHER_BYTES)
+            data = handle.read(csv_text.BATCH_BYTES)
         reader = _reads_many(data, long_line)
         # Not all UTF-8: read alone, which notes the fallback encoding.
         with contextlib.suppress(UnicodeDecodeError):
@@ -128,12 +129,10 @@ def read_together(
     return done
 
 
-# A text file under this size is one piece to csv_text, and may be read with others.
-TOGETHER_BYTES = BATCH_BYTES - 1
-
-
 def _reads_many(data: bytes, long_line: LongLine | None) -> ModuleType | None:
-    if long_line is not None or len(data) >= TOGETHER_BYTES or not data:
+    # A text under a batch's size is one piece to csv_text (read in turn, not at import: tests
+    # make batches small), and may be read with others.
+    if long_line is not None or len(data) >= csv_text.BATCH_BYTES or not data:
         return None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16: read alone
         return None

@@ -27,6 +27,7 @@ class Recorder:
         self.read: list[tuple[str, int]] = []
         self.done: list[tuple[str, str, float]] = []
         self.passed_by: list[tuple[str, str | None]] = []
+        self.batches = 0
 
     def begin(self, files: int) -> None:
         self.begun.append(files)
@@ -39,6 +40,9 @@ class Recorder:
 
     def file_done(self, info: FileInfo, outcome: FileOutcome, elapsed_s: float) -> None:
         self.done.append((info.path, outcome.status, elapsed_s))
+
+    def batch_done(self) -> None:
+        self.batches += 1
 
 
 def test_pipeline_reports_new_files_and_counts_those_seen_before(workspace: Workspace) -> None:
@@ -56,6 +60,7 @@ def test_pipeline_reports_new_files_and_counts_those_seen_before(workspace: Work
         ("a1/second.csv", "loaded"),
     ]
     assert all(elapsed >= 0 for _, _, elapsed in recorder.done)
+    assert recorder.batches == 1  # three small files: one batch
 
 
 def test_pipeline_reports_how_far_a_large_file_is_read(
@@ -168,6 +173,28 @@ def test_the_log_has_a_line_at_each_quarter_of_a_large_file() -> None:
         "reading    a1/big.csv: 50%",
         "reading    a1/big.csv: 25%",
     ]
+
+
+def test_the_log_writes_a_batch_s_lines_at_once_once_it_is_stored_in_file_order() -> None:
+    said: list[str] = []
+    lines = LogLines(said.append)
+    loaded = FileOutcome("loaded", "canonical_csv", None, 7, 0, 0, 0)
+    for name in ("a1/one.csv", "a1/two.csv"):
+        info = FileInfo(file_id=name, path=name, sha256="0" * 64, bytes=10, athlete_id="a1")
+        lines.file_done(info, loaded, 0.5)
+    lines.passed("a1/three.csv", "changed while it was read")
+    lines.passed("a1/four.csv", None)  # loaded by an earlier run: no line
+    assert said == []
+    lines.batch_done()
+    lines.batch_done()  # nothing new: nothing written
+    assert len(said) == 1
+    written = said[0].splitlines()
+    assert [line.split()[1].rstrip(":") for line in written] == [
+        "a1/one.csv",
+        "a1/two.csv",
+        "a1/three.csv",
+    ]
+    assert "changed while it was read" in written[2]
 
 
 def test_the_renderer_follows_the_terminal_and_quiet() -> None:
