@@ -464,7 +464,7 @@ def main() -> None:
         counts = [int(count) for count in args.many_files.split(",") if int(count)]
         if counts:
             print()
-            print("\n".join(many_files.report(many_files.measure(folder, counts, 1))))
+            print("\n".join(many_files.report(many_files.measure(folder, counts, 3))))
         print(f"\n{'stage, in one process':40} {'files/s':>9} {'rows/s':>9}")
         for stage, seconds, count, read in stage_rates(folder / "inbox", folder):
             print(f"{stage:40} {count / seconds:9.1f} {read / seconds:9,.0f}")

@@ -36,15 +36,24 @@ def read_many(texts: Sequence[str]) -> list[Parsed | UnreadableFile | None]:
     """`read` of several small files' texts at once (it takes no hints); None for a text that
     must be read alone (csv_text.read_tables)."""
     done: list[Parsed | UnreadableFile | None] = []
+    by_header: dict[
+        tuple[tuple[str, ...], tuple[str, ...]], tuple[list[str | pl.Expr], bool] | UnreadableFile
+    ] = {}
     for table in read_tables(texts, ","):
         if table is None:
             done.append(None)
             continue
-        try:
-            columns, names_athletes = _columns(table.header, table.repeated)
-        except UnreadableFile as exc:
-            done.append(exc)
+        key = (tuple(table.header), tuple(table.repeated))
+        if key not in by_header:  # most files of a night share one header
+            try:
+                by_header[key] = _columns(table.header, table.repeated)
+            except UnreadableFile as exc:
+                by_header[key] = exc
+        selected = by_header[key]
+        if isinstance(selected, UnreadableFile):
+            done.append(selected)
             continue
+        columns, names_athletes = selected
         rows = table.rows.select(columns)
         done.append(Parsed(format=FORMAT, rows=rows, names_athletes=names_athletes))
     return done
