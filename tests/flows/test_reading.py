@@ -219,14 +219,19 @@ def test_each_new_file_is_read_once_and_its_bytes_are_what_is_parsed(
         return real_open(path, *args, **kwargs)
 
     handed: list[type] = []
-    parse = sources.read
+    parse, parse_together = sources.read, sources.read_together
 
     def recording(source: Any, *args: Any) -> sources.Parsed:
         handed.append(type(source))
         return parse(source, *args)
 
+    def recording_together(files: Any) -> list[Any]:
+        handed.extend(type(source) for source, _ in files)
+        return parse_together(files)
+
     monkeypatch.setattr(os, "open", counting)
     monkeypatch.setattr(sources, "read", recording)
+    monkeypatch.setattr(sources, "read_together", recording_together)
     summary = run(workspace)
     assert summary.count("loaded") == 2 and summary.seen_before == 1
     assert sorted(opened) == ["one.csv", "three.csv", "two.csv"]  # once each, seen or new
