@@ -317,3 +317,13 @@ def _loopback(address: str) -> bool:
         return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
     except (OSError, ValueError):
         return False
+
+
+def drain() -> None:
+    """Send Prefect's queued logs and events now, while the run's own server is up: it stops
+    before this process exits, where Prefect would send them (flows/server.RunServer)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=5)
+    EventsWorker.drain_all(timeout=5)

@@ -8,6 +8,7 @@ with the reason rather than serving a schedule nobody runs.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -188,17 +189,7 @@ class LocalServer:
             self._log.flush()
 
     def _terminate(self) -> None:
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        except ProcessLookupError:
-            process.wait()
+        terminate(self._process)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -208,3 +199,91 @@ class LocalServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a server started in its own session, and every process it started."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        process.wait()
+
+
+# Linux's prctl(PR_SET_PDEATHSIG): a child is sent SIGTERM when its parent dies, so that no
+# server outlives a killed run.
+PR_SET_PDEATHSIG = 1
+
+
+def _dies_with_parent() -> Callable[[], object] | None:
+    """What a child runs before its program, on Linux: loaded here, as the child must import
+    nothing between fork and exec."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class RunServer:
+    """Prefect's ephemeral API server for one `repflow run`, started as Prefect starts its own
+    (uvicorn on Prefect's app, no UI) but before Prefect is imported, with PREFECT_API_URL set
+    to it. The server's start-up then overlaps the run's own imports, and the run does not
+    import Prefect's server modules, which Prefect's ephemeral mode does only to start one in a
+    subprocess (about 3 s). Its output goes to `server.log` in PREFECT_HOME."""
+
+    def __init__(self, home: Path, start_timeout_s: float = START_TIMEOUT_S) -> None:
+        self.home = home
+        self.port = free_port()
+        self.api_url = f"http://{HOST}:{self.port}/api"
+        self.start_timeout_s = start_timeout_s
+        self.log_path = home / "server.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server (not waiting for it) and point this process's Prefect at it."""
+        env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+        # What Prefect's own ephemeral server is started with (SubprocessASGIServer).
+        env.update(PREFECT_UI_ENABLED="0", PREFECT__SERVER_EPHEMERAL="1")
+        env.update(PREFECT__SERVER_FINAL="1", PREFECT_HOME=str(self.home))
+        command = [sys.executable, "-m", "uvicorn", "--factory"]
+        command += ["prefect.server.api.server:create_app", "--host", HOST]
+        command += ["--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
+        self.home.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # stopped as a group; a Ctrl-C is the run's to handle
+                preexec_fn=_dies_with_parent(),
+            )
+        os.environ["PREFECT_API_URL"] = self.api_url
+
+    def wait(self) -> None:
+        """Until the server answers; ServerError, in one line, when it cannot."""
+        assert self._process is not None, "start() first"
+        deadline = time.monotonic() + self.start_timeout_s
+        while not healthy(self.api_url):
+            code = self._process.poll()
+            if code is not None:
+                raise ServerError(
+                    f"Prefect's server for this run exited with code {code} while starting; "
+                    f"see {self.log_path}"
+                )
+            if time.monotonic() >= deadline:
+                raise ServerError(
+                    f"Prefect's server for this run did not answer on {self.api_url} within "
+                    f"{self.start_timeout_s:g} s; see {self.log_path}"
+                )
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        terminate(self._process)
+        self._process = None

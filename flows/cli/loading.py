@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +33,7 @@ from flows.cli.common import (
 )
 from flows.cli.reading import print_flags
 from flows.printable import printable
+from flows.server import RunServer
 from schemas.config_files import ConfigError
 from sources.csv_text import UnreadableFile
 from warehouse.db import WarehouseLocked, WarehouseMissing
@@ -74,10 +77,18 @@ def run(
     loaded = load_config(catalog=True, **flags)
     # Take the writer's lock before Prefect starts: a second run fails in a second, not after
     # Prefect's start-up, and with one line rather than a failed flow's log.
-    with clean_errors(), pipeline.writer_lock(loaded, "run"):
+    with clean_errors(), pipeline.writer_lock(loaded, "run"), ExitStack() as stack:
         prepare_prefect(loaded)
-        from flows.nightly import run_nightly  # only the commands that run the flow import Prefect
+        server = own_server()
+        if server is not None:  # started before Prefect is imported, so the two overlap
+            server.start()
+            stack.callback(server.stop)
+        # Only the commands that run the flow import Prefect.
+        from flows.nightly import drain, run_nightly
 
+        if server is not None:
+            server.wait()
+            stack.callback(drain)  # before the server stops (callbacks run last first)
         try:
             with progress.renderer(err, quiet):  # the flow finds it as progress.ACTIVE
                 result = run_nightly(
@@ -107,6 +118,18 @@ def run(
             rest=" ".join(["repflow flags", *where]),
         )
     raise typer.Exit(result.exit_code)
+
+
+def own_server() -> RunServer | None:
+    """The server this run starts for Prefect, where Prefect would start its ephemeral one: no
+    API URL in the environment or in Prefect's profiles."""
+    home = Path(os.environ["PREFECT_HOME"])
+    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml")
+    if os.environ.get("PREFECT_API_URL") or (
+        profiles.is_file() and "PREFECT_API_URL" in profiles.read_text(errors="replace")
+    ):
+        return None
+    return RunServer(home)
 
 
 @app.command()
