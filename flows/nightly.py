@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
+from urllib.parse import urlparse
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -271,8 +272,11 @@ def secrets_in_environment(settings: dict[str, Any] | None) -> Iterator[dict[str
 
 
 def _api_reachable_from(address: str) -> None:
-    """Workers on another host cannot reach the temporary API, which listens on 127.0.0.1."""
-    if not PREFECT_API_URL.value() and not _loopback(address):
+    """Workers on another host cannot reach an API on this host's loopback: the temporary one
+    a run starts (flows/server.RunServer), or one the operator set there."""
+    api = PREFECT_API_URL.value()
+    host = urlparse(api).hostname if api else None
+    if (host is None or _loopback(f"tcp://{host}:0")) and not _loopback(address):
         raise ConfigError(
             "dask_address",
             "",

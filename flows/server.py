@@ -236,13 +236,27 @@ class RunServer:
     import Prefect's server modules, which Prefect's ephemeral mode does only to start one in a
     subprocess (about 3 s). Its output goes to `server.log` in PREFECT_HOME."""
 
-    def __init__(self, home: Path, start_timeout_s: float = START_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        home: Path,
+        start_timeout_s: float = START_TIMEOUT_S,
+        port: int = 0,
+        command: list[str] | None = None,
+    ) -> None:
         self.home = home
-        self.port = free_port()
+        self.port = port or free_port()
         self.api_url = f"http://{HOST}:{self.port}/api"
         self.start_timeout_s = start_timeout_s
         self.log_path = home / "server.log"
+        self.command = command or [
+            *(sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app"),
+            *("--host", HOST, "--port", str(self.port), "--log-level", "error", "--lifespan", "on"),
+        ]
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
 
     def start(self) -> None:
         """Start the server (not waiting for it) and point this process's Prefect at it."""
@@ -250,13 +264,10 @@ class RunServer:
         # What Prefect's own ephemeral server is started with (SubprocessASGIServer).
         env.update(PREFECT_UI_ENABLED="0", PREFECT__SERVER_EPHEMERAL="1")
         env.update(PREFECT__SERVER_FINAL="1", PREFECT_HOME=str(self.home))
-        command = [sys.executable, "-m", "uvicorn", "--factory"]
-        command += ["prefect.server.api.server:create_app", "--host", HOST]
-        command += ["--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                command,
+                self.command,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

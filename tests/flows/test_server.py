@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -141,3 +142,76 @@ def test_a_server_that_never_answers_is_stopped_after_the_timeout(tmp_path: Path
     with pytest.raises(ServerError, match=r"did not answer on \S+ within 1 s"):
         local.__enter__()
     assert local.pid is not None and not alive(local.pid)
+
+
+@pytest.mark.slow  # starts processes
+def test_a_run_s_server_points_prefect_at_itself_answers_and_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    port = free_port()
+    run_server = server.RunServer(tmp_path / "home", port=port, command=stand_in(tmp_path, port))
+    run_server.start()
+    try:
+        assert os.environ["PREFECT_API_URL"] == f"http://{HOST}:{port}/api"
+        run_server.wait()
+        assert healthy(run_server.api_url)
+    finally:
+        run_server.stop()
+    assert not healthy(run_server.api_url)
+
+
+def test_a_run_s_server_that_exits_while_starting_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    quits = [sys.executable, "-c", "raise SystemExit(3)"]
+    run_server = server.RunServer(tmp_path, command=quits)
+    run_server.start()
+    with pytest.raises(ServerError, match=r"exited with code 3 while starting; see .*server\.log"):
+        run_server.wait()
+
+
+@pytest.mark.slow  # starts processes
+def test_a_run_s_server_dies_with_a_killed_run(tmp_path: Path) -> None:
+    """A run killed with SIGKILL cannot stop its server: the server goes with it (Linux)."""
+    port = free_port()
+    script = (
+        "import sys, time; from pathlib import Path; from flows import server\n"
+        f"s = server.RunServer(Path({str(tmp_path)!r}), port={port}, "
+        f"command={stand_in(tmp_path, port)!r})\n"
+        "s.start(); s.wait(); print(s.pid, flush=True); time.sleep(60)\n"
+    )
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert run.stdout is not None
+    child = int(run.stdout.readline())
+    assert alive(child)
+    run.kill()
+    run.wait()
+    assert wait_for(lambda: not healthy(f"http://{HOST}:{port}/api"))
+    assert wait_for(lambda: not alive(child) or _zombie(child))
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_run_starts_its_own_server_only_where_prefect_would_start_its_ephemeral_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.cli.loading import own_server
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert isinstance(own_server(), server.RunServer)
+    (tmp_path / "profiles.toml").write_text(
+        'active = "ops"\n[profiles.ops]\nPREFECT_API_URL = "http://prefect.internal:4200/api"\n'
+    )
+    assert own_server() is None  # a profile's server
+    (tmp_path / "profiles.toml").unlink()
+    monkeypatch.setenv("PREFECT_API_URL", "http://prefect.internal:4200/api")
+    assert own_server() is None
