@@ -136,24 +136,18 @@ class LocalServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + self.start_timeout_s
-        while not healthy(self.api_url):
-            if self._stopping.is_set():  # a restart cut short by `repflow serve` stopping
-                return
-            code = self._process.poll()
-            if code is not None:
-                raise ServerError(
-                    f"the local Prefect server exited with code {code} while starting; "
-                    f"see {self.log_path}"
-                )
-            if time.monotonic() >= deadline:
-                self._terminate()
-                raise ServerError(
-                    f"the local Prefect server did not answer on {self.api_url} within "
-                    f"{self.start_timeout_s:g} s; see {self.log_path}"
-                )
-            time.sleep(POLL_S)
-        self.up_since = time.monotonic()
+        # A restart is cut short by `repflow serve` stopping.
+        what = "the local Prefect server"
+        if wait_until_healthy(
+            self._process,
+            self.api_url,
+            self.start_timeout_s,
+            self.log_path,
+            what,
+            POLL_S,
+            self._stopping,
+        ):
+            self.up_since = time.monotonic()
 
     def _watch(self) -> None:
         """Restart the server when it dies; give up after MAX_RESTARTS."""
@@ -199,6 +193,33 @@ class LocalServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def wait_until_healthy(
+    process: subprocess.Popen[bytes],
+    api_url: str,
+    timeout_s: float,
+    log_path: Path,
+    what: str,
+    poll_s: float,
+    stopping: threading.Event | None = None,
+) -> bool:
+    """Poll until the server answers (True), or `stopping` is set (False). ServerError, one
+    line, when it exits first or does not answer in time (then it is stopped)."""
+    deadline = time.monotonic() + timeout_s
+    while not healthy(api_url):
+        if stopping is not None and stopping.is_set():
+            return False
+        code = process.poll()
+        if code is not None:
+            raise ServerError(f"{what} exited with code {code} while starting; see {log_path}")
+        if time.monotonic() >= deadline:
+            terminate(process)
+            raise ServerError(
+                f"{what} did not answer on {api_url} within {timeout_s:g} s; see {log_path}"
+            )
+        time.sleep(poll_s)
+    return True
 
 
 def terminate(process: subprocess.Popen[bytes] | None) -> None:
@@ -280,20 +301,10 @@ class RunServer:
     def wait(self) -> None:
         """Until the server answers; ServerError, in one line, when it cannot."""
         assert self._process is not None, "start() first"
-        deadline = time.monotonic() + self.start_timeout_s
-        while not healthy(self.api_url):
-            code = self._process.poll()
-            if code is not None:
-                raise ServerError(
-                    f"Prefect's server for this run exited with code {code} while starting; "
-                    f"see {self.log_path}"
-                )
-            if time.monotonic() >= deadline:
-                raise ServerError(
-                    f"Prefect's server for this run did not answer on {self.api_url} within "
-                    f"{self.start_timeout_s:g} s; see {self.log_path}"
-                )
-            time.sleep(0.05)
+        what = "Prefect's server for this run"
+        wait_until_healthy(
+            self._process, self.api_url, self.start_timeout_s, self.log_path, what, 0.05
+        )
 
     def stop(self) -> None:
         terminate(self._process)
