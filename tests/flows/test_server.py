@@ -145,10 +145,17 @@ def test_a_server_that_never_answers_is_stopped_after_the_timeout(tmp_path: Path
 
 
 @pytest.mark.slow  # starts processes
+def no_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PREFECT_API_URL unset for the test, and unset again after it: a run's server sets it, and
+    a `delenv` of a variable that is not set would not undo that."""
+    monkeypatch.setenv("PREFECT_API_URL", "")
+    monkeypatch.delenv("PREFECT_API_URL")
+
+
 def test_a_run_s_server_points_prefect_at_itself_answers_and_stops(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    no_api_url(monkeypatch)
     port = free_port()
     run_server = server.RunServer(tmp_path / "home", port=port, command=stand_in(tmp_path, port))
     run_server.start()
@@ -164,7 +171,7 @@ def test_a_run_s_server_points_prefect_at_itself_answers_and_stops(
 def test_a_run_s_server_that_exits_while_starting_is_one_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    no_api_url(monkeypatch)
     quits = [sys.executable, "-c", "raise SystemExit(3)"]
     run_server = server.RunServer(tmp_path, command=quits)
     run_server.start()
@@ -206,7 +213,7 @@ def test_a_run_starts_its_own_server_only_where_prefect_would_start_its_ephemera
 
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
     monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    no_api_url(monkeypatch)
     assert isinstance(own_server(), server.RunServer)
     (tmp_path / "profiles.toml").write_text(
         'active = "ops"\n[profiles.ops]\nPREFECT_API_URL = "http://prefect.internal:4200/api"\n'
