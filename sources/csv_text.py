@@ -282,8 +282,10 @@ def stream_records(
     return CsvStream(header=names, batches=batches(), repeated=repeated)
 
 
-# The file of each record, when the records of several small files are split together.
+# The file of each record, when the records of several small files are split together, and
+# the text of that file's header.
 FILE = "__file"
+HEADER = "__header"
 
 
 def read_tables(texts: Sequence[str], separator: str) -> list[CsvTable | None]:
@@ -308,14 +310,17 @@ def read_tables(texts: Sequence[str], separator: str) -> list[CsvTable | None]:
     first = pl.int_range(pl.len()).over(FILE) == 0
     headers = records.filter(first)
     tables: list[CsvTable | None] = [None] * len(texts)
-    data = records.filter(~first)
-    for _, group in headers.group_by("text", maintain_order=True):
+    # Each file's data records, by its header's text: one pass, however many headers.
+    header_of = headers.select(FILE, pl.col("text").alias(HEADER))
+    data = records.filter(~first).join(header_of, on=FILE, maintain_order="left")
+    by_header = data.partition_by(HEADER, as_dict=True, include_key=False, maintain_order=True)
+    for (text,), group in headers.group_by("text", maintain_order=True):
         files = group[FILE]
         header = _header(split_fields(group.head(1), separator))
         if len(header) > MAX_COLUMNS:
             continue  # read alone, which says why
         names, repeated = _unique(header), _repeated(header)
-        rows = _rows(data.filter(pl.col(FILE).is_in(files.implode())), names, separator)
+        rows = _rows(by_header.get((text,), data.clear().drop(HEADER)), names, separator)
         own = rows.partition_by(FILE, as_dict=True, include_key=False, maintain_order=True)
         empty = rows.clear().drop(FILE)
         for file in files.to_list():
