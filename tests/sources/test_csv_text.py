@@ -88,7 +88,7 @@ def csv_texts(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(["", " \n", "\n\n"])) + text if draw(st.booleans()) else text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(texts=st.lists(csv_texts(), min_size=1, max_size=6))
 def test_many_small_texts_read_at_once_are_each_what_reading_it_alone_gives(
     texts: list[str],
