@@ -274,6 +274,7 @@ class RunServer:
             *("--host", HOST, "--port", str(self.port), "--log-level", "error", "--lifespan", "on"),
         ]
         self._process: subprocess.Popen[bytes] | None = None
+        self._api_url_before: str | None = None
 
     @property
     def pid(self) -> int | None:
@@ -296,6 +297,7 @@ class RunServer:
                 start_new_session=True,  # stopped as a group; a Ctrl-C is the run's to handle
                 preexec_fn=_dies_with_parent(),
             )
+        self._api_url_before = os.environ.get("PREFECT_API_URL")
         os.environ["PREFECT_API_URL"] = self.api_url
 
     def wait(self) -> None:
@@ -307,5 +309,11 @@ class RunServer:
         )
 
     def stop(self) -> None:
+        """Stop the server; PREFECT_API_URL is again what it was before `start`."""
         terminate(self._process)
+        if self._process is not None:
+            if self._api_url_before is None:
+                os.environ.pop("PREFECT_API_URL", None)
+            else:
+                os.environ["PREFECT_API_URL"] = self._api_url_before
         self._process = None

@@ -166,6 +166,7 @@ def test_a_run_s_server_points_prefect_at_itself_answers_and_stops(
     finally:
         run_server.stop()
     assert not healthy(run_server.api_url)
+    assert "PREFECT_API_URL" not in os.environ  # as before the run's server
 
 
 def test_a_run_s_server_that_exits_while_starting_is_one_clear_error(
