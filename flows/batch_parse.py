@@ -33,11 +33,12 @@ from flows.parsing import (
 from flows.reexport import StoredRows, row_seed
 from schemas.row_hash import with_row_hashes
 from schemas.set_row import RowContext
-from schemas.validate import FILE, each_row, validate, with_folder_athlete
+from schemas.validate import FILE, validate, with_folder_athlete
 from sources import content, timestamps, units
 from sources.base import Decisions, Earlier, Parsed, ReadHints
 from sources.content import ChangedWhileRead, Content, LongLine, Source
 from warehouse.db import target
+from warehouse.frames import each_row
 from warehouse.stored_lines import stored_lines
 
 Reading = Callable[[int], None]

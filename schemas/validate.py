@@ -8,7 +8,6 @@ key repeated within the file rejected.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -63,18 +62,6 @@ MAX_RAW_CHARS = 4096
 # Several small files validated as one frame (flows/batch_parse.py) carry their place in the
 # batch in this column: what is per file (numbering, repeated keys, line order) is per its value.
 FILE = "batch_file"
-
-
-def each_row(
-    values: Sequence[object],
-    heights: Sequence[int],
-    name: str,
-    dtype: pl.DataType | type[pl.DataType],
-) -> pl.Series:
-    """Each of several files' `values` repeated for its `heights` rows: a per-file column of
-    frames concatenated in that order."""
-    per_file = pl.DataFrame({name: values, "rows": heights}, schema={name: dtype, "rows": pl.Int64})
-    return per_file.select(pl.col(name).repeat_by("rows")).explode(name, empty_as_null=False)[name]
 
 
 def _per_file(frame: pl.DataFrame, *columns: str) -> list[str]:

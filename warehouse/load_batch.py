@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from schemas.validate import each_row
 from warehouse.db import transaction
+from warehouse.frames import each_row
 from warehouse.ingested import FileInfo, FileOutcome, record, record_all, record_outcome
 from warehouse.load import (
     SET_COLUMNS,
